@@ -1,0 +1,17 @@
+//! Banklinks without a window: everything the desktop shell calls lives here, so it can be tested
+//! headless. This crate must never depend on tauri; the shell adapts these operations to IPC.
+//!
+//! What it owns so far: secrets in the OS keychain ([`keychain`]), the keychain self-test the
+//! diagnostics panel runs ([`keychain_probe`]), the typed `banklinks://` deep links
+//! ([`deep_link`]), injected randomness ([`random`]) and the error codes the UI branches on
+//! ([`error`]).
+
+pub mod deep_link;
+pub mod error;
+pub mod keychain;
+pub mod keychain_probe;
+pub mod random;
+pub mod sensitive;
+
+pub use error::{Error, ErrorCode};
+pub use sensitive::Sensitive;

@@ -1,0 +1,103 @@
+//! Delivery of `banklinks://` links from the operating system to the UI.
+//!
+//! A link reaches us three ways: as the argument of a cold start (`get_current`), from a second
+//! launch that the single-instance plugin forwards over D-Bus / a named pipe (`on_open_url`), or
+//! from macOS's open-URL event (also `on_open_url`). Every one goes through
+//! `banklinks_core::deep_link` first; the UI only ever gets the typed, redacted result.
+
+use banklinks_core::deep_link::SCHEME;
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_deep_link::DeepLinkExt;
+use tauri_specta::Event;
+
+use crate::events::{DeepLinkReceived, DeepLinkRejected};
+use crate::state::lock;
+
+pub fn listen<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
+    register_scheme(app);
+
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            deliver(&handle, url.as_str());
+        }
+    });
+
+    // A cold start by link: the plugin read it from argv before any listener existed.
+    if let Some(urls) = app.deep_link().get_current()? {
+        for url in urls {
+            deliver(app, url.as_str());
+        }
+    }
+    Ok(())
+}
+
+/// Installed packages register the scheme in their `.desktop` file or registry entries; a dev
+/// build or an AppImage has nothing installed, so it registers itself at runtime.
+fn register_scheme<R: Runtime>(app: &AppHandle<R>) {
+    #[cfg(any(target_os = "linux", windows))]
+    {
+        let is_appimage = cfg!(target_os = "linux") && app.env().appimage.is_some();
+        if cfg!(debug_assertions) || is_appimage {
+            if let Err(err) = app.deep_link().register_all() {
+                tracing::warn!(%err, "could not register the {SCHEME}:// scheme with the desktop");
+            }
+        }
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
+    let _ = app;
+}
+
+/// Called with a second instance's arguments. The deep-link plugin has already delivered any
+/// argument that parses as a `banklinks:` URL; one that looks like our link but is not a URL
+/// would otherwise vanish without a trace, so it is recorded as rejected here.
+pub fn second_instance<R: Runtime>(app: &AppHandle<R>, argv: &[String]) {
+    if let [_, only] = argv {
+        let looks_like_ours = only
+            .get(..SCHEME.len() + 1)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(&format!("{SCHEME}:")));
+        if looks_like_ours && url::Url::parse(only).is_err() {
+            deliver(app, only);
+        }
+    }
+    focus_main_window(app);
+}
+
+fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
+    let state = crate::state(app);
+    let (outcome, sequence) = {
+        let mut links = lock(&state.links);
+        let outcome = links.record(raw);
+        (outcome, links.received.saturating_add(links.rejected))
+    };
+    let emitted = match outcome {
+        Ok(link) => {
+            tracing::info!(link = %link.redacted(), "deep link received");
+            DeepLinkReceived {
+                summary: link.summary(),
+                sequence,
+            }
+            .emit(app)
+        }
+        Err(reason) => {
+            tracing::warn!(%reason, "deep link rejected");
+            DeepLinkRejected {
+                reason: reason.to_string(),
+                sequence,
+            }
+            .emit(app)
+        }
+    };
+    if let Err(err) = emitted {
+        tracing::warn!(%err, "could not tell the UI about a deep link");
+    }
+    focus_main_window(app);
+}
+
+pub fn focus_main_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}

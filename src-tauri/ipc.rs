@@ -1,0 +1,55 @@
+//! The typed IPC surface: every command and event the UI may use, and the TypeScript bindings
+//! generated from them into `ui/src/ipc/bindings.gen.ts` (committed; a test fails when they
+//! drift, `BANKLINKS_UPDATE_BINDINGS=1 cargo test -p banklinks bindings` rewrites them).
+
+use specta_typescript::Typescript;
+use tauri_specta::{collect_commands, collect_events};
+
+use crate::commands;
+use crate::events::{DeepLinkReceived, DeepLinkRejected};
+
+pub const BINDINGS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/ipc/bindings.gen.ts");
+
+pub fn builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
+    tauri_specta::Builder::<R>::new()
+        .commands(collect_commands![
+            commands::keychain_status,
+            commands::keychain_probe_write,
+            commands::keychain_probe_read,
+            commands::keychain_probe_delete,
+            commands::deep_link_activity,
+        ])
+        .events(collect_events![DeepLinkReceived, DeepLinkRejected])
+}
+
+pub fn export_bindings(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    builder::<tauri::Wry>().export(
+        Typescript::default().header("// Generated from src-tauri/ipc.rs by tauri-specta. Do not edit.\n"),
+        path,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_are_current() {
+        let committed_path = std::path::Path::new(BINDINGS_PATH);
+        if std::env::var_os("BANKLINKS_UPDATE_BINDINGS").is_some() {
+            export_bindings(committed_path).expect("write bindings");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fresh_path = dir.path().join("bindings.gen.ts");
+        export_bindings(&fresh_path).expect("generate bindings");
+        let fresh = std::fs::read_to_string(&fresh_path).expect("read fresh bindings");
+        let committed = std::fs::read_to_string(committed_path).unwrap_or_default();
+        assert!(
+            fresh == committed,
+            "ui/src/ipc/bindings.gen.ts is out of date: run \
+             `BANKLINKS_UPDATE_BINDINGS=1 cargo test -p banklinks bindings` and commit the result"
+        );
+    }
+}

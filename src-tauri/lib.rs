@@ -1,0 +1,62 @@
+//! The Tauri shell: window, plugins, deep-link delivery and one-line command adapters over
+//! `banklinks-core`. No domain logic, SQL or HTTP belongs here; if a command needs a decision,
+//! the decision goes into the core and the command calls it.
+
+mod commands;
+mod deep_link;
+mod error;
+mod events;
+pub mod ipc;
+mod state;
+
+use tauri::Manager;
+use tracing_subscriber::EnvFilter;
+
+pub use state::AppState;
+
+/// Keychain entries are filed under this service name unless `BANKLINKS_KEYCHAIN_SERVICE` names
+/// another (tests do, so they never touch a real user's entries).
+const DEFAULT_KEYCHAIN_SERVICE: &str = "app.banklinks.desktop";
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("BANKLINKS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let keychain_service = std::env::var("BANKLINKS_KEYCHAIN_SERVICE")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_string());
+    let specta = ipc::builder();
+
+    let result = tauri::Builder::default()
+        // Must come first: a second launch (how Linux and Windows deliver a deep link to a
+        // running app) hands its arguments to this instance and exits before anything else runs.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            deep_link::second_instance(app, &argv);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(AppState::new(keychain_service))
+        .invoke_handler(specta.invoke_handler())
+        .setup(move |app| {
+            specta.mount_events(app);
+            deep_link::listen(app.handle())?;
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+
+    if let Err(err) = result {
+        tracing::error!(%err, "Banklinks could not start");
+        std::process::exit(1);
+    }
+}
+
+/// For commands and listeners that need the shared state.
+pub(crate) fn state<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> tauri::State<'_, AppState> {
+    app.state::<AppState>()
+}
