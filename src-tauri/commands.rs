@@ -27,7 +27,9 @@ where
     let task = tauri::async_runtime::spawn_blocking(work);
     match tokio::time::timeout(KEYCHAIN_TIME_LIMIT, task).await {
         Ok(Ok(result)) => result.map_err(IpcError::from),
-        Ok(Err(join_error)) => Err(IpcError::internal(format!("the keychain task failed: {join_error}"))),
+        Ok(Err(join_error)) => Err(IpcError::internal(format!(
+            "the keychain task failed: {join_error}"
+        ))),
         Err(_) => Err(IpcError::from(banklinks_core::Error::Keychain(
             banklinks_core::keychain::KeychainError::Platform {
                 detail: format!("no answer within {} seconds", KEYCHAIN_TIME_LIMIT.as_secs()),
@@ -63,7 +65,11 @@ pub async fn keychain_status(state: State<'_, AppState>) -> Result<KeychainStatu
 pub async fn keychain_probe_write(state: State<'_, AppState>) -> Result<ProbeWritten, IpcError> {
     let keychain = state.keychain.clone();
     let written = off_main_thread(move || {
-        Ok(keychain_probe::write(&keychain, keychain.service(), &OsRandom)?)
+        Ok(keychain_probe::write(
+            &keychain,
+            keychain.service(),
+            &OsRandom,
+        )?)
     })
     .await?;
     *lock(&state.probe_fingerprint) = Some(written.fingerprint.clone());

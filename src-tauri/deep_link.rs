@@ -38,10 +38,10 @@ fn register_scheme<R: Runtime>(app: &AppHandle<R>) {
     #[cfg(any(target_os = "linux", windows))]
     {
         let is_appimage = cfg!(target_os = "linux") && app.env().appimage.is_some();
-        if cfg!(debug_assertions) || is_appimage {
-            if let Err(err) = app.deep_link().register_all() {
-                tracing::warn!(%err, "could not register the {SCHEME}:// scheme with the desktop");
-            }
+        if (cfg!(debug_assertions) || is_appimage)
+            && let Err(err) = app.deep_link().register_all()
+        {
+            tracing::warn!(%err, "could not register the {SCHEME}:// scheme with the desktop");
         }
     }
     #[cfg(not(any(target_os = "linux", windows)))]
@@ -96,8 +96,14 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
 
 pub fn focus_main_window<R: Runtime>(app: &AppHandle<R>) {
     if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
+        // Only undo what is actually in the way: re-showing a visible window makes some window
+        // managers (and Xvfb with none) drop the webview's painted surface.
+        if window.is_minimized().unwrap_or(false) {
+            let _ = window.unminimize();
+        }
+        if !window.is_visible().unwrap_or(true) {
+            let _ = window.show();
+        }
         let _ = window.set_focus();
     }
 }

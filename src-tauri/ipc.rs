@@ -24,7 +24,8 @@ pub fn builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
 
 pub fn export_bindings(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     builder::<tauri::Wry>().export(
-        Typescript::default().header("// Generated from src-tauri/ipc.rs by tauri-specta. Do not edit.\n"),
+        Typescript::default()
+            .header("// Generated from src-tauri/ipc.rs by tauri-specta. Do not edit.\n"),
         path,
     )?;
     Ok(())

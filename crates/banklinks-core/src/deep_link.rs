@@ -157,11 +157,12 @@ impl TryFrom<&Url> for DeepLink {
                         "connections with parameters",
                     )));
                 }
-                parse_connection_id(id).map(|connection_id| DeepLink::OpenConnection { connection_id })
+                parse_connection_id(id)
+                    .map(|connection_id| DeepLink::OpenConnection { connection_id })
             }
-            _ => Err(DeepLinkError::UnknownTarget(SafeText::from_untrusted(&format!(
-                "{host}{path}"
-            )))),
+            _ => Err(DeepLinkError::UnknownTarget(SafeText::from_untrusted(
+                &format!("{host}{path}"),
+            ))),
         }
     }
 }
@@ -173,7 +174,11 @@ fn parse_connection_id(raw: &str) -> Result<String, DeepLinkError> {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'));
-    if valid { Ok(id) } else { Err(DeepLinkError::BadConnectionId) }
+    if valid {
+        Ok(id)
+    } else {
+        Err(DeepLinkError::BadConnectionId)
+    }
 }
 
 fn percent_decode(raw: &str) -> Option<String> {
@@ -242,7 +247,12 @@ fn parse_callback(url: &Url) -> Result<AuthCallback, DeepLinkError> {
             // RFC 6749 §4.1.2.1 limits both to printable ASCII without `"` and `\`.
             require(&error, "error", 128, is_oauth_error_char)?;
             if let Some(description) = &params.error_description {
-                require(description, "error_description", MAX_ERROR_DESCRIPTION_LEN, is_oauth_error_char)?;
+                require(
+                    description,
+                    "error_description",
+                    MAX_ERROR_DESCRIPTION_LEN,
+                    is_oauth_error_char,
+                )?;
             }
             AuthOutcome::Refused {
                 error,
@@ -364,10 +374,15 @@ mod tests {
 
     #[test]
     fn a_code_callback_in_the_query_is_parsed() {
-        let cb = callback("banklinks://callback?code=abc123&state=s7ate-xyz&iss=https%3A%2F%2Fidentity.moneyhub.co.uk%2Foidc");
+        let cb = callback(
+            "banklinks://callback?code=abc123&state=s7ate-xyz&iss=https%3A%2F%2Fidentity.moneyhub.co.uk%2Foidc",
+        );
         assert_eq!(cb.state, "s7ate-xyz");
         assert_eq!(cb.location, ResponseLocation::Query);
-        assert_eq!(cb.issuer.as_deref(), Some("https://identity.moneyhub.co.uk/oidc"));
+        assert_eq!(
+            cb.issuer.as_deref(),
+            Some("https://identity.moneyhub.co.uk/oidc")
+        );
         match cb.outcome {
             AuthOutcome::Granted { code, id_token } => {
                 assert_eq!(code.expose(), "abc123");
@@ -381,12 +396,16 @@ mod tests {
     fn a_hybrid_callback_in_the_fragment_is_parsed() {
         let cb = callback("banklinks://callback#code=c0de&id_token=aaa.bbb.ccc&state=st");
         assert_eq!(cb.location, ResponseLocation::Fragment);
-        assert!(matches!(cb.outcome, AuthOutcome::Granted { id_token: Some(ref t), .. } if t.expose() == "aaa.bbb.ccc"));
+        assert!(
+            matches!(cb.outcome, AuthOutcome::Granted { id_token: Some(ref t), .. } if t.expose() == "aaa.bbb.ccc")
+        );
     }
 
     #[test]
     fn an_error_callback_keeps_the_servers_words() {
-        let cb = callback("banklinks://callback/?error=access_denied&error_description=User+cancelled&state=st");
+        let cb = callback(
+            "banklinks://callback/?error=access_denied&error_description=User+cancelled&state=st",
+        );
         assert_eq!(
             cb.outcome,
             AuthOutcome::Refused {
@@ -405,9 +424,12 @@ mod tests {
     #[test]
     fn a_connection_link_is_parsed() {
         assert_eq!(
-            parse("banklinks://connections/1ffe704d39629a929c8e293880fb449a:8d3a4b9c-0f1e-4c3a-9a5b-2c1d0e9f8a7b"),
+            parse(
+                "banklinks://connections/1ffe704d39629a929c8e293880fb449a:8d3a4b9c-0f1e-4c3a-9a5b-2c1d0e9f8a7b"
+            ),
             Ok(DeepLink::OpenConnection {
-                connection_id: "1ffe704d39629a929c8e293880fb449a:8d3a4b9c-0f1e-4c3a-9a5b-2c1d0e9f8a7b".into()
+                connection_id:
+                    "1ffe704d39629a929c8e293880fb449a:8d3a4b9c-0f1e-4c3a-9a5b-2c1d0e9f8a7b".into()
             })
         );
     }
@@ -416,22 +438,61 @@ mod tests {
     fn malformed_and_unexpected_links_are_rejected_with_a_reason() {
         let cases: &[(&str, DeepLinkError)] = &[
             ("not a url", DeepLinkError::NotAUrl),
-            ("https://callback?code=a&state=b", DeepLinkError::WrongScheme),
-            ("banklinks://evil/steal?code=a&state=b", DeepLinkError::UnknownTarget(SafeText("\"evil/steal\"".into()))),
-            ("banklinks://user:pw@callback?code=a&state=b", DeepLinkError::HasCredentials),
-            ("banklinks://callback?code=a&state=b#code=c&state=d", DeepLinkError::AmbiguousLocation),
-            ("banklinks://callback?code=a&code=b&state=s", DeepLinkError::DuplicateParameter("code")),
-            ("banklinks://callback?code=a&state=s&state=t", DeepLinkError::DuplicateParameter("state")),
+            (
+                "https://callback?code=a&state=b",
+                DeepLinkError::WrongScheme,
+            ),
+            (
+                "banklinks://evil/steal?code=a&state=b",
+                DeepLinkError::UnknownTarget(SafeText("\"evil/steal\"".into())),
+            ),
+            (
+                "banklinks://user:pw@callback?code=a&state=b",
+                DeepLinkError::HasCredentials,
+            ),
+            (
+                "banklinks://callback?code=a&state=b#code=c&state=d",
+                DeepLinkError::AmbiguousLocation,
+            ),
+            (
+                "banklinks://callback?code=a&code=b&state=s",
+                DeepLinkError::DuplicateParameter("code"),
+            ),
+            (
+                "banklinks://callback?code=a&state=s&state=t",
+                DeepLinkError::DuplicateParameter("state"),
+            ),
             ("banklinks://callback?code=a", DeepLinkError::MissingState),
             ("banklinks://callback", DeepLinkError::MissingState),
-            ("banklinks://callback?state=s", DeepLinkError::MissingOutcome),
-            ("banklinks://callback?state=s&code=a&error=access_denied", DeepLinkError::ConflictingOutcome),
-            ("banklinks://callback?state=&code=a", DeepLinkError::BadParameter("state")),
-            ("banklinks://callback?state=s&code=a%0Ab", DeepLinkError::BadParameter("code")),
-            ("banklinks://callback?state=s&error=bad%22quote", DeepLinkError::BadParameter("error")),
+            (
+                "banklinks://callback?state=s",
+                DeepLinkError::MissingOutcome,
+            ),
+            (
+                "banklinks://callback?state=s&code=a&error=access_denied",
+                DeepLinkError::ConflictingOutcome,
+            ),
+            (
+                "banklinks://callback?state=&code=a",
+                DeepLinkError::BadParameter("state"),
+            ),
+            (
+                "banklinks://callback?state=s&code=a%0Ab",
+                DeepLinkError::BadParameter("code"),
+            ),
+            (
+                "banklinks://callback?state=s&error=bad%22quote",
+                DeepLinkError::BadParameter("error"),
+            ),
             ("banklinks://connections/", DeepLinkError::BadConnectionId),
-            ("banklinks://connections/a%2Fb", DeepLinkError::BadConnectionId),
-            ("banklinks://connections/abc/def", DeepLinkError::BadConnectionId),
+            (
+                "banklinks://connections/a%2Fb",
+                DeepLinkError::BadConnectionId,
+            ),
+            (
+                "banklinks://connections/abc/def",
+                DeepLinkError::BadConnectionId,
+            ),
         ];
         for (raw, expected) in cases {
             assert_eq!(&parse(raw).expect_err(raw), expected, "for {raw}");
@@ -440,7 +501,10 @@ mod tests {
 
     #[test]
     fn an_oversized_link_is_rejected_before_parsing() {
-        let raw = format!("banklinks://callback?state=s&code={}", "a".repeat(MAX_LINK_LEN));
+        let raw = format!(
+            "banklinks://callback?state=s&code={}",
+            "a".repeat(MAX_LINK_LEN)
+        );
         assert!(matches!(parse(&raw), Err(DeepLinkError::TooLong { .. })));
     }
 
@@ -511,7 +575,9 @@ mod activity_tests {
         activity
             .record("banklinks://callback?code=SECRET&state=statevalue")
             .expect("valid");
-        activity.record("banklinks://nowhere?code=SECRET").expect_err("invalid");
+        activity
+            .record("banklinks://nowhere?code=SECRET")
+            .expect_err("invalid");
         assert_eq!(activity.received, 1);
         assert_eq!(activity.rejected, 1);
         assert_eq!(

@@ -71,9 +71,15 @@ mod tests {
 
     #[test]
     fn keychain_errors_map_to_the_codes_the_ui_branches_on() {
-        let unavailable = Error::from(KeychainError::Unavailable { detail: "no bus".into() });
-        let locked = Error::from(KeychainError::Locked { detail: "locked".into() });
-        let other = Error::from(KeychainError::Platform { detail: "boom".into() });
+        let unavailable = Error::from(KeychainError::Unavailable {
+            detail: "no bus".into(),
+        });
+        let locked = Error::from(KeychainError::Locked {
+            detail: "locked".into(),
+        });
+        let other = Error::from(KeychainError::Platform {
+            detail: "boom".into(),
+        });
         assert_eq!(unavailable.code(), ErrorCode::KeychainUnavailable);
         assert_eq!(locked.code(), ErrorCode::KeychainLocked);
         assert_eq!(other.code(), ErrorCode::KeychainFailed);

@@ -79,7 +79,7 @@ impl SecretStore for OsKeychain {
             .as_ref()
             .map_err(unavailable)?;
         keyring_core::get_default_store()
-            .map(|store| store.vendor())
+            .map(|store| backend_name(&store.vendor()))
             .ok_or_else(|| KeychainError::Unavailable {
                 detail: "no credential store is set".into(),
             })
@@ -106,6 +106,23 @@ impl SecretStore for OsKeychain {
             Err(err) => Err(classify(err, account)),
         }
     }
+}
+
+/// The keychain's name as a person knows it; the keyring crate's vendor strings name crates.
+fn backend_name(vendor: &str) -> String {
+    let known = [
+        (
+            "Secret Service",
+            "Secret Service (GNOME Keyring, KWallet or KeePassXC)",
+        ),
+        ("Windows", "Windows Credential Manager"),
+        ("Keychain", "macOS Keychain"),
+        ("keychain", "macOS Keychain"),
+    ];
+    known
+        .iter()
+        .find(|(marker, _)| vendor.contains(marker))
+        .map_or_else(|| vendor.to_string(), |(_, name)| (*name).to_string())
 }
 
 fn unavailable(err: &keyring::Error) -> KeychainError {
@@ -148,13 +165,19 @@ pub(crate) struct MemoryKeychain {
 
 #[cfg(test)]
 impl MemoryKeychain {
-    fn check(&self) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, String>>, KeychainError> {
+    fn check(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, std::collections::HashMap<String, String>>, KeychainError>
+    {
         if self.locked.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(KeychainError::Locked {
                 detail: "test keychain locked".into(),
             });
         }
-        Ok(self.entries.lock().unwrap_or_else(|poison| poison.into_inner()))
+        Ok(self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()))
     }
 }
 
@@ -164,7 +187,8 @@ impl SecretStore for MemoryKeychain {
         Ok("memory (tests only)".into())
     }
     fn put(&self, account: &str, secret: &Sensitive<String>) -> Result<(), KeychainError> {
-        self.check()?.insert(account.into(), secret.expose().clone());
+        self.check()?
+            .insert(account.into(), secret.expose().clone());
         Ok(())
     }
     fn get(&self, account: &str) -> Result<Option<Sensitive<String>>, KeychainError> {
@@ -185,8 +209,21 @@ mod tests {
             keyring::Error::NoStorageAccess("collection is locked".into()),
             "demo/client-secret",
         );
-        assert!(matches!(err, KeychainError::Locked { ref detail } if detail == "collection is locked"));
+        assert!(
+            matches!(err, KeychainError::Locked { ref detail } if detail == "collection is locked")
+        );
         assert!(err.to_string().contains("Unlock it"));
+    }
+
+    #[test]
+    fn backends_are_named_as_people_know_them() {
+        assert_eq!(
+            super::backend_name(
+                "Secret Service store, https://crates.io/crates/zbus-secret-service-keyring-store"
+            ),
+            "Secret Service (GNOME Keyring, KWallet or KeePassXC)"
+        );
+        assert_eq!(super::backend_name("something new"), "something new");
     }
 
     #[test]

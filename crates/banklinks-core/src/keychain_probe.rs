@@ -122,9 +122,24 @@ mod tests {
             }
         );
 
-        assert_eq!(delete(&store).expect("delete"), ProbeDeleted { existed: true, gone: true });
-        assert_eq!(read(&store, &written.fingerprint).expect("read"), ProbeRead::Missing);
-        assert_eq!(delete(&store).expect("delete"), ProbeDeleted { existed: false, gone: true });
+        assert_eq!(
+            delete(&store).expect("delete"),
+            ProbeDeleted {
+                existed: true,
+                gone: true
+            }
+        );
+        assert_eq!(
+            read(&store, &written.fingerprint).expect("read"),
+            ProbeRead::Missing
+        );
+        assert_eq!(
+            delete(&store).expect("delete"),
+            ProbeDeleted {
+                existed: false,
+                gone: true
+            }
+        );
     }
 
     #[test]
@@ -148,7 +163,10 @@ mod tests {
             write(&store, "svc", &CountingRandom::default()),
             Err(ProbeError::Keychain(KeychainError::Locked { .. }))
         ));
-        assert!(matches!(read(&store, "00"), Err(KeychainError::Locked { .. })));
+        assert!(matches!(
+            read(&store, "00"),
+            Err(KeychainError::Locked { .. })
+        ));
         assert!(matches!(delete(&store), Err(KeychainError::Locked { .. })));
     }
 

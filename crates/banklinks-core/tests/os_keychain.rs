@@ -25,7 +25,10 @@ fn a_secret_round_trips_through_the_real_keychain_and_is_gone_after_delete() {
 
     let replacement = Sensitive::new("second value".to_string());
     store.put(account, &replacement).expect("replace");
-    assert_eq!(store.get(account).expect("get").expect("present").expose(), "second value");
+    assert_eq!(
+        store.get(account).expect("get").expect("present").expose(),
+        "second value"
+    );
 
     assert!(store.delete(account).expect("delete"));
     assert!(store.get(account).expect("get after delete").is_none());
@@ -41,10 +44,22 @@ fn without_a_secret_service_every_call_fails_as_unavailable() {
     if std::env::var_os(CHILD_FLAG).is_some() {
         let store = OsKeychain::new("banklinks-test.unavailable");
         let secret = Sensitive::new("never stored".to_string());
-        assert!(matches!(store.backend(), Err(KeychainError::Unavailable { .. })));
-        assert!(matches!(store.put("a", &secret), Err(KeychainError::Unavailable { .. })));
-        assert!(matches!(store.get("a"), Err(KeychainError::Unavailable { .. })));
-        assert!(matches!(store.delete("a"), Err(KeychainError::Unavailable { .. })));
+        assert!(matches!(
+            store.backend(),
+            Err(KeychainError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            store.put("a", &secret),
+            Err(KeychainError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            store.get("a"),
+            Err(KeychainError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            store.delete("a"),
+            Err(KeychainError::Unavailable { .. })
+        ));
         let message = store.get("a").expect_err("unavailable").to_string();
         assert!(message.contains("No keychain is available"), "{message}");
         return;
@@ -56,7 +71,10 @@ fn without_a_secret_service_every_call_fails_as_unavailable() {
             "--nocapture",
         ])
         .env(CHILD_FLAG, "1")
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/banklinks-test-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/banklinks-test-bus",
+        )
         .env_remove("DISPLAY")
         .output()
         .expect("run child");

@@ -1,0 +1,93 @@
+# Shared by scripts/run and scripts/test: installs what a fresh Debian/Ubuntu machine lacks.
+# Every step checks first, so a warm machine spends seconds here.
+
+# shellcheck shell=bash
+
+# Packages for building Tauri on Linux (webkit2gtk 4.1 & co), running the window under Xvfb,
+# driving it with WebKitWebDriver, and a real Secret Service (gnome-keyring) on a session bus.
+SYSTEM_PACKAGES=(
+  build-essential pkg-config file libwebkit2gtk-4.1-dev libssl-dev libxdo-dev
+  libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
+  xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools
+  xdg-utils desktop-file-utils libglib2.0-bin
+)
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_system_packages() {
+  local missing=()
+  for package in "${SYSTEM_PACKAGES[@]}"; do
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" != "installed" ]; then
+      missing+=("$package")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return
+  fi
+  say "Installing system packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      echo "Rust is missing: install it from https://rustup.rs, then run this again." >&2
+      exit 1
+    fi
+  fi
+  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+}
+
+ensure_node() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "Node.js 20.19+ and npm are missing: install them (e.g. from nodejs.org), then run this again." >&2
+    exit 1
+  fi
+}
+
+# npm ci only when the lockfile changed since the last install.
+ensure_npm_packages() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "Installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+ensure_tauri_driver() {
+  local cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  export PATH="$cargo_bin:$PATH"
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    say "Installing tauri-driver"
+    cargo install tauri-driver --version '^2' --locked --quiet
+  fi
+}
+
+build_ui() {
+  say "Building the UI"
+  npm --prefix ui run build --silent
+}
+
+# Runs "$@" the way a desktop session would: an X display (Xvfb), a private session bus, and an
+# unlocked GNOME Keyring, with XDG folders in a throwaway directory so nothing touches the real
+# home. The keyring password is only for this throwaway keyring.
+in_desktop_session() {
+  local session_dir
+  session_dir="$(mktemp -d)"
+  mkdir -p "$session_dir/runtime" && chmod 700 "$session_dir/runtime"
+  local status=0
+  XDG_RUNTIME_DIR="$session_dir/runtime" XDG_DATA_HOME="$session_dir/data" \
+    XDG_CONFIG_HOME="$session_dir/config" XDG_CACHE_HOME="$session_dir/cache" \
+    xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
+    dbus-run-session -- bash -c '
+      printf "banklinks-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+      exec "$@"' _ "$@" \
+    2> >(grep -vE "dbus-daemon|portal|pw.conf|RealtimeKit|PipeWire|max threads value|a11y|^$" >&2) ||
+    status=$?
+  rm -rf "$session_dir"
+  return $status
+}

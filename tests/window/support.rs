@@ -1,0 +1,239 @@
+//! Starting the real app under tauri-driver and talking to it over WebDriver.
+
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+const DRIVER_PORT: u16 = 4444;
+/// tauri-driver starts WebKitWebDriver on the next port.
+const NATIVE_DRIVER_PORT: u16 = 4445;
+/// Every wait is bounded: a broken app must fail the test, never hang CI.
+const WAIT: Duration = Duration::from_secs(20);
+
+pub struct AppSession {
+    client: Option<Client>,
+    driver: Child,
+    name: &'static str,
+    keychain_service: String,
+}
+
+fn app_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_banklinks"))
+}
+
+fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("BANKLINKS_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e"));
+    std::fs::create_dir_all(&dir).expect("create the artifacts folder");
+    dir
+}
+
+impl AppSession {
+    /// Starts tauri-driver, which starts the app; `name` labels its screenshots and its own
+    /// keychain service, so runs never see each other's entries.
+    pub async fn start(name: &'static str) -> Self {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no DISPLAY: the window tests run under Xvfb via scripts/test"
+        );
+        let keychain_service = format!("banklinks-e2e.{name}.{}", std::process::id());
+        let driver_path = std::env::var_os("TAURI_DRIVER").unwrap_or_else(|| "tauri-driver".into());
+        wait_until("an earlier driver to release its ports", || {
+            [DRIVER_PORT, NATIVE_DRIVER_PORT]
+                .iter()
+                .all(|port| TcpStream::connect(("127.0.0.1", *port)).is_err())
+        });
+        let driver = Command::new(&driver_path)
+            .args(["--port", &DRIVER_PORT.to_string()])
+            // Its own process group, so WebKitWebDriver and the app go when it goes.
+            .process_group(0)
+            .env("BANKLINKS_KEYCHAIN_SERVICE", &keychain_service)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("could not start {driver_path:?}: {err}"));
+        let mut session = Self {
+            client: None,
+            driver,
+            name,
+            keychain_service,
+        };
+        wait_until("tauri-driver to listen", || {
+            TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_ok()
+        });
+
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("wry"));
+        capabilities.insert(
+            "tauri:options".into(),
+            json!({ "application": app_binary() }),
+        );
+        let mut builder = ClientBuilder::native();
+        builder.capabilities(capabilities);
+        let url = format!("http://127.0.0.1:{DRIVER_PORT}");
+        let client = tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
+            .await
+            .expect("the WebDriver session did not start within 60 s")
+            .expect("start a WebDriver session");
+        session.client = Some(client);
+        session
+    }
+
+    pub fn keychain_service(&self) -> &str {
+        &self.keychain_service
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("session started")
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css} to click: {err}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err}"));
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let element = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css}: {err}"));
+        element
+            .text()
+            .await
+            .unwrap_or_else(|err| panic!("text of {css}: {err}"))
+    }
+
+    async fn current_text(&self, css: &str) -> Option<String> {
+        let element = self.client().find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    }
+
+    async fn current_attribute(&self, css: &str, attribute: &str) -> Option<String> {
+        let element = self.client().find(Locator::Css(css)).await.ok()?;
+        element.attr(attribute).await.ok().flatten()
+    }
+
+    /// Waits until the element's text contains `expected` (any non-empty text when it is empty).
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = None;
+        while Instant::now() < deadline {
+            last = self.current_text(css).await;
+            if let Some(text) = &last
+                && (text.contains(expected) && !text.is_empty())
+            {
+                return text.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.screenshot("failure").await;
+        panic!("{css} never showed {expected:?}; last text {last:?}");
+    }
+
+    pub async fn wait_for_attribute(&self, css: &str, attribute: &str, expected: &str) {
+        let deadline = Instant::now() + WAIT;
+        let mut last = None;
+        while Instant::now() < deadline {
+            last = self.current_attribute(css, attribute).await;
+            if last.as_deref() == Some(expected) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.screenshot("failure").await;
+        panic!("{css}[{attribute}] never became {expected:?}; last {last:?}");
+    }
+
+    pub async fn page_source(&self) -> String {
+        self.client().source().await.expect("page source")
+    }
+
+    /// Launches the app binary a second time with `link` as its only argument, the way the
+    /// desktop delivers a link to a running app, and waits for that second process to exit.
+    pub async fn launch_second_instance(&self, link: &str) -> ExitStatus {
+        let mut child = Command::new(app_binary())
+            .arg(link)
+            .env("BANKLINKS_KEYCHAIN_SERVICE", &self.keychain_service)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("launch a second instance");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = child.try_wait().expect("poll the second instance") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the second instance kept running: the link was not handed to the first");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG of the page as WebDriver renders it (the X root window of an automated
+    /// WebKitGTK view stays on its first frame, so it is no use); it can lag a frame, hence the
+    /// pause.
+    pub async fn screenshot(&self, label: &str) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match self.client().screenshot().await {
+            Ok(png) => {
+                let path = artifacts_dir().join(format!("{}-{label}.png", self.name));
+                std::fs::write(&path, png).expect("write screenshot");
+            }
+            Err(err) => eprintln!("no screenshot for {label}: {err}"),
+        }
+    }
+
+    /// Ends the session, which closes the app.
+    pub async fn finish(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}
+
+impl Drop for AppSession {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Reads an entry straight from the Secret Service with `secret-tool`, bypassing the app.
+pub fn secret_tool_lookup(service: &str, account: &str) -> Option<String> {
+    let output = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", account])
+        .output()
+        .expect("run secret-tool (package libsecret-tools)");
+    let value = String::from_utf8(output.stdout).expect("utf-8 secret");
+    (output.status.success() && !value.is_empty()).then_some(value)
+}
