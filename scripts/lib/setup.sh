@@ -40,7 +40,10 @@ ensure_rust() {
       exit 1
     fi
   fi
-  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    say "Adding rustfmt and clippy"
+    rustup component add rustfmt clippy
+  fi
 }
 
 ensure_node() {
@@ -88,6 +91,9 @@ in_desktop_session() {
       exec "$@"' _ "$@" \
     2> >(grep -vE "dbus-daemon|portal|pw.conf|RealtimeKit|PipeWire|max threads value|a11y|^$" >&2) ||
     status=$?
-  rm -rf "$session_dir"
+  # The session's document portal may leave a FUSE mount behind; unmount it, and never let
+  # cleaning up a throwaway folder decide the result.
+  fusermount -u "$session_dir/runtime/doc" 2>/dev/null || true
+  rm -rf "$session_dir" 2>/dev/null || true
   return $status
 }
