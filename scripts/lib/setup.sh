@@ -53,11 +53,13 @@ ensure_node() {
   fi
 }
 
-# npm ci only when the lockfile changed since the last install.
+# Installs the locked versions when the lockfile changed since the last install. Not `npm ci`:
+# it refuses a lockfile that lacks the Tauri CLI's binaries for other platforms, and a registry
+# mirror that does not carry those (as on our CI machines) produces exactly such a lockfile.
 ensure_npm_packages() {
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "Installing npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
+    npm install --no-audit --no-fund --loglevel=error
   fi
 }
 

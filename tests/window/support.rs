@@ -38,6 +38,12 @@ impl AppSession {
     /// Starts tauri-driver, which starts the app; `name` labels its screenshots and its own
     /// keychain service, so runs never see each other's entries.
     pub async fn start(name: &'static str) -> Self {
+        Self::start_with_args(name, &[]).await
+    }
+
+    /// Like [`AppSession::start`], with `args` on the app's command line (how the desktop
+    /// starts an app for a link when it is not running).
+    pub async fn start_with_args(name: &'static str, args: &[&str]) -> Self {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: the window tests run under Xvfb via scripts/test"
@@ -72,7 +78,7 @@ impl AppSession {
         capabilities.insert("browserName".into(), json!("wry"));
         capabilities.insert(
             "tauri:options".into(),
-            json!({ "application": app_binary() }),
+            json!({ "application": app_binary(), "args": args }),
         );
         let mut builder = ClientBuilder::native();
         builder.capabilities(capabilities);
