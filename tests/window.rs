@@ -136,9 +136,14 @@ async fn e2e_a_deep_link_that_starts_the_app_is_shown_once_the_window_has_loaded
     let link = "banklinks://connections/0f7c1e:6b1d2c3e-aaaa-4bbb-8ccc-123456789abc";
     let app = AppSession::start_with_args("cold-start", &[link]).await;
     app.click("[data-testid=nav-settings]").await;
-    let shown = app.wait_for_text("[data-testid=last-deep-link]", link).await;
-    assert!(shown.contains("Open a connection"), "{shown}");
-    app.wait_for_text("[data-testid=deep-link-counts]", "1 received, 0 turned away")
+    let shown = app
+        .wait_for_text("[data-testid=last-deep-link]", link)
         .await;
+    assert!(shown.contains("Open a connection"), "{shown}");
+    app.wait_for_text(
+        "[data-testid=deep-link-counts]",
+        "1 received, 0 turned away",
+    )
+    .await;
     app.finish().await;
 }
