@@ -760,7 +760,7 @@ impl World {
 
     /// The seed's rule: `resync` once `lastUpdated` is more than 2 days old (40 for property,
     /// asset, mortgage and loan accounts), unless a more specific error already explains it.
-    fn apply_staleness(&mut self, id: &str, now: DateTime<Utc>) {
+    pub fn apply_staleness(&mut self, id: &str, now: DateTime<Utc>) {
         let slow = self
             .connections
             .get(id)

@@ -1,0 +1,299 @@
+//! The sandbox's own controls under `/__sandbox` (not part of Moneyhub's surface): the clock,
+//! reset, ready-made personas, forcing a connection into a state, fault injection and client
+//! registration. Documented in the crate README. Off by default on non-loopback binds.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::catalogue::Script;
+use crate::clients::{ApiClient, DEMO_CLIENT_ID};
+use crate::clock::lock;
+use crate::error::ApiError;
+use crate::faults::FaultRule;
+use crate::server::Shared;
+use crate::wire;
+use crate::world::{ConnectionError, Selection, Status, SyncAction, World};
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/", get(state))
+        .route("/clock", post(move_clock))
+        .route("/reset", post(reset))
+        .route("/scenarios", get(list_scenarios))
+        .route("/scenarios/{name}", post(load_scenario))
+        .route("/connections/{connection_id}", patch(force_state))
+        .route("/faults", get(list_faults).put(set_faults).delete(clear_faults))
+        .route("/clients", get(list_clients).post(register_client))
+        .route("/banks", get(banks))
+}
+
+type Reply = Result<Response, ApiError>;
+
+fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return serde_json::from_str("{}").map_err(|err| ApiError::bad_request(err.to_string()));
+    }
+    serde_json::from_slice(bytes).map_err(|err| ApiError::bad_request(format!("Invalid body: {err}")))
+}
+
+async fn state(State(shared): State<Arc<Shared>>) -> Reply {
+    let world = shared.world();
+    Ok(axum::Json(json!({
+        "now": wire::iso(shared.now()),
+        "clock": shared.clock.mode(),
+        "seed": world.seed,
+        "syncWindowSecs": world.sync_window.num_seconds(),
+        "users": world.users.len(),
+        "connections": world.connections.len(),
+        "accounts": world.accounts.len(),
+        "transactions": world.transactions.len(),
+        "identityUrl": shared.base_url,
+        "apiUrl": format!("{}/v3", shared.base_url),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockMove {
+    /// e.g. "90m", "1h", "1d", "7d", "90d", or seconds as a number.
+    advance: Option<Value>,
+    to: Option<String>,
+}
+
+pub fn parse_duration(value: &Value) -> Option<Duration> {
+    match value {
+        Value::Number(n) => n.as_i64().map(Duration::seconds),
+        Value::String(text) => {
+            let text = text.trim();
+            let split = text.find(|c: char| !c.is_ascii_digit())?;
+            let (number, unit) = text.split_at(split);
+            let n: i64 = number.parse().ok()?;
+            match unit {
+                "s" => Some(Duration::seconds(n)),
+                "m" => Some(Duration::minutes(n)),
+                "h" => Some(Duration::hours(n)),
+                "d" => Some(Duration::days(n)),
+                "w" => Some(Duration::weeks(n)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+async fn move_clock(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
+    let request: ClockMove = body(&bytes)?;
+    let now = match (request.advance, request.to) {
+        (Some(advance), None) => {
+            let by = parse_duration(&advance).filter(|d| *d >= Duration::zero() && *d <= Duration::days(3660)).ok_or_else(|| ApiError::bad_request("advance must be like \"1h\", \"7d\" or a number of seconds, up to 10 years"))?;
+            shared.clock.advance(by)
+        }
+        (None, Some(to)) => {
+            let to = DateTime::parse_from_rfc3339(&to).map_err(|_| ApiError::bad_request("to must be an ISO 8601 date-time"))?.with_timezone(&Utc);
+            shared.clock.set(to).map_err(|now| ApiError::bad_request(format!("time only moves forward; it is already {}", wire::iso(now))))?
+        }
+        _ => return Err(ApiError::bad_request("give either advance or to")),
+    };
+    // Catch the world up now, so the answer reflects the new time.
+    drop(shared.world());
+    Ok(axum::Json(json!({ "now": wire::iso(now) })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Reset {
+    seed: Option<u64>,
+}
+
+async fn reset(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
+    let request: Reset = body(&bytes)?;
+    let now = shared.now();
+    let mut world = lock(&shared.world);
+    let seed = request.seed.unwrap_or(world.seed);
+    *world = World::new(seed, now, shared.config.sync_window);
+    drop(world);
+    let mut oidc = lock(&shared.oidc);
+    *oidc = crate::identity::OidcState::default();
+    lock(&shared.faults).rules.clear();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+const SCENARIOS: &[(&str, &str)] = &[
+    ("everyday", "A healthy set: a Monzo current and savings account, a Barclaycard and an Aviva pension."),
+    ("needs-attention", "One connection in each state that needs the user: consent expiring in 3 days, legacy MFA, a credentials error, intermittent errors, a bank that is down, and a single-sync-only legacy connection."),
+    ("expired", "A Lloyds connection whose consent has expired (reconsent available) and a Halifax one that needs a full reauth."),
+];
+
+async fn list_scenarios() -> Reply {
+    Ok(axum::Json(SCENARIOS.iter().map(|(name, description)| json!({ "name": name, "description": description })).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ScenarioRequest {
+    client_id: Option<String>,
+}
+
+async fn load_scenario(State(shared): State<Arc<Shared>>, Path(name): Path<String>, bytes: axum::body::Bytes) -> Reply {
+    let request: ScenarioRequest = body(&bytes)?;
+    let client_id = request.client_id.unwrap_or_else(|| DEMO_CLIENT_ID.to_string());
+    if !lock(&shared.clients).contains_key(&client_id) {
+        return Err(ApiError::not_found("No such client"));
+    }
+    let now = shared.now();
+    let mut world = shared.world();
+    let banks: &[&str] = match name.as_str() {
+        "everyday" => &["Monzo", "Barclaycard", "Aviva"],
+        "needs-attention" => &[
+            "Sandbox Bank (consent expires in 3 days)",
+            "Hargreaves Lansdown",
+            "Scottish Widows",
+            "Ulster Bank",
+            "Danske Bank",
+            "Vanguard Investor",
+        ],
+        "expired" => &["Lloyds Bank", "Halifax"],
+        _ => return Err(ApiError::not_found("No such scenario")),
+    };
+    let user = world.create_user(&client_id, Some(format!("scenario-{name}")), now);
+    let mut connection_ids = Vec::new();
+    for bank_name in banks {
+        let Some(institution) = world.catalogue.all().iter().find(|i| i.name == *bank_name).cloned() else {
+            continue;
+        };
+        let selection = Selection { accounts: (0..institution.account_types.len()).collect() };
+        let Some(id) = world.create_connection(&user.id, &institution.id, &selection, None, now) else {
+            continue;
+        };
+        match institution.script {
+            // Show the state the script leads to straight away.
+            Script::LegacyMfa | Script::CredentialsError | Script::IntermittentErrors | Script::Unavailable => {
+                world.run_sync(&id, SyncAction::AutoUpdate, now);
+            }
+            _ => {}
+        }
+        if name == "expired" {
+            if let Some(connection) = world.connections.get_mut(&id) {
+                connection.expires_at = now - Duration::days(1);
+                connection.tpp_consent = institution.name != "Halifax";
+            }
+            world.run_sync(&id, SyncAction::AutoUpdate, now);
+        }
+        connection_ids.push(id);
+    }
+    Ok((StatusCode::CREATED, axum::Json(json!({ "userId": user.id, "clientId": client_id, "connectionIds": connection_ids }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ForceState {
+    /// Make syncs fail this way until the user's fix.
+    error: Option<ConnectionError>,
+    /// Set the consent end (past dates expire the connection).
+    expires_at: Option<String>,
+    /// Pretend the last successful update was then (e.g. to reach `resync`).
+    last_updated: Option<String>,
+    /// Clear forced errors and mark the connection healthy.
+    heal: Option<bool>,
+}
+
+async fn force_state(State(shared): State<Arc<Shared>>, Path(connection_id): Path<String>, bytes: axum::body::Bytes) -> Reply {
+    let request: ForceState = body(&bytes)?;
+    let parse = |text: &Option<String>, name: &str| -> Result<Option<DateTime<Utc>>, ApiError> {
+        text.as_deref()
+            .map(|t| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|_| ApiError::bad_request(format!("{name} must be ISO 8601"))))
+            .transpose()
+    };
+    let expires_at = parse(&request.expires_at, "expiresAt")?;
+    let last_updated = parse(&request.last_updated, "lastUpdated")?;
+    let now = shared.now();
+    let mut world = shared.world();
+    let connection = world.connections.get_mut(&connection_id).ok_or_else(|| ApiError::not_found("Connection not found"))?;
+    if request.heal == Some(true) {
+        connection.forced_error = None;
+        connection.error = None;
+        connection.extended_status = None;
+        connection.failing_since = None;
+        connection.awaiting_user = false;
+        connection.status = Status::Ok;
+    }
+    if let Some(at) = expires_at {
+        connection.expires_at = at;
+    }
+    if let Some(at) = last_updated {
+        connection.last_updated = Some(at.min(now));
+    }
+    let error = request.error;
+    if let Some(error) = error {
+        connection.forced_error = Some(error);
+    }
+    if error.is_some() || expires_at.is_some_and(|at| at <= now) {
+        world.run_sync(&connection_id, SyncAction::AutoUpdate, now);
+    }
+    world.apply_staleness(&connection_id, now);
+    let connection = world.connections.get(&connection_id).ok_or_else(|| ApiError::not_found("Connection not found"))?;
+    Ok(axum::Json(json!({ "data": wire::connection(connection) })).into_response())
+}
+
+async fn list_faults(State(shared): State<Arc<Shared>>) -> Reply {
+    Ok(axum::Json(json!(lock(&shared.faults).rules)).into_response())
+}
+
+async fn set_faults(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
+    let rules: Vec<FaultRule> = serde_json::from_slice(&bytes).map_err(|err| ApiError::bad_request(format!("Invalid fault rules: {err}")))?;
+    if rules.iter().any(|r| !(0.0..=1.0).contains(&r.rate) || r.path_prefix.is_empty()) {
+        return Err(ApiError::bad_request("rate must be 0–1 and pathPrefix non-empty"));
+    }
+    lock(&shared.faults).rules = rules;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> Reply {
+    lock(&shared.faults).rules.clear();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_clients(State(shared): State<Arc<Shared>>) -> Reply {
+    let clients: Vec<Value> = shared
+        .clients()
+        .values()
+        .map(|c| json!({ "clientId": c.client_id, "redirectUris": c.redirect_uris, "tokenEndpointAuthMethod": c.token_endpoint_auth_method, "requestObjectSigningAlg": c.request_object_signing_alg }))
+        .collect();
+    Ok(axum::Json(clients).into_response())
+}
+
+async fn register_client(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
+    let client: ApiClient = serde_json::from_slice(&bytes).map_err(|err| ApiError::bad_request(format!("Invalid client: {err}")))?;
+    if client.client_id.is_empty() || client.redirect_uris.is_empty() {
+        return Err(ApiError::bad_request("clientId and at least one redirect URI are required"));
+    }
+    let consistent = match client.token_endpoint_auth_method {
+        crate::clients::AuthMethod::ClientSecretBasic => client.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
+        crate::clients::AuthMethod::PrivateKeyJwt => client.jwks.as_ref().and_then(|j| j.get("keys")).and_then(Value::as_array).is_some_and(|k| !k.is_empty()),
+    };
+    if !consistent {
+        return Err(ApiError::bad_request("client_secret_basic needs a clientSecret; private_key_jwt needs a jwks with keys"));
+    }
+    lock(&shared.clients).insert(client.client_id.clone(), client.clone());
+    Ok((StatusCode::CREATED, axum::Json(json!({ "clientId": client.client_id }))).into_response())
+}
+
+async fn banks(State(shared): State<Arc<Shared>>) -> Reply {
+    let world = shared.world();
+    let banks: Vec<Value> = world
+        .catalogue
+        .all()
+        .iter()
+        .map(|i| json!({ "id": i.id, "name": i.name, "type": i.kind, "script": i.script, "sync": i.sync, "auth": i.auth, "accountTypes": i.account_types, "historyMonths": i.history_months, "dailySyncCap": i.daily_sync_cap() }))
+        .collect();
+    Ok(axum::Json(banks).into_response())
+}

@@ -1,0 +1,55 @@
+//! Bearer tokens on the REST and Data API routes: signature, expiry (by the sandbox clock), the
+//! client still registered, and the scopes a route needs.
+
+use axum::http::HeaderMap;
+use chrono::DateTime;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::server::Shared;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenClaims {
+    pub client_id: String,
+    #[serde(default)]
+    pub sub: Option<String>,
+    pub scope: String,
+    pub exp: i64,
+}
+
+impl TokenClaims {
+    pub fn has(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+
+    /// Any one of `alternatives` (Moneyhub's docs and client disagree on some scope names).
+    pub fn require_any(&self, alternatives: &[&str]) -> Result<(), ApiError> {
+        if alternatives.iter().any(|scope| self.has(scope)) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("Invalid scopes: requires {}", alternatives.join(" or "))))
+        }
+    }
+
+    /// The user a data token is bound to (`sub`).
+    pub fn user(&self) -> Result<&str, ApiError> {
+        self.sub.as_deref().ok_or_else(|| ApiError::forbidden("This token is not bound to a user (sub)"))
+    }
+}
+
+pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<TokenClaims, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Missing authorization header"))?;
+    let claims: TokenClaims = shared.key.verify(token.trim()).map_err(|_| ApiError::unauthorized("Invalid access Token"))?;
+    let expired = DateTime::from_timestamp(claims.exp, 0).is_none_or(|exp| exp <= shared.now());
+    if expired {
+        return Err(ApiError::unauthorized("Invalid access Token: expired"));
+    }
+    if !crate::clock::lock(&shared.clients).contains_key(&claims.client_id) {
+        return Err(ApiError::unauthorized("Invalid access Token: unknown client"));
+    }
+    Ok(claims)
+}

@@ -1,0 +1,177 @@
+//! Starting and stopping the sandbox, and the state every route shares.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::clients::{ApiClient, SeenAssertions};
+use crate::clock::{SandboxClock, lock};
+use crate::faults::Faults;
+use crate::identity::OidcState;
+use crate::keys::SigningKey;
+use crate::world::World;
+
+/// How the sandbox is started.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// `127.0.0.1:0` picks a free port.
+    pub bind: SocketAddr,
+    pub seed: u64,
+    /// `None`: real time. `Some(start)`: a manual clock starting there.
+    pub manual_clock_start: Option<DateTime<Utc>>,
+    /// Minimum time between two manual syncs of one connection.
+    pub sync_window: Duration,
+    /// The `/__sandbox` admin API. Off by default for non-loopback binds.
+    pub admin: Option<bool>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 42,
+            manual_clock_start: None,
+            sync_window: Duration::minutes(30),
+            admin: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    pub base_url: String,
+    pub issuer: String,
+    pub clock: SandboxClock,
+    pub key: SigningKey,
+    pub world: Mutex<World>,
+    pub clients: Mutex<HashMap<String, ApiClient>>,
+    pub seen_assertions: Mutex<SeenAssertions>,
+    pub oidc: Mutex<OidcState>,
+    pub faults: Mutex<Faults>,
+    pub admin_enabled: bool,
+    pub config: SandboxConfig,
+}
+
+impl Shared {
+    pub fn new(base_url: String, config: SandboxConfig) -> Self {
+        let clock = match config.manual_clock_start {
+            Some(start) => SandboxClock::manual(start),
+            None => SandboxClock::real(),
+        };
+        let now = clock.now();
+        let admin_enabled = config.admin.unwrap_or(config.bind.ip().is_loopback());
+        Self {
+            issuer: format!("{base_url}/oidc"),
+            base_url,
+            world: Mutex::new(World::new(config.seed, now, config.sync_window)),
+            clock,
+            key: SigningKey::identity(),
+            clients: Mutex::new(ApiClient::demo_clients().into_iter().map(|c| (c.client_id.clone(), c)).collect()),
+            seen_assertions: Mutex::new(SeenAssertions::default()),
+            oidc: Mutex::new(OidcState::default()),
+            faults: Mutex::new(Faults::default()),
+            admin_enabled,
+            config,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The world, caught up to now. Hold the guard only for one operation, never across an
+    /// `.await`.
+    pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        let now = self.now();
+        let mut world = lock(&self.world);
+        world.catch_up(now);
+        world
+    }
+
+    pub fn clients(&self) -> BTreeMap<String, ApiClient> {
+        lock(&self.clients).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningSandbox {
+    pub shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningSandbox {
+    /// Binds and serves in the background on the current tokio runtime.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(format!("http://{addr}"), config));
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(%err, "the sandbox server failed");
+            }
+        });
+        Ok(Self { shared, addr, stop: Some(stop), task: Some(task) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The identity service's base URL (the issuer is this plus `/oidc`).
+    pub fn identity_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The Data API's base URL (v3).
+    pub fn api_url(&self) -> String {
+        format!("{}/v3", self.shared.base_url)
+    }
+
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let mut app = Router::new()
+        .merge(crate::identity::routes())
+        .merge(crate::rest::routes())
+        .nest("/v3", crate::data_api::routes())
+        .nest("/v2.0", crate::data_api::routes());
+    if shared.admin_enabled {
+        app = app.nest("/__sandbox", crate::admin::routes());
+    }
+    app.layer(axum::middleware::from_fn_with_state(shared.clone(), crate::faults::inject))
+        .with_state(shared)
+}
