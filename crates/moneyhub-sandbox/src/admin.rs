@@ -30,7 +30,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/scenarios", get(list_scenarios))
         .route("/scenarios/{name}", post(load_scenario))
         .route("/connections/{connection_id}", patch(force_state))
-        .route("/faults", get(list_faults).put(set_faults).delete(clear_faults))
+        .route(
+            "/faults",
+            get(list_faults).put(set_faults).delete(clear_faults),
+        )
         .route("/clients", get(list_clients).post(register_client))
         .route("/banks", get(banks))
 }
@@ -41,7 +44,8 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_str("{}").map_err(|err| ApiError::bad_request(err.to_string()));
     }
-    serde_json::from_slice(bytes).map_err(|err| ApiError::bad_request(format!("Invalid body: {err}")))
+    serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::bad_request(format!("Invalid body: {err}")))
 }
 
 async fn state(State(shared): State<Arc<Shared>>) -> Reply {
@@ -98,8 +102,15 @@ async fn move_clock(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes)
             shared.clock.advance(by)
         }
         (None, Some(to)) => {
-            let to = DateTime::parse_from_rfc3339(&to).map_err(|_| ApiError::bad_request("to must be an ISO 8601 date-time"))?.with_timezone(&Utc);
-            shared.clock.set(to).map_err(|now| ApiError::bad_request(format!("time only moves forward; it is already {}", wire::iso(now))))?
+            let to = DateTime::parse_from_rfc3339(&to)
+                .map_err(|_| ApiError::bad_request("to must be an ISO 8601 date-time"))?
+                .with_timezone(&Utc);
+            shared.clock.set(to).map_err(|now| {
+                ApiError::bad_request(format!(
+                    "time only moves forward; it is already {}",
+                    wire::iso(now)
+                ))
+            })?
         }
         _ => return Err(ApiError::bad_request("give either advance or to")),
     };
@@ -128,13 +139,28 @@ async fn reset(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> R
 }
 
 const SCENARIOS: &[(&str, &str)] = &[
-    ("everyday", "A healthy set: a Monzo current and savings account, a Barclaycard and an Aviva pension."),
-    ("needs-attention", "One connection in each state that needs the user: consent expiring in 3 days, legacy MFA, a credentials error, intermittent errors, a bank that is down, and a single-sync-only legacy connection."),
-    ("expired", "A Lloyds connection whose consent has expired (reconsent available) and a Halifax one that needs a full reauth."),
+    (
+        "everyday",
+        "A healthy set: a Monzo current and savings account, a Barclaycard and an Aviva pension.",
+    ),
+    (
+        "needs-attention",
+        "One connection in each state that needs the user: consent expiring in 3 days, legacy MFA, a credentials error, intermittent errors, a bank that is down, and a single-sync-only legacy connection.",
+    ),
+    (
+        "expired",
+        "A Lloyds connection whose consent has expired (reconsent available) and a Halifax one that needs a full reauth.",
+    ),
 ];
 
 async fn list_scenarios() -> Reply {
-    Ok(axum::Json(SCENARIOS.iter().map(|(name, description)| json!({ "name": name, "description": description })).collect::<Vec<_>>()).into_response())
+    Ok(axum::Json(
+        SCENARIOS
+            .iter()
+            .map(|(name, description)| json!({ "name": name, "description": description }))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,9 +169,15 @@ struct ScenarioRequest {
     client_id: Option<String>,
 }
 
-async fn load_scenario(State(shared): State<Arc<Shared>>, Path(name): Path<String>, bytes: axum::body::Bytes) -> Reply {
+async fn load_scenario(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Reply {
     let request: ScenarioRequest = body(&bytes)?;
-    let client_id = request.client_id.unwrap_or_else(|| DEMO_CLIENT_ID.to_string());
+    let client_id = request
+        .client_id
+        .unwrap_or_else(|| DEMO_CLIENT_ID.to_string());
     if !lock(&shared.clients).contains_key(&client_id) {
         return Err(ApiError::not_found("No such client"));
     }
@@ -167,16 +199,28 @@ async fn load_scenario(State(shared): State<Arc<Shared>>, Path(name): Path<Strin
     let user = world.create_user(&client_id, Some(format!("scenario-{name}")), now);
     let mut connection_ids = Vec::new();
     for bank_name in banks {
-        let Some(institution) = world.catalogue.all().iter().find(|i| i.name == *bank_name).cloned() else {
+        let Some(institution) = world
+            .catalogue
+            .all()
+            .iter()
+            .find(|i| i.name == *bank_name)
+            .cloned()
+        else {
             continue;
         };
-        let selection = Selection { accounts: (0..institution.account_types.len()).collect() };
-        let Some(id) = world.create_connection(&user.id, &institution.id, &selection, None, now) else {
+        let selection = Selection {
+            accounts: (0..institution.account_types.len()).collect(),
+        };
+        let Some(id) = world.create_connection(&user.id, &institution.id, &selection, None, now)
+        else {
             continue;
         };
         match institution.script {
             // Show the state the script leads to straight away.
-            Script::LegacyMfa | Script::CredentialsError | Script::IntermittentErrors | Script::Unavailable => {
+            Script::LegacyMfa
+            | Script::CredentialsError
+            | Script::IntermittentErrors
+            | Script::Unavailable => {
                 world.run_sync(&id, SyncAction::AutoUpdate, now);
             }
             _ => {}
@@ -190,7 +234,13 @@ async fn load_scenario(State(shared): State<Arc<Shared>>, Path(name): Path<Strin
         }
         connection_ids.push(id);
     }
-    Ok((StatusCode::CREATED, axum::Json(json!({ "userId": user.id, "clientId": client_id, "connectionIds": connection_ids }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            json!({ "userId": user.id, "clientId": client_id, "connectionIds": connection_ids }),
+        ),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,18 +256,29 @@ struct ForceState {
     heal: Option<bool>,
 }
 
-async fn force_state(State(shared): State<Arc<Shared>>, Path(connection_id): Path<String>, bytes: axum::body::Bytes) -> Reply {
+async fn force_state(
+    State(shared): State<Arc<Shared>>,
+    Path(connection_id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Reply {
     let request: ForceState = body(&bytes)?;
     let parse = |text: &Option<String>, name: &str| -> Result<Option<DateTime<Utc>>, ApiError> {
         text.as_deref()
-            .map(|t| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|_| ApiError::bad_request(format!("{name} must be ISO 8601"))))
+            .map(|t| {
+                DateTime::parse_from_rfc3339(t)
+                    .map(|d| d.with_timezone(&Utc))
+                    .map_err(|_| ApiError::bad_request(format!("{name} must be ISO 8601")))
+            })
             .transpose()
     };
     let expires_at = parse(&request.expires_at, "expiresAt")?;
     let last_updated = parse(&request.last_updated, "lastUpdated")?;
     let now = shared.now();
     let mut world = shared.world();
-    let connection = world.connections.get_mut(&connection_id).ok_or_else(|| ApiError::not_found("Connection not found"))?;
+    let connection = world
+        .connections
+        .get_mut(&connection_id)
+        .ok_or_else(|| ApiError::not_found("Connection not found"))?;
     if request.heal == Some(true) {
         connection.forced_error = None;
         connection.error = None;
@@ -240,7 +301,10 @@ async fn force_state(State(shared): State<Arc<Shared>>, Path(connection_id): Pat
         world.run_sync(&connection_id, SyncAction::AutoUpdate, now);
     }
     world.apply_staleness(&connection_id, now);
-    let connection = world.connections.get(&connection_id).ok_or_else(|| ApiError::not_found("Connection not found"))?;
+    let connection = world
+        .connections
+        .get(&connection_id)
+        .ok_or_else(|| ApiError::not_found("Connection not found"))?;
     Ok(axum::Json(json!({ "data": wire::connection(connection) })).into_response())
 }
 
@@ -249,9 +313,15 @@ async fn list_faults(State(shared): State<Arc<Shared>>) -> Reply {
 }
 
 async fn set_faults(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
-    let rules: Vec<FaultRule> = serde_json::from_slice(&bytes).map_err(|err| ApiError::bad_request(format!("Invalid fault rules: {err}")))?;
-    if rules.iter().any(|r| !(0.0..=1.0).contains(&r.rate) || r.path_prefix.is_empty()) {
-        return Err(ApiError::bad_request("rate must be 0–1 and pathPrefix non-empty"));
+    let rules: Vec<FaultRule> = serde_json::from_slice(&bytes)
+        .map_err(|err| ApiError::bad_request(format!("Invalid fault rules: {err}")))?;
+    if rules
+        .iter()
+        .any(|r| !(0.0..=1.0).contains(&r.rate) || r.path_prefix.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "rate must be 0–1 and pathPrefix non-empty",
+        ));
     }
     lock(&shared.faults).rules = rules;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -272,19 +342,35 @@ async fn list_clients(State(shared): State<Arc<Shared>>) -> Reply {
 }
 
 async fn register_client(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
-    let client: ApiClient = serde_json::from_slice(&bytes).map_err(|err| ApiError::bad_request(format!("Invalid client: {err}")))?;
+    let client: ApiClient = serde_json::from_slice(&bytes)
+        .map_err(|err| ApiError::bad_request(format!("Invalid client: {err}")))?;
     if client.client_id.is_empty() || client.redirect_uris.is_empty() {
-        return Err(ApiError::bad_request("clientId and at least one redirect URI are required"));
+        return Err(ApiError::bad_request(
+            "clientId and at least one redirect URI are required",
+        ));
     }
     let consistent = match client.token_endpoint_auth_method {
-        crate::clients::AuthMethod::ClientSecretBasic => client.client_secret.as_ref().is_some_and(|s| !s.is_empty()),
-        crate::clients::AuthMethod::PrivateKeyJwt => client.jwks.as_ref().and_then(|j| j.get("keys")).and_then(Value::as_array).is_some_and(|k| !k.is_empty()),
+        crate::clients::AuthMethod::ClientSecretBasic => {
+            client.client_secret.as_ref().is_some_and(|s| !s.is_empty())
+        }
+        crate::clients::AuthMethod::PrivateKeyJwt => client
+            .jwks
+            .as_ref()
+            .and_then(|j| j.get("keys"))
+            .and_then(Value::as_array)
+            .is_some_and(|k| !k.is_empty()),
     };
     if !consistent {
-        return Err(ApiError::bad_request("client_secret_basic needs a clientSecret; private_key_jwt needs a jwks with keys"));
+        return Err(ApiError::bad_request(
+            "client_secret_basic needs a clientSecret; private_key_jwt needs a jwks with keys",
+        ));
     }
     lock(&shared.clients).insert(client.client_id.clone(), client.clone());
-    Ok((StatusCode::CREATED, axum::Json(json!({ "clientId": client.client_id }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "clientId": client.client_id })),
+    )
+        .into_response())
 }
 
 async fn banks(State(shared): State<Arc<Shared>>) -> Reply {

@@ -27,13 +27,18 @@ impl TokenClaims {
         if alternatives.iter().any(|scope| self.has(scope)) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("Invalid scopes: requires {}", alternatives.join(" or "))))
+            Err(ApiError::forbidden(format!(
+                "Invalid scopes: requires {}",
+                alternatives.join(" or ")
+            )))
         }
     }
 
     /// The user a data token is bound to (`sub`).
     pub fn user(&self) -> Result<&str, ApiError> {
-        self.sub.as_deref().ok_or_else(|| ApiError::forbidden("This token is not bound to a user (sub)"))
+        self.sub
+            .as_deref()
+            .ok_or_else(|| ApiError::forbidden("This token is not bound to a user (sub)"))
     }
 }
 
@@ -43,13 +48,18 @@ pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<TokenClaims,
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::unauthorized("Missing authorization header"))?;
-    let claims: TokenClaims = shared.key.verify(token.trim()).map_err(|_| ApiError::unauthorized("Invalid access Token"))?;
+    let claims: TokenClaims = shared
+        .key
+        .verify(token.trim())
+        .map_err(|_| ApiError::unauthorized("Invalid access Token"))?;
     let expired = DateTime::from_timestamp(claims.exp, 0).is_none_or(|exp| exp <= shared.now());
     if expired {
         return Err(ApiError::unauthorized("Invalid access Token: expired"));
     }
     if !crate::clock::lock(&shared.clients).contains_key(&claims.client_id) {
-        return Err(ApiError::unauthorized("Invalid access Token: unknown client"));
+        return Err(ApiError::unauthorized(
+            "Invalid access Token: unknown client",
+        ));
     }
     Ok(claims)
 }

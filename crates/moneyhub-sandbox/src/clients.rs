@@ -78,7 +78,12 @@ impl ApiClient {
 pub struct SeenAssertions(HashMap<String, DateTime<Utc>>);
 
 impl SeenAssertions {
-    fn check_and_remember(&mut self, key: String, expires: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    fn check_and_remember(
+        &mut self,
+        key: String,
+        expires: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> bool {
         self.0.retain(|_, until| *until > now);
         self.0.insert(key, expires).is_none()
     }
@@ -100,7 +105,11 @@ pub fn authenticate<'a>(
         .and_then(|value| value.strip_prefix("Basic "));
     let assertion = form.get("client_assertion");
     let client = match (basic, assertion) {
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("client authentication must use one method only")),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "client authentication must use one method only",
+            ));
+        }
         (Some(encoded), None) => {
             let decoded = STANDARD
                 .decode(encoded.trim())
@@ -112,9 +121,13 @@ pub fn authenticate<'a>(
                 .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
             let id = form_decode(id);
             let secret = form_decode(secret);
-            let client = clients.get(&id).ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+            let client = clients
+                .get(&id)
+                .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
             if client.token_endpoint_auth_method != AuthMethod::ClientSecretBasic {
-                return Err(OAuthError::invalid_client("this client authenticates with private_key_jwt"));
+                return Err(OAuthError::invalid_client(
+                    "this client authenticates with private_key_jwt",
+                ));
             }
             let matches = client
                 .client_secret
@@ -129,30 +142,58 @@ pub fn authenticate<'a>(
             if form.get("client_assertion_type").map(String::as_str)
                 != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
             {
-                return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
+                return Err(OAuthError::invalid_request(
+                    "client_assertion_type must be jwt-bearer",
+                ));
             }
-            let peeked = keys::peek(assertion).map_err(|err| OAuthError::invalid_client(format!("client_assertion: {err}")))?;
-            let issuer = peeked.claims.get("iss").and_then(Value::as_str).unwrap_or_default();
-            let client = clients.get(issuer).ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+            let peeked = keys::peek(assertion)
+                .map_err(|err| OAuthError::invalid_client(format!("client_assertion: {err}")))?;
+            let issuer = peeked
+                .claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let client = clients
+                .get(issuer)
+                .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
             if client.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt {
-                return Err(OAuthError::invalid_client("this client authenticates with client_secret_basic"));
+                return Err(OAuthError::invalid_client(
+                    "this client authenticates with client_secret_basic",
+                ));
             }
-            let jwks = client.jwks.as_ref().ok_or_else(|| OAuthError::invalid_client("the client has no JWKS"))?;
-            let claims = keys::verify_with_jwks(assertion, jwks).map_err(|err| OAuthError::invalid_client(format!("client_assertion: {err}")))?;
+            let jwks = client
+                .jwks
+                .as_ref()
+                .ok_or_else(|| OAuthError::invalid_client("the client has no JWKS"))?;
+            let claims = keys::verify_with_jwks(assertion, jwks)
+                .map_err(|err| OAuthError::invalid_client(format!("client_assertion: {err}")))?;
             if claims.get("sub").and_then(Value::as_str) != Some(client.client_id.as_str()) {
-                return Err(OAuthError::invalid_client("client_assertion sub must be the client_id"));
+                return Err(OAuthError::invalid_client(
+                    "client_assertion sub must be the client_id",
+                ));
             }
             if !audience_matches(claims.get("aud"), audiences) {
-                return Err(OAuthError::invalid_client("client_assertion aud must be the issuer or the token endpoint"));
+                return Err(OAuthError::invalid_client(
+                    "client_assertion aud must be the issuer or the token endpoint",
+                ));
             }
-            let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
-            let exp = DateTime::from_timestamp(exp, 0).ok_or_else(|| OAuthError::invalid_client("client_assertion exp is invalid"))?;
+            let exp = claims
+                .get("exp")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| OAuthError::invalid_client("client_assertion has no exp"))?;
+            let exp = DateTime::from_timestamp(exp, 0)
+                .ok_or_else(|| OAuthError::invalid_client("client_assertion exp is invalid"))?;
             if exp <= now {
                 return Err(OAuthError::invalid_client("client_assertion has expired"));
             }
-            let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(|| OAuthError::invalid_client("client_assertion has no jti"))?;
+            let jti = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .ok_or_else(|| OAuthError::invalid_client("client_assertion has no jti"))?;
             if !seen.check_and_remember(format!("{}:{jti}", client.client_id), exp, now) {
-                return Err(OAuthError::invalid_client("client_assertion jti was already used"));
+                return Err(OAuthError::invalid_client(
+                    "client_assertion jti was already used",
+                ));
             }
             client
         }
@@ -161,7 +202,9 @@ pub fn authenticate<'a>(
     if let Some(named) = form.get("client_id")
         && named != &client.client_id
     {
-        return Err(OAuthError::invalid_client("client_id does not match the authenticated client"));
+        return Err(OAuthError::invalid_client(
+            "client_id does not match the authenticated client",
+        ));
     }
     Ok(client)
 }
@@ -169,7 +212,10 @@ pub fn authenticate<'a>(
 pub fn audience_matches(aud: Option<&Value>, allowed: &[&str]) -> bool {
     match aud {
         Some(Value::String(aud)) => allowed.contains(&aud.as_str()),
-        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(|aud| allowed.contains(&aud)),
+        Some(Value::Array(auds)) => auds
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|aud| allowed.contains(&aud)),
         _ => false,
     }
 }

@@ -44,7 +44,12 @@ struct AccountQuery {
     paging: Paging,
 }
 
-async fn accounts(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Query(query): Query<AccountQuery>) -> Reply {
+async fn accounts(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<AccountQuery>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["accounts:read"])?;
     let user = claims.user()?.to_string();
@@ -54,18 +59,41 @@ async fn accounts(State(shared): State<Arc<Shared>>, headers: HeaderMap, Origina
         .accounts
         .values()
         .filter(|a| a.user_id == user)
-        .filter(|a| query.connection_id.as_ref().is_none_or(|c| &a.connection_id == c))
+        .filter(|a| {
+            query
+                .connection_id
+                .as_ref()
+                .is_none_or(|c| &a.connection_id == c)
+        })
         .collect();
-    let data: Vec<Value> = matching.iter().skip(offset).take(limit).map(|a| wire::account(&world, a)).collect();
+    let data: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|a| wire::account(&world, a))
+        .collect();
     Ok(axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": { "total": matching.len() } })).into_response())
 }
 
-fn user_account<'a>(world: &'a crate::world::World, user: &str, account_id: &str) -> Result<&'a crate::world::Account, ApiError> {
+fn user_account<'a>(
+    world: &'a crate::world::World,
+    user: &str,
+    account_id: &str,
+) -> Result<&'a crate::world::Account, ApiError> {
     let id = Uuid::parse_str(account_id).map_err(|_| ApiError::not_found("Account not found"))?;
-    world.accounts.get(&id).filter(|a| a.user_id == user).ok_or_else(|| ApiError::not_found("Account not found"))
+    world
+        .accounts
+        .get(&id)
+        .filter(|a| a.user_id == user)
+        .ok_or_else(|| ApiError::not_found("Account not found"))
 }
 
-async fn account(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Path(account_id): Path<String>) -> Reply {
+async fn account(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(account_id): Path<String>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["accounts:read"])?;
     let world = shared.world();
@@ -73,7 +101,12 @@ async fn account(State(shared): State<Arc<Shared>>, headers: HeaderMap, Original
     Ok(axum::Json(json!({ "data": wire::account(&world, account), "links": { "self": uri.to_string() }, "meta": {} })).into_response())
 }
 
-async fn balances(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Path(account_id): Path<String>) -> Reply {
+async fn balances(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(account_id): Path<String>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["accounts:read"])?;
     let world = shared.world();
@@ -84,10 +117,17 @@ async fn balances(State(shared): State<Arc<Shared>>, headers: HeaderMap, Origina
         .rev()
         .map(|(date, value)| json!({ "date": date.format("%Y-%m-%d").to_string(), "amount": wire::amount(*value) }))
         .collect();
-    Ok(axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} })).into_response())
+    Ok(
+        axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} }))
+            .into_response(),
+    )
 }
 
-async fn account_syncs(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> Reply {
+async fn account_syncs(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["accounts:read"])?;
     let user = claims.user()?.to_string();
@@ -97,11 +137,17 @@ async fn account_syncs(State(shared): State<Arc<Shared>>, headers: HeaderMap, Or
         .values()
         .filter(|a| a.user_id == user)
         .map(|a| {
-            let last = world.connections.get(&a.connection_id).and_then(|c| c.last_updated);
+            let last = world
+                .connections
+                .get(&a.connection_id)
+                .and_then(|c| c.last_updated);
             json!({ "accountId": a.id, "lastSuccessfulSync": last.map(wire::iso) })
         })
         .collect();
-    Ok(axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} })).into_response())
+    Ok(
+        axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} }))
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,7 +169,8 @@ struct TransactionQuery {
 fn parse_day(text: &Option<String>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
     text.as_deref()
         .map(|t| {
-            NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d").map_err(|_| ApiError::bad_request(format!("{name} must be a date (YYYY-MM-DD)")))
+            NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a date (YYYY-MM-DD)")))
         })
         .transpose()
 }
@@ -133,15 +180,27 @@ fn parse_ids(text: &Option<String>, name: &str) -> Result<Option<Vec<Uuid>>, Api
         .map(|t| {
             t.split(',')
                 .filter(|s| !s.is_empty())
-                .map(|s| Uuid::parse_str(s.trim()).map_err(|_| ApiError::bad_request(format!("{name} must be UUIDs"))))
+                .map(|s| {
+                    Uuid::parse_str(s.trim())
+                        .map_err(|_| ApiError::bad_request(format!("{name} must be UUIDs")))
+                })
                 .collect()
         })
         .transpose()
 }
 
-async fn transactions(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Query(query): Query<TransactionQuery>) -> Reply {
+async fn transactions(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<TransactionQuery>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["transactions:read:all", "transactions:read:in", "transactions:read:out"])?;
+    claims.require_any(&[
+        "transactions:read:all",
+        "transactions:read:in",
+        "transactions:read:out",
+    ])?;
     let user = claims.user()?.to_string();
     let (limit, offset) = query.paging.resolve(1000, 1000)?;
     let start = parse_day(&query.start_date, "startDate")?;
@@ -152,9 +211,17 @@ async fn transactions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Ori
     }
     let mut accounts = parse_ids(&query.account_ids, "accountIds")?.unwrap_or_default();
     if let Some(one) = &query.account_id {
-        accounts.push(Uuid::parse_str(one).map_err(|_| ApiError::bad_request("accountId must be a UUID"))?);
+        accounts.push(
+            Uuid::parse_str(one).map_err(|_| ApiError::bad_request("accountId must be a UUID"))?,
+        );
     }
-    let direction = if claims.has("transactions:read:all") { 0 } else if claims.has("transactions:read:in") { 1 } else { -1 };
+    let direction = if claims.has("transactions:read:all") {
+        0
+    } else if claims.has("transactions:read:in") {
+        1
+    } else {
+        -1
+    };
     let text = query.text.as_ref().map(|t| t.to_lowercase());
     let world = shared.world();
     let user_accounts: Vec<Uuid> = world
@@ -166,16 +233,30 @@ async fn transactions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Ori
         .collect();
     let mut matching: Vec<&Transaction> = user_accounts
         .iter()
-        .flat_map(|account| world.transactions_by_account.get(account).into_iter().flatten())
+        .flat_map(|account| {
+            world
+                .transactions_by_account
+                .get(account)
+                .into_iter()
+                .flatten()
+        })
         .filter_map(|id| world.transactions.get(id))
         .filter(|t| start.is_none_or(|s| t.date >= s) && end.is_none_or(|e| t.date <= e))
         .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
         .filter(|t| direction == 0 || (direction > 0) == (t.amount >= 0))
-        .filter(|t| text.as_ref().is_none_or(|text| t.description.to_lowercase().contains(text)))
+        .filter(|t| {
+            text.as_ref()
+                .is_none_or(|text| t.description.to_lowercase().contains(text))
+        })
         .collect();
     matching.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
     let total = matching.len();
-    let data: Vec<Value> = matching.iter().skip(offset).take(limit).map(|t| wire::transaction(t)).collect();
+    let data: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|t| wire::transaction(t))
+        .collect();
     let mut links = json!({ "self": uri.to_string() });
     if offset + limit < total {
         links["next"] = json!(with_offset(&uri, offset + limit));
@@ -183,19 +264,35 @@ async fn transactions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Ori
     if offset > 0 {
         links["prev"] = json!(with_offset(&uri, offset.saturating_sub(limit)));
     }
-    Ok(axum::Json(json!({ "data": data, "links": links, "meta": { "total": total } })).into_response())
+    Ok(
+        axum::Json(json!({ "data": data, "links": links, "meta": { "total": total } }))
+            .into_response(),
+    )
 }
 
 fn with_offset(uri: &axum::http::Uri, offset: usize) -> String {
     let kept = uri
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().filter(|(k, _)| k != "offset").collect::<Vec<_>>())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .filter(|(k, _)| k != "offset")
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).append_pair("offset", &offset.to_string()).finish();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .append_pair("offset", &offset.to_string())
+        .finish();
     format!("{}?{query}", uri.path())
 }
 
-async fn one_transaction(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Path(transaction_id): Path<String>) -> Reply {
+async fn one_transaction(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(transaction_id): Path<String>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["transactions:read:all"])?;
     let user = claims.user()?.to_string();
@@ -203,7 +300,12 @@ async fn one_transaction(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     let transaction = Uuid::parse_str(&transaction_id)
         .ok()
         .and_then(|id| world.transactions.get(&id))
-        .filter(|t| world.accounts.get(&t.account_id).is_some_and(|a| a.user_id == user))
+        .filter(|t| {
+            world
+                .accounts
+                .get(&t.account_id)
+                .is_some_and(|a| a.user_id == user)
+        })
         .ok_or_else(|| ApiError::not_found("Transaction not found"))?;
     Ok(axum::Json(json!({ "data": wire::transaction(transaction), "links": { "self": uri.to_string() }, "meta": {} })).into_response())
 }
@@ -215,16 +317,39 @@ struct RegularQuery {
 }
 
 /// Series of transactions with the same description and amount recurring about monthly.
-async fn regular_transactions(State(shared): State<Arc<Shared>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Query(query): Query<RegularQuery>) -> Reply {
+async fn regular_transactions(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<RegularQuery>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["regular_transactions:read"])?;
     let user = claims.user()?.to_string();
-    let filter = query.account_id.as_deref().map(Uuid::parse_str).transpose().map_err(|_| ApiError::bad_request("accountId must be a UUID"))?;
+    let filter = query
+        .account_id
+        .as_deref()
+        .map(Uuid::parse_str)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("accountId must be a UUID"))?;
     let world = shared.world();
     let mut series: BTreeMap<(Uuid, &str, i64), Vec<&Transaction>> = BTreeMap::new();
-    for account in world.accounts.values().filter(|a| a.user_id == user && filter.is_none_or(|f| f == a.id)) {
-        for t in world.transactions_by_account.get(&account.id).into_iter().flatten().filter_map(|id| world.transactions.get(id)) {
-            series.entry((account.id, t.description, t.amount)).or_default().push(t);
+    for account in world
+        .accounts
+        .values()
+        .filter(|a| a.user_id == user && filter.is_none_or(|f| f == a.id))
+    {
+        for t in world
+            .transactions_by_account
+            .get(&account.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| world.transactions.get(id))
+        {
+            series
+                .entry((account.id, t.description, t.amount))
+                .or_default()
+                .push(t);
         }
     }
     let data: Vec<Value> = series
@@ -239,7 +364,10 @@ async fn regular_transactions(State(shared): State<Arc<Shared>>, headers: Header
             }
             let last = *dates.last()?;
             let predicted = last.checked_add_months(chrono::Months::new(1))?;
-            let series_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{account_id}{description}{amount}").as_bytes());
+            let series_id = Uuid::new_v5(
+                &Uuid::NAMESPACE_OID,
+                format!("{account_id}{description}{amount}").as_bytes(),
+            );
             Some(json!({
                 "seriesId": series_id,
                 "accountId": account_id,
@@ -256,7 +384,10 @@ async fn regular_transactions(State(shared): State<Arc<Shared>>, headers: Header
             }))
         })
         .collect();
-    Ok(axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} })).into_response())
+    Ok(
+        axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} }))
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,38 +400,65 @@ struct SyncBody {
 
 /// `POST /sync/{connectionId}`: rate limited per connection (the sandbox's sync window) and by
 /// provider caps; 403 when consent has expired; 502 `ExternalProvider` when the bank is down.
-async fn sync(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(connection_id): Path<String>, body: axum::body::Bytes) -> Reply {
+async fn sync(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(connection_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["accounts:read"])?;
     claims.require_any(&["accounts:write", "accounts:write:all"])?;
     let user = claims.user()?.to_string();
     let input: SyncBody = if body.iter().all(u8::is_ascii_whitespace) {
-        SyncBody { customer_ip_address: None, customer_last_logged_time: None, enable_async: None }
+        SyncBody {
+            customer_ip_address: None,
+            customer_last_logged_time: None,
+            enable_async: None,
+        }
     } else {
-        serde_json::from_slice(&body).map_err(|err| ApiError::bad_request(format!("Invalid body: {err}")))?
+        serde_json::from_slice(&body)
+            .map_err(|err| ApiError::bad_request(format!("Invalid body: {err}")))?
     };
     if let Some(ip) = &input.customer_ip_address
         && ip.parse::<IpAddr>().is_err()
     {
-        return Err(ApiError::bad_request("customerIpAddress must be an IP address"));
+        return Err(ApiError::bad_request(
+            "customerIpAddress must be an IP address",
+        ));
     }
     if let Some(time) = &input.customer_last_logged_time
         && DateTime::parse_from_rfc3339(time).is_err()
     {
-        return Err(ApiError::bad_request("customerLastLoggedTime must be an ISO 8601 date-time with a timezone"));
+        return Err(ApiError::bad_request(
+            "customerLastLoggedTime must be an ISO 8601 date-time with a timezone",
+        ));
     }
     let _ = input.enable_async;
     let now = shared.now();
     let result = shared.world().manual_sync(&user, &connection_id, now);
     match result {
         Ok((sync_id, status)) => {
-            let status = if matches!(status, FetchStatus::Success | FetchStatus::Partial) { "ok" } else { "error" };
-            Ok(axum::Json(json!({ "data": { "syncId": sync_id, "status": status }, "meta": {} })).into_response())
+            let status = if matches!(status, FetchStatus::Success | FetchStatus::Partial) {
+                "ok"
+            } else {
+                "error"
+            };
+            Ok(
+                axum::Json(json!({ "data": { "syncId": sync_id, "status": status }, "meta": {} }))
+                    .into_response(),
+            )
         }
         Err(SyncRefusal::NotFound) => Err(ApiError::not_found("Connection not found")),
-        Err(SyncRefusal::RateLimited { retry_after }) => Err(ApiError::too_many_requests(u64::try_from(retry_after.num_seconds()).unwrap_or(1))),
-        Err(SyncRefusal::ConsentExpired) => Err(ApiError::forbidden("The consent for this connection has expired")),
-        Err(SyncRefusal::ProviderUnavailable) => Err(ApiError::external_provider(StatusCode::BAD_GATEWAY, "ASPSP error: the bank is unavailable")),
+        Err(SyncRefusal::RateLimited { retry_after }) => Err(ApiError::too_many_requests(
+            u64::try_from(retry_after.num_seconds()).unwrap_or(1),
+        )),
+        Err(SyncRefusal::ConsentExpired) => Err(ApiError::forbidden(
+            "The consent for this connection has expired",
+        )),
+        Err(SyncRefusal::ProviderUnavailable) => Err(ApiError::external_provider(
+            StatusCode::BAD_GATEWAY,
+            "ASPSP error: the bank is unavailable",
+        )),
     }
 }
-

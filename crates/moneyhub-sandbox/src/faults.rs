@@ -56,12 +56,17 @@ impl Faults {
     fn pick(&mut self, path: &str) -> Effect {
         self.counter = self.counter.wrapping_add(1);
         let counter = self.counter;
-        let Some(index) = self.rules.iter().position(|rule| path.starts_with(&rule.path_prefix)) else {
+        let Some(index) = self
+            .rules
+            .iter()
+            .position(|rule| path.starts_with(&rule.path_prefix))
+        else {
             return Effect::Pass;
         };
         let rule = &mut self.rules[index];
         // Deterministic sampling: every n-th request for a rate of 1/n.
-        let affected = rule.rate >= 1.0 || ((counter as f64 * rule.rate).fract() + rule.rate >= 1.0);
+        let affected =
+            rule.rate >= 1.0 || ((counter as f64 * rule.rate).fract() + rule.rate >= 1.0);
         if !affected {
             return Effect::Pass;
         }
@@ -91,13 +96,29 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
             }
             match rule {
                 None => next.run(request).await,
-                Some(rule) if rule.malformed => (StatusCode::OK, [("content-type", "application/json")], Body::from("{\"data\": [tru")).into_response(),
+                Some(rule) if rule.malformed => (
+                    StatusCode::OK,
+                    [("content-type", "application/json")],
+                    Body::from("{\"data\": [tru"),
+                )
+                    .into_response(),
                 Some(rule) => {
-                    let status = rule.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let status = rule
+                        .status
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     match status {
-                        StatusCode::TOO_MANY_REQUESTS => ApiError::too_many_requests(30).into_response(),
-                        status if status.is_server_error() => ApiError::external_provider(status, "Injected fault: the provider did not answer").into_response(),
-                        status => ApiError::new(status, "InjectedFault", "Injected fault").into_response(),
+                        StatusCode::TOO_MANY_REQUESTS => {
+                            ApiError::too_many_requests(30).into_response()
+                        }
+                        status if status.is_server_error() => ApiError::external_provider(
+                            status,
+                            "Injected fault: the provider did not answer",
+                        )
+                        .into_response(),
+                        status => {
+                            ApiError::new(status, "InjectedFault", "Injected fault").into_response()
+                        }
                     }
                 }
             }

@@ -37,9 +37,15 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/oidc/.well-known/openid-configuration", get(discovery))
         .route("/oidc/.well-known/{list}", get(well_known_list))
         .route("/oidc/certs", get(jwks))
-        .route("/oidc/request", post(authorize::pushed_authorization_request))
+        .route(
+            "/oidc/request",
+            post(authorize::pushed_authorization_request),
+        )
         .route("/oidc/auth", get(authorize::authorize))
-        .route("/oidc/interaction/{id}", get(authorize::interaction_page).post(authorize::interaction_submit))
+        .route(
+            "/oidc/interaction/{id}",
+            get(authorize::interaction_page).post(authorize::interaction_submit),
+        )
         .route("/oidc/token", post(token::token))
         .route("/bank-icons/{bank_ref}", get(bank_icon))
 }
@@ -47,16 +53,45 @@ pub fn routes() -> Router<Arc<Shared>> {
 async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
     let issuer = &shared.issuer;
     let mut scopes = vec![
-        "openid", "offline_access", "id:all", "id:api", "id:legacy", "id:test", "id:zoopla", "id:mouseprice",
-        "id:autotrader", "reauth", "reconsent", "refresh", "accounts:read", "accounts:write", "accounts:write:all",
-        "accounts_details:read", "transactions:read:all", "transactions:read:in", "transactions:read:out",
-        "regular_transactions:read", "user:create", "user:read", "user:update", "user:delete", "connection:read",
-        "connection:update", "connection:delete",
+        "openid",
+        "offline_access",
+        "id:all",
+        "id:api",
+        "id:legacy",
+        "id:test",
+        "id:zoopla",
+        "id:mouseprice",
+        "id:autotrader",
+        "reauth",
+        "reconsent",
+        "refresh",
+        "accounts:read",
+        "accounts:write",
+        "accounts:write:all",
+        "accounts_details:read",
+        "transactions:read:all",
+        "transactions:read:in",
+        "transactions:read:out",
+        "regular_transactions:read",
+        "user:create",
+        "user:read",
+        "user:update",
+        "user:delete",
+        "connection:read",
+        "connection:update",
+        "connection:delete",
     ]
     .into_iter()
     .map(str::to_string)
     .collect::<Vec<_>>();
-    scopes.extend(shared.world().catalogue.all().iter().map(|i| format!("id:{}", i.id)));
+    scopes.extend(
+        shared
+            .world()
+            .catalogue
+            .all()
+            .iter()
+            .map(|i| format!("id:{}", i.id)),
+    );
     let mut body = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/auth"),
@@ -81,8 +116,18 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "claim_types_supported": ["normal"],
         "scopes_supported": scopes,
     });
-    for list in ["all", "api", "legacy", "test", "beta", "zoopla", "mouseprice", "autotrader"] {
-        body[format!("{list}_connections_endpoint")] = json!(format!("{issuer}/.well-known/{list}-connections"));
+    for list in [
+        "all",
+        "api",
+        "legacy",
+        "test",
+        "beta",
+        "zoopla",
+        "mouseprice",
+        "autotrader",
+    ] {
+        body[format!("{list}_connections_endpoint")] =
+            json!(format!("{issuer}/.well-known/{list}-connections"));
     }
     axum::Json(body).into_response()
 }
@@ -94,8 +139,15 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
 /// `GET /oidc/.well-known/{name}-connections`: a bare array. Unknown query strings (Moneyhub's
 /// own client sends `?undefined`) are ignored.
 async fn well_known_list(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
-    let Some(list) = name.strip_suffix("-connections").and_then(WellKnownList::parse) else {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({ "error": "not_found" }))).into_response();
+    let Some(list) = name
+        .strip_suffix("-connections")
+        .and_then(WellKnownList::parse)
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({ "error": "not_found" })),
+        )
+            .into_response();
     };
     let world = shared.world();
     let entries: Vec<Value> = world
@@ -137,18 +189,35 @@ struct IconQuery {
 
 /// Bank icons as SVG: a coloured tile with the bank's initials. Unknown refs are 404 unless
 /// `defaultIcon=true`, like Moneyhub's.
-async fn bank_icon(State(shared): State<Arc<Shared>>, Path(bank_ref): Path<String>, Query(query): Query<IconQuery>) -> Response {
-    let name = shared.world().catalogue.by_bank_ref(&bank_ref).map(|i| i.name.to_string());
+async fn bank_icon(
+    State(shared): State<Arc<Shared>>,
+    Path(bank_ref): Path<String>,
+    Query(query): Query<IconQuery>,
+) -> Response {
+    let name = shared
+        .world()
+        .catalogue
+        .by_bank_ref(&bank_ref)
+        .map(|i| i.name.to_string());
     let (label, hue) = match name {
         Some(name) => (initials(&name), hue_of(&bank_ref)),
-        None if bank_ref == "default" || query.default_icon.as_deref() == Some("true") => ("£".to_string(), 200),
+        None if bank_ref == "default" || query.default_icon.as_deref() == Some("true") => {
+            ("£".to_string(), 200)
+        }
         None => return (StatusCode::NOT_FOUND, "no icon").into_response(),
     };
     let svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64"><rect width="64" height="64" rx="14" fill="hsl({hue},55%,38%)"/><text x="32" y="41" text-anchor="middle" font-family="sans-serif" font-size="24" font-weight="700" fill="#fff">{}</text></svg>"##,
         pages::escape(&label)
     );
-    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response()
 }
 
 fn initials(name: &str) -> String {
@@ -161,10 +230,15 @@ fn initials(name: &str) -> String {
 }
 
 fn hue_of(text: &str) -> u32 {
-    text.bytes().fold(7u32, |acc, byte| acc.wrapping_mul(31).wrapping_add(u32::from(byte))) % 360
+    text.bytes().fold(7u32, |acc, byte| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(byte))
+    }) % 360
 }
 
 /// Whether a provider currently lets people start a journey.
 pub fn journey_blocked(auth: Availability) -> bool {
-    matches!(auth, Availability::PermanentlyUnavailable | Availability::TemporarilyUnavailable)
+    matches!(
+        auth,
+        Availability::PermanentlyUnavailable | Availability::TemporarilyUnavailable
+    )
 }

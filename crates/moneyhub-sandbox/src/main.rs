@@ -18,9 +18,21 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, S
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--host" => host = value()?.parse().map_err(|_| "--host must be an IP address".to_string())?,
-            "--port" => port = value()?.parse().map_err(|_| "--port must be a number".to_string())?,
-            "--seed" => config.seed = value()?.parse().map_err(|_| "--seed must be a number".to_string())?,
+            "--host" => {
+                host = value()?
+                    .parse()
+                    .map_err(|_| "--host must be an IP address".to_string())?
+            }
+            "--port" => {
+                port = value()?
+                    .parse()
+                    .map_err(|_| "--port must be a number".to_string())?
+            }
+            "--seed" => {
+                config.seed = value()?
+                    .parse()
+                    .map_err(|_| "--seed must be a number".to_string())?
+            }
             "--clock" => {
                 manual = match value()?.as_str() {
                     "real" => false,
@@ -29,10 +41,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, S
                 }
             }
             "--clock-start" => {
-                start = Some(DateTime::parse_from_rfc3339(&value()?).map_err(|_| "--clock-start must be ISO 8601".to_string())?.with_timezone(&Utc));
+                start = Some(
+                    DateTime::parse_from_rfc3339(&value()?)
+                        .map_err(|_| "--clock-start must be ISO 8601".to_string())?
+                        .with_timezone(&Utc),
+                );
             }
             "--sync-window" => {
-                config.sync_window = parse_duration(&serde_json::Value::String(value()?)).ok_or("--sync-window is like 30m, 5s or 1h")?;
+                config.sync_window = parse_duration(&serde_json::Value::String(value()?))
+                    .ok_or("--sync-window is like 30m, 5s or 1h")?;
             }
             "--admin" => {
                 config.admin = Some(match value()?.as_str() {
@@ -55,7 +72,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, S
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let config = match parse_args(std::env::args().skip(1)) {
         Ok(config) => config,
         Err(message) => {
@@ -63,7 +82,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("could not start the runtime: {err}");

@@ -24,9 +24,20 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/users", get(list_users).post(create_user))
         .route("/users/{user_id}", get(get_user).delete(delete_user))
         .route("/users/{user_id}/connections", get(list_connections))
-        .route("/users/{user_id}/connections/{connection_id}", get(get_connection).patch(update_connection).delete(delete_connection))
-        .route("/users/{user_id}/connection/{connection_id}", delete(delete_connection))
-        .route("/users/{user_id}/connections/{connection_id}/syncs", get(connection_syncs))
+        .route(
+            "/users/{user_id}/connections/{connection_id}",
+            get(get_connection)
+                .patch(update_connection)
+                .delete(delete_connection),
+        )
+        .route(
+            "/users/{user_id}/connection/{connection_id}",
+            delete(delete_connection),
+        )
+        .route(
+            "/users/{user_id}/connections/{connection_id}/syncs",
+            get(connection_syncs),
+        )
         .route("/users/{user_id}/syncs", get(user_syncs))
         .route("/users/{user_id}/syncs/{sync_id}", get(one_sync))
 }
@@ -41,16 +52,25 @@ pub struct Paging {
 
 impl Paging {
     /// Unparseable values are a 400; absent ones take the defaults.
-    pub fn resolve(&self, default_limit: usize, max_limit: usize) -> Result<(usize, usize), ApiError> {
-        let parse = |value: &Option<String>, name: &str, default: usize| -> Result<usize, ApiError> {
-            match value {
-                None => Ok(default),
-                Some(text) => text.parse::<usize>().map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative integer"))),
-            }
-        };
+    pub fn resolve(
+        &self,
+        default_limit: usize,
+        max_limit: usize,
+    ) -> Result<(usize, usize), ApiError> {
+        let parse =
+            |value: &Option<String>, name: &str, default: usize| -> Result<usize, ApiError> {
+                match value {
+                    None => Ok(default),
+                    Some(text) => text.parse::<usize>().map_err(|_| {
+                        ApiError::bad_request(format!("{name} must be a non-negative integer"))
+                    }),
+                }
+            };
         let limit = parse(&self.limit, "limit", default_limit)?;
         if limit > max_limit {
-            return Err(ApiError::bad_request(format!("limit must be at most {max_limit}")));
+            return Err(ApiError::bad_request(format!(
+                "limit must be at most {max_limit}"
+            )));
         }
         Ok((limit, parse(&self.offset, "offset", 0)?))
     }
@@ -70,15 +90,27 @@ struct NewUser {
     client_user_id: Option<String>,
 }
 
-async fn create_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: axum::body::Bytes) -> Reply {
+async fn create_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["user:create"])?;
     let input: NewUser = if body.is_empty() {
-        NewUser { client_user_id: None }
+        NewUser {
+            client_user_id: None,
+        }
     } else {
-        serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("The body must be JSON like {\"clientUserId\": \"…\"}"))?
+        serde_json::from_slice(&body).map_err(|_| {
+            ApiError::bad_request("The body must be JSON like {\"clientUserId\": \"…\"}")
+        })?
     };
-    if input.client_user_id.as_ref().is_some_and(|id| id.len() > 256) {
+    if input
+        .client_user_id
+        .as_ref()
+        .is_some_and(|id| id.len() > 256)
+    {
         return Err(ApiError::bad_request("clientUserId is too long"));
     }
     let now = shared.now();
@@ -87,26 +119,53 @@ async fn create_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
     Ok((StatusCode::CREATED, axum::Json(wire::user(&world, &user))).into_response())
 }
 
-async fn list_users(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(paging): Query<Paging>) -> Reply {
+async fn list_users(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(paging): Query<Paging>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["user:read"])?;
     let (limit, offset) = paging.resolve(10, 1000)?;
     let world = shared.world();
-    let users: Vec<_> = world.users.values().filter(|u| u.client_id == claims.client_id).collect();
-    let page: Vec<Value> = users.iter().skip(offset).take(limit).map(|u| wire::user(&world, u)).collect();
-    Ok(axum::Json(json!({ "data": page, "meta": { "total": users.len(), "limit": limit, "offset": offset } })).into_response())
+    let users: Vec<_> = world
+        .users
+        .values()
+        .filter(|u| u.client_id == claims.client_id)
+        .collect();
+    let page: Vec<Value> = users
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|u| wire::user(&world, u))
+        .collect();
+    Ok(axum::Json(
+        json!({ "data": page, "meta": { "total": users.len(), "limit": limit, "offset": offset } }),
+    )
+    .into_response())
 }
 
-async fn get_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(user_id): Path<String>) -> Reply {
+async fn get_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["user:read"])?;
     owned_user(&shared, &claims, &user_id)?;
     let world = shared.world();
-    let user = world.users.get(&user_id).ok_or_else(|| ApiError::not_found("User not found"))?;
+    let user = world
+        .users
+        .get(&user_id)
+        .ok_or_else(|| ApiError::not_found("User not found"))?;
     Ok(axum::Json(wire::user(&world, user)).into_response())
 }
 
-async fn delete_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(user_id): Path<String>) -> Reply {
+async fn delete_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["user:delete"])?;
     owned_user(&shared, &claims, &user_id)?;
@@ -114,21 +173,36 @@ async fn delete_user(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list_connections(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(user_id): Path<String>) -> Reply {
+async fn list_connections(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:read", "user:read"])?;
     owned_user(&shared, &claims, &user_id)?;
     let world = shared.world();
-    let data: Vec<Value> = world.user_connections(&user_id).map(wire::connection).collect();
+    let data: Vec<Value> = world
+        .user_connections(&user_id)
+        .map(wire::connection)
+        .collect();
     Ok(axum::Json(json!({ "data": data, "meta": {} })).into_response())
 }
 
-async fn get_connection(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path((user_id, connection_id)): Path<(String, String)>) -> Reply {
+async fn get_connection(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((user_id, connection_id)): Path<(String, String)>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:read", "user:read"])?;
     owned_user(&shared, &claims, &user_id)?;
     let world = shared.world();
-    let connection = world.connections.get(&connection_id).filter(|c| c.user_id == user_id).ok_or_else(|| ApiError::not_found("Connection not found"))?;
+    let connection = world
+        .connections
+        .get(&connection_id)
+        .filter(|c| c.user_id == user_id)
+        .ok_or_else(|| ApiError::not_found("Connection not found"))?;
     Ok(axum::Json(json!({ "data": wire::connection(connection), "meta": {} })).into_response())
 }
 
@@ -139,18 +213,31 @@ struct ConnectionUpdate {
     expires_at: String,
 }
 
-async fn update_connection(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path((user_id, connection_id)): Path<(String, String)>, body: axum::body::Bytes) -> Reply {
+async fn update_connection(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((user_id, connection_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:update", "user:update"])?;
     owned_user(&shared, &claims, &user_id)?;
-    let update: ConnectionUpdate = serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("The body must be {\"expiresAt\": \"<ISO 8601>\"}"))?;
-    let until = DateTime::parse_from_rfc3339(&update.expires_at).map_err(|_| ApiError::bad_request("expiresAt must be an ISO 8601 date-time"))?.with_timezone(&Utc);
+    let update: ConnectionUpdate = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("The body must be {\"expiresAt\": \"<ISO 8601>\"}"))?;
+    let until = DateTime::parse_from_rfc3339(&update.expires_at)
+        .map_err(|_| ApiError::bad_request("expiresAt must be an ISO 8601 date-time"))?
+        .with_timezone(&Utc);
     let now = shared.now();
     if until > now + MAX_CONSENT {
-        return Err(ApiError::bad_request("expiresAt must be at most 90 days ahead"));
+        return Err(ApiError::bad_request(
+            "expiresAt must be at most 90 days ahead",
+        ));
     }
     let mut world = shared.world();
-    let owned = world.connections.get(&connection_id).is_some_and(|c| c.user_id == user_id);
+    let owned = world
+        .connections
+        .get(&connection_id)
+        .is_some_and(|c| c.user_id == user_id);
     if !owned {
         return Err(ApiError::not_found("Connection not found"));
     }
@@ -158,12 +245,19 @@ async fn update_connection(State(shared): State<Arc<Shared>>, headers: HeaderMap
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_connection(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path((user_id, connection_id)): Path<(String, String)>) -> Reply {
+async fn delete_connection(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((user_id, connection_id)): Path<(String, String)>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:delete", "user:delete"])?;
     owned_user(&shared, &claims, &user_id)?;
     let mut world = shared.world();
-    let owned = world.connections.get(&connection_id).is_some_and(|c| c.user_id == user_id);
+    let owned = world
+        .connections
+        .get(&connection_id)
+        .is_some_and(|c| c.user_id == user_id);
     if !owned {
         return Err(ApiError::not_found("Connection not found"));
     }
@@ -171,33 +265,71 @@ async fn delete_connection(State(shared): State<Arc<Shared>>, headers: HeaderMap
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn connection_syncs(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path((user_id, connection_id)): Path<(String, String)>, Query(paging): Query<Paging>) -> Reply {
+async fn connection_syncs(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((user_id, connection_id)): Path<(String, String)>,
+    Query(paging): Query<Paging>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:read", "user:read"])?;
     owned_user(&shared, &claims, &user_id)?;
     let (limit, offset) = paging.resolve(100, 1000)?;
     let world = shared.world();
-    let syncs: Vec<_> = world.syncs.iter().rev().filter(|s| s.connection_id == connection_id && s.user_id == user_id).collect();
-    let page: Vec<Value> = syncs.iter().skip(offset).take(limit).map(|s| wire::sync(s)).collect();
+    let syncs: Vec<_> = world
+        .syncs
+        .iter()
+        .rev()
+        .filter(|s| s.connection_id == connection_id && s.user_id == user_id)
+        .collect();
+    let page: Vec<Value> = syncs
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| wire::sync(s))
+        .collect();
     Ok(axum::Json(json!({ "data": page, "meta": { "total": syncs.len() } })).into_response())
 }
 
-async fn user_syncs(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(user_id): Path<String>, Query(paging): Query<Paging>) -> Reply {
+async fn user_syncs(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:read", "user:read"])?;
     owned_user(&shared, &claims, &user_id)?;
     let (limit, offset) = paging.resolve(100, 1000)?;
     let world = shared.world();
-    let syncs: Vec<_> = world.syncs.iter().rev().filter(|s| s.user_id == user_id).collect();
-    let page: Vec<Value> = syncs.iter().skip(offset).take(limit).map(|s| wire::sync(s)).collect();
+    let syncs: Vec<_> = world
+        .syncs
+        .iter()
+        .rev()
+        .filter(|s| s.user_id == user_id)
+        .collect();
+    let page: Vec<Value> = syncs
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| wire::sync(s))
+        .collect();
     Ok(axum::Json(json!({ "data": page, "meta": { "total": syncs.len() } })).into_response())
 }
 
-async fn one_sync(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path((user_id, sync_id)): Path<(String, String)>) -> Reply {
+async fn one_sync(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((user_id, sync_id)): Path<(String, String)>,
+) -> Reply {
     let claims = bearer::authenticate(&shared, &headers)?;
     claims.require_any(&["connection:read", "user:read"])?;
     owned_user(&shared, &claims, &user_id)?;
     let world = shared.world();
-    let sync = world.syncs.iter().find(|s| s.id.to_string() == sync_id && s.user_id == user_id).ok_or_else(|| ApiError::not_found("Sync not found"))?;
+    let sync = world
+        .syncs
+        .iter()
+        .find(|s| s.id.to_string() == sync_id && s.user_id == user_id)
+        .ok_or_else(|| ApiError::not_found("Sync not found"))?;
     Ok(axum::Json(json!({ "data": wire::sync(sync), "meta": {} })).into_response())
 }

@@ -71,7 +71,12 @@ impl Shared {
             world: Mutex::new(World::new(config.seed, now, config.sync_window)),
             clock,
             key: SigningKey::identity(),
-            clients: Mutex::new(ApiClient::demo_clients().into_iter().map(|c| (c.client_id.clone(), c)).collect()),
+            clients: Mutex::new(
+                ApiClient::demo_clients()
+                    .into_iter()
+                    .map(|c| (c.client_id.clone(), c))
+                    .collect(),
+            ),
             seen_assertions: Mutex::new(SeenAssertions::default()),
             oidc: Mutex::new(OidcState::default()),
             faults: Mutex::new(Faults::default()),
@@ -94,7 +99,10 @@ impl Shared {
     }
 
     pub fn clients(&self) -> BTreeMap<String, ApiClient> {
-        lock(&self.clients).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        lock(&self.clients)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     pub fn token_endpoint(&self) -> String {
@@ -127,7 +135,12 @@ impl RunningSandbox {
                 tracing::error!(%err, "the sandbox server failed");
             }
         });
-        Ok(Self { shared, addr, stop: Some(stop), task: Some(task) })
+        Ok(Self {
+            shared,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -172,6 +185,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
     if shared.admin_enabled {
         app = app.nest("/__sandbox", crate::admin::routes());
     }
-    app.layer(axum::middleware::from_fn_with_state(shared.clone(), crate::faults::inject))
-        .with_state(shared)
+    app.layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        crate::faults::inject,
+    ))
+    .with_state(shared)
 }

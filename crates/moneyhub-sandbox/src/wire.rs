@@ -24,7 +24,10 @@ pub fn amount(value: i64) -> Value {
 }
 
 pub fn user(world: &World, user: &User) -> Value {
-    let connection_ids: Vec<&str> = world.user_connections(&user.id).map(|c| c.id.as_str()).collect();
+    let connection_ids: Vec<&str> = world
+        .user_connections(&user.id)
+        .map(|c| c.id.as_str())
+        .collect();
     json!({
         "userId": user.id,
         "clientId": user.client_id,
@@ -69,7 +72,11 @@ pub fn account(world: &World, account: &Account) -> Value {
         earliest = Some(earliest.map_or(date, |e| e.min(date)));
         latest = Some(latest.map_or(date, |l| l.max(date)));
     }
-    let (balance_date, balance) = account.balances.last().copied().unwrap_or((account.opening_date, account.opening_balance));
+    let (balance_date, balance) = account
+        .balances
+        .last()
+        .copied()
+        .unwrap_or((account.opening_date, account.opening_balance));
     json!({
         "id": account.id,
         "accountName": account.name,
@@ -112,7 +119,12 @@ fn short_description(long: &str) -> String {
         .filter(|word| !word.chars().all(|c| c.is_ascii_digit()))
         .map(|word| {
             let mut chars = word.chars();
-            chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect())
+            chars.next().map_or_else(String::new, |first| {
+                first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect()
+            })
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -97,6 +97,8 @@ pub struct Connection {
     pub sync_attempts: u32,
     /// Single-sync-only connections wait for a refresh after their one sync.
     pub awaiting_user: bool,
+    /// The user fixed what the bank's script broke (a reauth after the credentials error).
+    pub script_resolved: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -315,6 +317,7 @@ impl World {
             manual_syncs: Vec::new(),
             sync_attempts: 0,
             awaiting_user: false,
+            script_resolved: false,
         };
         self.connections.insert(id.clone(), connection);
         self.add_accounts(&id, &institution, selection, now);
@@ -554,9 +557,9 @@ impl World {
                 }
             }
             Script::CredentialsError => {
-                if connection.error == Some(ConnectionError::CredentialsError)
-                    || connection.sync_attempts >= 1
-                {
+                let broken = action == SyncAction::AutoUpdate
+                    || connection.error == Some(ConnectionError::CredentialsError);
+                if broken && !connection.script_resolved {
                     FetchStatus::CredentialsError
                 } else {
                     FetchStatus::Success
@@ -871,10 +874,8 @@ impl World {
             connection.failing_since = None;
             connection.awaiting_user = false;
             connection.tpp_consent = institution.tpp_consent;
-            // The scripted credentials failure is fixed by the new credentials.
-            if connection.script == Script::CredentialsError {
-                connection.sync_attempts = 0;
-            }
+            // New credentials fix the scripted credentials failure.
+            connection.script_resolved = true;
         }
         self.run_sync(&id, SyncAction::ClientUpdate, now);
         Some(id)

@@ -8,11 +8,26 @@ use chrono::{DateTime, Utc};
 use crate::catalogue::Institution;
 
 pub enum Page<'a> {
-    Chooser { banks: Vec<&'a Institution>, search: &'a str },
-    Login { bank: Option<&'a Institution> },
-    Accounts { bank: Option<&'a Institution>, checked: Vec<usize> },
-    SecurityQuestion { bank: Option<&'a Institution> },
-    Consent { bank: Option<&'a Institution>, client: String, kind: &'static str, until: DateTime<Utc> },
+    Chooser {
+        banks: Vec<&'a Institution>,
+        search: &'a str,
+    },
+    Login {
+        bank: Option<&'a Institution>,
+    },
+    Accounts {
+        bank: Option<&'a Institution>,
+        checked: Vec<usize>,
+    },
+    SecurityQuestion {
+        bank: Option<&'a Institution>,
+    },
+    Consent {
+        bank: Option<&'a Institution>,
+        client: String,
+        kind: &'static str,
+        until: DateTime<Utc>,
+    },
 }
 
 pub fn escape(text: &str) -> String {
@@ -72,7 +87,9 @@ fn form(action: &str, step: &str, inner: &str, primary: &str) -> String {
 }
 
 pub fn render(page: &Page<'_>, action: &str, step: &str, problem: Option<&str>) -> String {
-    let problem = problem.map(|p| format!("<p class=\"problem\" role=\"alert\">{}</p>", escape(p))).unwrap_or_default();
+    let problem = problem
+        .map(|p| format!("<p class=\"problem\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
     match page {
         Page::Chooser { banks, search } => {
             let items: String = banks
@@ -97,14 +114,31 @@ pub fn render(page: &Page<'_>, action: &str, step: &str, problem: Option<&str>) 
                 escape(action),
                 escape(search)
             );
-            let list = if banks.is_empty() { "<p>No bank matches that search.</p>".to_string() } else { format!("<ul class=\"banks\">{items}</ul>") };
-            shell("Choose your bank", &format!("<h1>Choose your bank</h1>{problem}{search_form}{}", form(action, step, &list, "Continue")))
+            let list = if banks.is_empty() {
+                "<p>No bank matches that search.</p>".to_string()
+            } else {
+                format!("<ul class=\"banks\">{items}</ul>")
+            };
+            shell(
+                "Choose your bank",
+                &format!(
+                    "<h1>Choose your bank</h1>{problem}{search_form}{}",
+                    form(action, step, &list, "Continue")
+                ),
+            )
         }
         Page::Login { bank } => {
             let inner = "<label for=\"username\">User name</label><input id=\"username\" type=\"text\" name=\"username\" value=\"demo-user\" autocomplete=\"username\">\
 <label for=\"password\">Password</label><input id=\"password\" type=\"password\" name=\"password\" value=\"demo-password\" autocomplete=\"current-password\">\
 <p class=\"muted\">Demo details are filled in: any user name and password work here.</p>";
-            shell("Log in", &format!("{}<h1>Log in to your bank</h1>{problem}{}", bank_header(*bank), form(action, step, inner, "Log in")))
+            shell(
+                "Log in",
+                &format!(
+                    "{}<h1>Log in to your bank</h1>{problem}{}",
+                    bank_header(*bank),
+                    form(action, step, inner, "Log in")
+                ),
+            )
         }
         Page::Accounts { bank, checked } => {
             let items: String = bank
@@ -123,21 +157,62 @@ pub fn render(page: &Page<'_>, action: &str, step: &str, problem: Option<&str>) 
                         .collect()
                 })
                 .unwrap_or_default();
-            shell("Choose accounts", &format!("{}<h1>Which accounts do you want to share?</h1>{problem}{}", bank_header(*bank), form(action, step, &items, "Share these accounts")))
+            shell(
+                "Choose accounts",
+                &format!(
+                    "{}<h1>Which accounts do you want to share?</h1>{problem}{}",
+                    bank_header(*bank),
+                    form(action, step, &items, "Share these accounts")
+                ),
+            )
         }
         Page::SecurityQuestion { bank } => {
             let inner = "<p>Your bank needs you to confirm it is you before it updates your data.</p>\
 <label for=\"answer\">What was the name of your first pet?</label><input id=\"answer\" type=\"text\" name=\"answer\" value=\"Biscuit\">";
-            shell("Security check", &format!("{}<h1>Security check</h1>{problem}{}", bank_header(*bank), form(action, step, inner, "Confirm")))
+            shell(
+                "Security check",
+                &format!(
+                    "{}<h1>Security check</h1>{problem}{}",
+                    bank_header(*bank),
+                    form(action, step, inner, "Confirm")
+                ),
+            )
         }
-        Page::Consent { bank, client, kind, until } => {
+        Page::Consent {
+            bank,
+            client,
+            kind,
+            until,
+        } => {
             let what = match *kind {
-                "reconsent" => format!("<p><strong>{}</strong> asks to keep seeing your data from this bank until <strong>{}</strong>. You will not need to log in to your bank.</p>", escape(client), until.format("%-d %B %Y")),
-                "refresh" => format!("<p><strong>{}</strong> will fetch your latest data now.</p>", escape(client)),
-                "reauth" => format!("<p><strong>{}</strong> will keep receiving your account data until <strong>{}</strong>. Your history is kept.</p>", escape(client), until.format("%-d %B %Y")),
-                _ => format!("<p><strong>{}</strong> will be able to see your balances and transactions until <strong>{}</strong>.</p>", escape(client), until.format("%-d %B %Y")),
+                "reconsent" => format!(
+                    "<p><strong>{}</strong> asks to keep seeing your data from this bank until <strong>{}</strong>. You will not need to log in to your bank.</p>",
+                    escape(client),
+                    until.format("%-d %B %Y")
+                ),
+                "refresh" => format!(
+                    "<p><strong>{}</strong> will fetch your latest data now.</p>",
+                    escape(client)
+                ),
+                "reauth" => format!(
+                    "<p><strong>{}</strong> will keep receiving your account data until <strong>{}</strong>. Your history is kept.</p>",
+                    escape(client),
+                    until.format("%-d %B %Y")
+                ),
+                _ => format!(
+                    "<p><strong>{}</strong> will be able to see your balances and transactions until <strong>{}</strong>.</p>",
+                    escape(client),
+                    until.format("%-d %B %Y")
+                ),
             };
-            shell("Confirm", &format!("{}<h1>Confirm access</h1>{problem}{}", bank_header(*bank), form(action, step, &what, "Allow")))
+            shell(
+                "Confirm",
+                &format!(
+                    "{}<h1>Confirm access</h1>{problem}{}",
+                    bank_header(*bank),
+                    form(action, step, &what, "Allow")
+                ),
+            )
         }
     }
 }
@@ -161,7 +236,13 @@ fn account_label(account_type: &str) -> String {
 pub fn form_post(redirect_uri: &str, params: &[(String, String)]) -> String {
     let inputs: String = params
         .iter()
-        .map(|(name, value)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value)))
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
         .collect();
     shell(
         "Returning to the app",
@@ -173,5 +254,15 @@ pub fn form_post(redirect_uri: &str, params: &[(String, String)]) -> String {
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(shell("Something went wrong", &format!("<h1>Something went wrong</h1><p role=\"alert\">{}</p>", escape(message))))).into_response()
+    (
+        status,
+        Html(shell(
+            "Something went wrong",
+            &format!(
+                "<h1>Something went wrong</h1><p role=\"alert\">{}</p>",
+                escape(message)
+            ),
+        )),
+    )
+        .into_response()
 }

@@ -26,7 +26,11 @@ const AUTH_CODE_TOKEN_LIFETIME: Duration = Duration::seconds(3600);
 #[derive(Debug, Clone)]
 pub enum CodeOutcome {
     /// Created when the code is exchanged.
-    NewConnection { bank_id: String, selection: Selection, consent_until: Option<DateTime<Utc>> },
+    NewConnection {
+        bank_id: String,
+        selection: Selection,
+        consent_until: Option<DateTime<Utc>>,
+    },
     /// Reauth, reconsent and refresh are applied when the user agrees; this is the result.
     Connection(String),
 }
@@ -54,19 +58,31 @@ pub struct RefreshGrant {
     pub connection_id: String,
 }
 
-pub async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+pub async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
     let now = shared.now();
     let mut form: HashMap<String, String> = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(&body).into_owned() {
         if form.insert(name.clone(), value).is_some() {
-            return OAuthError::invalid_request(format!("parameter {name} appears more than once")).into_response();
+            return OAuthError::invalid_request(format!("parameter {name} appears more than once"))
+                .into_response();
         }
     }
     let client = {
         let clients = lock(&shared.clients).clone();
         let mut seen = lock(&shared.seen_assertions);
         let token_endpoint = shared.token_endpoint();
-        match clients::authenticate(&clients, &mut seen, &headers, &form, &[&shared.issuer, &token_endpoint], now) {
+        match clients::authenticate(
+            &clients,
+            &mut seen,
+            &headers,
+            &form,
+            &[&shared.issuer, &token_endpoint],
+            now,
+        ) {
             Ok(client) => client.clone(),
             Err(err) => return err.into_response(),
         }
@@ -75,7 +91,10 @@ pub async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawFor
         Some("authorization_code") => authorization_code(&shared, &client.client_id, &form, now),
         Some("client_credentials") => client_credentials(&shared, &client.client_id, &form, now),
         Some("refresh_token") => refresh_token(&shared, &client.client_id, &form, now),
-        Some(_) => Err(OAuthError::new("unsupported_grant_type", "unsupported grant_type")),
+        Some(_) => Err(OAuthError::new(
+            "unsupported_grant_type",
+            "unsupported grant_type",
+        )),
         None => Err(OAuthError::invalid_request("missing grant_type")),
     };
     match result {
@@ -84,12 +103,23 @@ pub async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawFor
     }
 }
 
-fn authorization_code(shared: &Shared, client_id: &str, form: &HashMap<String, String>, now: DateTime<Utc>) -> Result<serde_json::Value, OAuthError> {
-    let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("missing code"))?;
+fn authorization_code(
+    shared: &Shared,
+    client_id: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, OAuthError> {
+    let code = form
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("missing code"))?;
     let grant = {
         let mut oidc = lock(&shared.oidc);
-        oidc.codes.retain(|_, c| c.expires > now - Duration::hours(1));
-        let grant = oidc.codes.get_mut(code).ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
+        oidc.codes
+            .retain(|_, c| c.expires > now - Duration::hours(1));
+        let grant = oidc
+            .codes
+            .get_mut(code)
+            .ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
         if grant.used {
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
@@ -101,15 +131,21 @@ fn authorization_code(shared: &Shared, client_id: &str, form: &HashMap<String, S
         return Err(OAuthError::invalid_grant("the code has expired"));
     }
     if grant.client_id != client_id {
-        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     if form.get("redirect_uri") != Some(&grant.redirect_uri) {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     if let Some(sub) = form.get("sub")
         && sub != &grant.user_id
     {
-        return Err(OAuthError::invalid_grant("sub does not match the user of this code"));
+        return Err(OAuthError::invalid_grant(
+            "sub does not match the user of this code",
+        ));
     }
     match (&grant.code_challenge, form.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
@@ -119,12 +155,20 @@ fn authorization_code(shared: &Shared, client_id: &str, form: &HashMap<String, S
             }
         }
         (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier given but no code_challenge was sent")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier given but no code_challenge was sent",
+            ));
+        }
         (None, None) => {}
     }
     let connection_id = match &grant.outcome {
         CodeOutcome::Connection(id) => id.clone(),
-        CodeOutcome::NewConnection { bank_id, selection, consent_until } => {
+        CodeOutcome::NewConnection {
+            bank_id,
+            selection,
+            consent_until,
+        } => {
             let mut world = shared.world();
             world
                 .create_connection(&grant.user_id, bank_id, selection, *consent_until, now)
@@ -143,7 +187,14 @@ fn authorization_code(shared: &Shared, client_id: &str, form: &HashMap<String, S
     if let Some(nonce) = &grant.nonce {
         id_claims["nonce"] = json!(nonce);
     }
-    let access_token = access_token(shared, client_id, Some(&grant.user_id), &grant.scope, AUTH_CODE_TOKEN_LIFETIME, now);
+    let access_token = access_token(
+        shared,
+        client_id,
+        Some(&grant.user_id),
+        &grant.scope,
+        AUTH_CODE_TOKEN_LIFETIME,
+        now,
+    );
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -155,27 +206,58 @@ fn authorization_code(shared: &Shared, client_id: &str, form: &HashMap<String, S
         let refresh = lock(&shared.world).random_token(32);
         lock(&shared.oidc).refresh_tokens.insert(
             refresh.clone(),
-            RefreshGrant { client_id: client_id.into(), user_id: grant.user_id.clone(), scope: grant.scope.clone(), connection_id },
+            RefreshGrant {
+                client_id: client_id.into(),
+                user_id: grant.user_id.clone(),
+                scope: grant.scope.clone(),
+                connection_id,
+            },
         );
         body["refresh_token"] = json!(refresh);
     }
     Ok(body)
 }
 
-fn client_credentials(shared: &Shared, client_id: &str, form: &HashMap<String, String>, now: DateTime<Utc>) -> Result<serde_json::Value, OAuthError> {
-    let scope = form.get("scope").map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|s| !s.is_empty()).ok_or_else(|| OAuthError::invalid_scope("scope is required"))?;
-    if scope.split(' ').any(|s| s == "openid" || s.starts_with("id:")) {
-        return Err(OAuthError::invalid_scope("openid and id:* scopes cannot be requested with client_credentials"));
+fn client_credentials(
+    shared: &Shared,
+    client_id: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, OAuthError> {
+    let scope = form
+        .get("scope")
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| OAuthError::invalid_scope("scope is required"))?;
+    if scope
+        .split(' ')
+        .any(|s| s == "openid" || s.starts_with("id:"))
+    {
+        return Err(OAuthError::invalid_scope(
+            "openid and id:* scopes cannot be requested with client_credentials",
+        ));
     }
     let sub = form.get("sub");
     if let Some(sub) = sub {
         let world = shared.world();
-        let owned = world.users.get(sub).is_some_and(|user| user.client_id == client_id);
+        let owned = world
+            .users
+            .get(sub)
+            .is_some_and(|user| user.client_id == client_id);
         if !owned {
-            return Err(OAuthError::invalid_request("sub names no user of this client"));
+            return Err(OAuthError::invalid_request(
+                "sub names no user of this client",
+            ));
         }
     }
-    let token = access_token(shared, client_id, sub.map(String::as_str), &scope, CLIENT_CREDENTIALS_LIFETIME, now);
+    let token = access_token(
+        shared,
+        client_id,
+        sub.map(String::as_str),
+        &scope,
+        CLIENT_CREDENTIALS_LIFETIME,
+        now,
+    );
     Ok(json!({
         "access_token": token,
         "token_type": "Bearer",
@@ -184,13 +266,33 @@ fn client_credentials(shared: &Shared, client_id: &str, form: &HashMap<String, S
     }))
 }
 
-fn refresh_token(shared: &Shared, client_id: &str, form: &HashMap<String, String>, now: DateTime<Utc>) -> Result<serde_json::Value, OAuthError> {
-    let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing refresh_token"))?;
-    let grant = lock(&shared.oidc).refresh_tokens.get(token).cloned().ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+fn refresh_token(
+    shared: &Shared,
+    client_id: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, OAuthError> {
+    let token = form
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("missing refresh_token"))?;
+    let grant = lock(&shared.oidc)
+        .refresh_tokens
+        .get(token)
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
     if grant.client_id != client_id {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
     }
-    let access = access_token(shared, client_id, Some(&grant.user_id), &grant.scope, AUTH_CODE_TOKEN_LIFETIME, now);
+    let access = access_token(
+        shared,
+        client_id,
+        Some(&grant.user_id),
+        &grant.scope,
+        AUTH_CODE_TOKEN_LIFETIME,
+        now,
+    );
     let id_claims = json!({
         "iss": shared.issuer, "sub": grant.user_id, "aud": client_id, "iat": now.timestamp(),
         "exp": (now + AUTH_CODE_TOKEN_LIFETIME).timestamp(), "mh:con_id": grant.connection_id,
@@ -205,7 +307,14 @@ fn refresh_token(shared: &Shared, client_id: &str, form: &HashMap<String, String
     }))
 }
 
-fn access_token(shared: &Shared, client_id: &str, sub: Option<&str>, scope: &str, lifetime: Duration, now: DateTime<Utc>) -> String {
+fn access_token(
+    shared: &Shared,
+    client_id: &str,
+    sub: Option<&str>,
+    scope: &str,
+    lifetime: Duration,
+    now: DateTime<Utc>,
+) -> String {
     let jti = lock(&shared.world).random_token(12);
     let mut claims = json!({
         "iss": shared.issuer,

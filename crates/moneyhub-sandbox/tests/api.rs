@@ -1,0 +1,375 @@
+//! Tokens, the Data API's envelopes and limits, the admin API, fault injection, and that no
+//! malformed input makes the sandbox answer anything but a shaped 4xx.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use harness::Sandbox;
+use rand::{Rng, SeedableRng};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+#[tokio::test]
+async fn bearer_tokens_are_checked_for_presence_signature_scope_user_and_expiry() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let (status, body) = sandbox.get_json("/v3/accounts", "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "Unauthorized");
+    assert!(body["correlationId"].is_string());
+    let (status, _) = sandbox.get_json("/v3/accounts", "not.a.token").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let no_user = sandbox.cc_token("accounts:read", None).await;
+    let (status, _) = sandbox.get_json("/v3/accounts", &no_user).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "data needs a token bound to a user"
+    );
+    let wrong_scope = sandbox.cc_token("transactions:read:all", Some(&user)).await;
+    let (status, body) = sandbox.get_json("/v3/accounts", &wrong_scope).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("Forbidden"))
+    );
+
+    let (status, token) = sandbox
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "accounts:read"),
+            ("sub", &user),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(token["expires_in"], 7200);
+    let access = token["access_token"].as_str().expect("token");
+    assert_eq!(
+        sandbox.get_json("/v3/accounts", access).await.0,
+        StatusCode::OK
+    );
+    sandbox.advance("2h").await;
+    assert_eq!(
+        sandbox.get_json("/v3/accounts", access).await.0,
+        StatusCode::UNAUTHORIZED,
+        "expired after 7200 s"
+    );
+
+    // client_credentials for a user of another client, or with openid, is refused.
+    let (status, error) = sandbox
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "accounts:read"),
+            ("sub", "000000000000000000000000"),
+        ])
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    let (status, error) = sandbox
+        .token(&[("grant_type", "client_credentials"), ("scope", "openid")])
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+    let wrong_secret = sandbox
+        .http
+        .post(sandbox.url("/oidc/token"))
+        .basic_auth("banklinks-demo", Some("wrong"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "user:read")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong_secret.json::<Value>().await.expect("json")["error"],
+        "invalid_client"
+    );
+}
+
+#[tokio::test]
+async fn offline_access_grants_a_refresh_token_that_works() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let scope = format!("openid offline_access id:{MOCK_BANK}");
+    let options = harness::AuthOptions::new(&scope, harness::new_connection_claims(Some(&user)));
+    let callback = sandbox
+        .walk(sandbox.begin(&options).await, &[], &mut Vec::new())
+        .await;
+    let (_, tokens) = sandbox
+        .exchange(
+            callback.get("code").expect("code"),
+            options.verifier,
+            Some(&user),
+        )
+        .await;
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token with offline_access");
+    let (status, renewed) = sandbox
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(renewed["access_token"].is_string());
+    let (status, _) = sandbox
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", "nope")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn transactions_page_with_limits_and_amounts_are_minor_units() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    sandbox.add_connection(&user, MOCK_BANK).await;
+    sandbox.advance("3m").await;
+    let token = sandbox
+        .cc_token(
+            "accounts:read transactions:read:all regular_transactions:read",
+            Some(&user),
+        )
+        .await;
+    let (status, page) = sandbox
+        .get_json("/v3/transactions?limit=1000", &token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let total = page["meta"]["total"].as_u64().expect("total") as usize;
+    let data = page["data"].as_array().expect("data");
+    assert_eq!(data.len(), total.min(1000));
+    let first = &data[0];
+    assert!(first["amount"]["value"].is_i64());
+    assert_eq!(first["amount"]["currency"], "GBP");
+    assert!(matches!(
+        first["status"].as_str(),
+        Some("posted" | "pending")
+    ));
+    let dates: Vec<&str> = data.iter().filter_map(|t| t["date"].as_str()).collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let (status, _) = sandbox
+        .get_json("/v3/transactions?limit=1001", &token)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = sandbox.get_json("/v3/transactions?limit=ten", &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Following links.next walks every transaction exactly once.
+    let mut seen = std::collections::HashSet::new();
+    let mut next = Some("/v3/transactions?limit=100".to_string());
+    while let Some(path) = next {
+        let (_, page) = sandbox.get_json(&path, &token).await;
+        for t in page["data"].as_array().expect("data") {
+            assert!(
+                seen.insert(t["id"].as_str().expect("id").to_string()),
+                "duplicate across pages"
+            );
+        }
+        next = page["links"]["next"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen.len(), total);
+
+    let (_, regular) = sandbox.get_json("/v3/regular-transactions", &token).await;
+    let descriptions: Vec<&str> = regular["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|s| s["description"].as_str())
+        .collect();
+    assert!(
+        descriptions.contains(&"HOMELET RENT") && descriptions.contains(&"NETFLIX.COM"),
+        "{descriptions:?}"
+    );
+
+    let (_, accounts) = sandbox.get_json("/v3/accounts", &token).await;
+    let account = accounts["data"][0]["id"].as_str().expect("account");
+    let (status, balances) = sandbox
+        .get_json(&format!("/v3/accounts/{account}/balances"), &token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(balances["data"][0]["amount"]["value"].is_i64());
+}
+
+#[tokio::test]
+async fn scenarios_faults_and_the_clock_through_the_admin_api() {
+    let sandbox = Sandbox::start().await;
+    let scenarios = sandbox.admin(Method::GET, "/scenarios", Value::Null).await;
+    assert!(scenarios.as_array().is_some_and(|s| s.len() >= 3));
+    let loaded = sandbox
+        .admin(Method::POST, "/scenarios/needs-attention", json!({}))
+        .await;
+    let user = loaded["userId"].as_str().expect("user");
+    let connections = sandbox.connections(user).await;
+    let errors: Vec<&str> = connections
+        .iter()
+        .filter_map(|c| c["error"].as_str())
+        .collect();
+    for expected in ["mfa_required", "credentials_error", "sync_error"] {
+        assert!(errors.contains(&expected), "{expected} in {errors:?}");
+    }
+    assert!(connections.iter().any(|c| c["singleSyncOnly"] == true));
+
+    let expired = sandbox
+        .admin(Method::POST, "/scenarios/expired", json!({}))
+        .await;
+    let expired_connections = sandbox
+        .connections(expired["userId"].as_str().expect("user"))
+        .await;
+    assert!(
+        expired_connections
+            .iter()
+            .all(|c| c["extendedStatus"] == "expired")
+    );
+
+    // One injected 429, then normal service.
+    sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/accounts", "status": 429, "times": 1 }]),
+        )
+        .await;
+    let token = sandbox.cc_token("accounts:read", Some(user)).await;
+    let limited = sandbox
+        .http
+        .get(sandbox.url("/v3/accounts"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("accounts");
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        sandbox.get_json("/v3/accounts", &token).await.0,
+        StatusCode::OK
+    );
+    sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/transactions", "malformed": true }]),
+        )
+        .await;
+    let malformed = sandbox
+        .http
+        .get(sandbox.url("/v3/transactions"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("transactions");
+    assert!(
+        malformed.json::<Value>().await.is_err(),
+        "the body is not JSON"
+    );
+    sandbox.admin(Method::DELETE, "/faults", Value::Null).await;
+
+    let state = sandbox.admin(Method::GET, "", Value::Null).await;
+    assert_eq!(state["now"], "2026-03-02T09:00:00.000Z");
+    let moved = sandbox
+        .admin(Method::POST, "/clock", json!({ "advance": "7d" }))
+        .await;
+    assert_eq!(moved["now"], "2026-03-09T09:00:00.000Z");
+    let refused = sandbox
+        .http
+        .post(sandbox.url("/__sandbox/clock"))
+        .json(&json!({ "to": "2020-01-01T00:00:00Z" }))
+        .send()
+        .await
+        .expect("clock");
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "time does not go back"
+    );
+    sandbox.admin(Method::POST, "/reset", json!({})).await;
+    assert_eq!(
+        sandbox.admin(Method::GET, "", Value::Null).await["users"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn garbage_input_gets_a_shaped_client_error_never_a_server_error() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let token = sandbox
+        .cc_token(
+            "accounts:read accounts:write:all transactions:read:all connection:update",
+            Some(&user),
+        )
+        .await;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let alphabet: Vec<char> = "abcXYZ019=&%#?/:;.,{}[]\"' +-_~\u{e9}\u{2603}\0"
+        .chars()
+        .collect();
+    let mut garbage = || -> String {
+        (0..rng.random_range(0..80))
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+            .collect()
+    };
+    for _ in 0..60 {
+        let text = garbage();
+        let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        let checks = [
+            sandbox
+                .http
+                .get(sandbox.url(&format!("/oidc/auth?{text}")))
+                .send()
+                .await,
+            sandbox
+                .http
+                .get(sandbox.url(&format!(
+                    "/oidc/auth?request={encoded}&client_id=banklinks-demo"
+                )))
+                .send()
+                .await,
+            sandbox
+                .http
+                .post(sandbox.url("/oidc/token"))
+                .header("authorization", Sandbox::basic())
+                .body(text.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send()
+                .await,
+            sandbox
+                .http
+                .post(sandbox.url("/oidc/request"))
+                .header("authorization", Sandbox::basic())
+                .body(text.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send()
+                .await,
+            sandbox
+                .http
+                .post(sandbox.url("/v3/sync/x"))
+                .bearer_auth(&token)
+                .body(text.clone())
+                .send()
+                .await,
+            sandbox
+                .http
+                .get(sandbox.url(&format!("/v3/transactions?{text}")))
+                .bearer_auth(&token)
+                .send()
+                .await,
+            sandbox
+                .http
+                .patch(sandbox.url(&format!("/users/{user}/connections/x")))
+                .bearer_auth(&token)
+                .body(text.clone())
+                .send()
+                .await,
+        ];
+        for response in checks {
+            let Ok(response) = response else { continue };
+            let status = response.status();
+            assert!(
+                !status.is_server_error(),
+                "{status} for input {text:?} at {}",
+                response.url()
+            );
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! The connection lifecycle with a manual clock: reauth (and the id change), reconsent,
+//! refresh with MFA, manual sync limits, scheduled syncs, expiry, staleness and deletion.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use harness::{AuthOptions, Sandbox, lifecycle_claims};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+async fn run_journey(
+    sandbox: &Sandbox,
+    scope: &str,
+    user: &str,
+    connection: &str,
+    choose: &[(&str, &str)],
+) -> (Vec<String>, String) {
+    let options = AuthOptions::new(scope, lifecycle_claims(user, connection));
+    let mut visited = Vec::new();
+    let callback = sandbox
+        .walk(sandbox.begin(&options).await, choose, &mut visited)
+        .await;
+    let (status, tokens) = sandbox
+        .exchange(
+            callback.get("code").expect("code"),
+            options.verifier,
+            Some(user),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let claims = sandbox
+        .verify_id_token(tokens["id_token"].as_str().expect("id_token"))
+        .await;
+    (
+        visited,
+        claims["mh:con_id"].as_str().expect("mh:con_id").to_string(),
+    )
+}
+
+async fn sync(sandbox: &Sandbox, user: &str, connection: &str) -> reqwest::Response {
+    let token = sandbox
+        .cc_token("accounts:read accounts:write:all", Some(user))
+        .await;
+    sandbox
+        .http
+        .post(sandbox.url(&format!("/v3/sync/{connection}")))
+        .bearer_auth(token)
+        .json(&json!({ "customerIpAddress": "203.0.113.7" }))
+        .send()
+        .await
+        .expect("sync")
+}
+
+#[tokio::test]
+async fn reauth_keeps_the_id_for_the_same_accounts_and_changes_it_for_a_different_selection() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+
+    let (visited, same) = run_journey(&sandbox, "openid reauth", &user, &connection, &[]).await;
+    assert_eq!(visited, ["login", "accounts", "consent"]);
+    assert_eq!(same, connection, "same accounts, same id");
+
+    // Share only the first account this time: Moneyhub gives the connection a new id.
+    let options = AuthOptions::new("openid reauth", lifecycle_claims(&user, &connection));
+    let response = sandbox.begin(&options).await;
+    let page = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    for step in [
+        vec![("step", "login"), ("username", "u"), ("password", "p")],
+        vec![("step", "accounts"), ("account", "0")],
+        vec![("step", "consent")],
+    ] {
+        let mut form = step;
+        form.push(("action", "continue"));
+        let response = sandbox
+            .http
+            .post(sandbox.url(&page))
+            .form(&form)
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        if location.starts_with("banklinks://") {
+            let callback = harness::parse_callback(&location);
+            let (status, tokens) = sandbox
+                .exchange(
+                    callback.get("code").expect("code"),
+                    options.verifier,
+                    Some(&user),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let claims = sandbox
+                .verify_id_token(tokens["id_token"].as_str().expect("id_token"))
+                .await;
+            let new_id = claims["mh:con_id"].as_str().expect("id").to_string();
+            assert_ne!(new_id, connection, "a different selection gives a new id");
+            assert!(new_id.starts_with(MOCK_BANK));
+            let connections = sandbox.connections(&user).await;
+            assert_eq!(connections.len(), 1, "the old id is gone");
+            assert_eq!(
+                connections[0]["accountIds"].as_array().map(Vec::len),
+                Some(1)
+            );
+            return;
+        }
+    }
+    panic!("the reauth journey did not finish");
+}
+
+#[tokio::test]
+async fn the_scripted_bank_changes_the_id_on_every_reauth() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let bank = sandbox.bank_id("Sandbox Bank (new id on reauth)").await;
+    let connection = sandbox.add_connection(&user, &bank).await;
+    let (_, after) = run_journey(&sandbox, "openid reauth", &user, &connection, &[]).await;
+    assert_ne!(after, connection);
+}
+
+#[tokio::test]
+async fn consent_expires_after_90_days_and_reconsent_renews_it_without_a_bank_step() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    let before = sandbox.connection(&user, &connection).await;
+    let expires: chrono::DateTime<chrono::Utc> = before["expiresAt"]
+        .as_str()
+        .expect("expiresAt")
+        .parse()
+        .expect("date");
+    assert_eq!(expires - harness::start_time(), chrono::Duration::days(90));
+
+    sandbox.advance("91d").await;
+    let expired = sandbox.connection(&user, &connection).await;
+    assert_eq!(expired["status"], "error");
+    assert_eq!(expired["error"], "sync_error");
+    assert_eq!(expired["extendedStatus"], "expired");
+    let last_updated = expired["lastUpdated"].clone();
+    // The data stays frozen and manual sync is refused with 403.
+    assert_eq!(
+        sync(&sandbox, &user, &connection).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let (visited, id) = run_journey(&sandbox, "openid reconsent", &user, &connection, &[]).await;
+    assert_eq!(
+        visited,
+        ["consent"],
+        "reconsent goes straight back without the bank"
+    );
+    assert_eq!(id, connection);
+    let renewed = sandbox.connection(&user, &connection).await;
+    assert_eq!(renewed["status"], "ok");
+    assert!(renewed["extendedStatus"].is_null());
+    assert_ne!(renewed["lastUpdated"], last_updated);
+    let expires: chrono::DateTime<chrono::Utc> = renewed["expiresAt"]
+        .as_str()
+        .expect("expiresAt")
+        .parse()
+        .expect("date");
+    assert!(expires > sandbox.running.shared.now() + chrono::Duration::days(89));
+}
+
+#[tokio::test]
+async fn reconsent_honours_a_requested_expiry_and_is_refused_without_tpp_consent() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    let until = (harness::start_time() + chrono::Duration::days(30)).to_rfc3339();
+    let mut claims = lifecycle_claims(&user, &connection);
+    claims["id_token"]["mh:consent"] = json!({ "value": { "expirationDateTime": until } });
+    let options = AuthOptions::new("openid reconsent", claims.clone());
+    let callback = sandbox
+        .walk(sandbox.begin(&options).await, &[], &mut Vec::new())
+        .await;
+    assert!(callback.get("code").is_some());
+    let renewed = sandbox.connection(&user, &connection).await;
+    let expires: chrono::DateTime<chrono::Utc> = renewed["expiresAt"]
+        .as_str()
+        .expect("expiresAt")
+        .parse()
+        .expect("date");
+    assert_eq!(expires, harness::start_time() + chrono::Duration::days(30));
+
+    // More than 90 days is refused.
+    claims["id_token"]["mh:consent"] = json!({ "value": { "expirationDateTime": (harness::start_time() + chrono::Duration::days(120)).to_rfc3339() } });
+    let response = sandbox
+        .begin(&AuthOptions {
+            style: harness::Style::Plain,
+            ..AuthOptions::new("openid reconsent", claims)
+        })
+        .await;
+    let callback =
+        harness::parse_callback(response.headers()["location"].to_str().expect("location"));
+    assert_eq!(callback.get("error"), Some("invalid_request"));
+
+    // A legacy connection has no tppConsent.
+    let aviva = sandbox.bank_id("Aviva").await;
+    let legacy = sandbox.add_connection(&user, &aviva).await;
+    assert_eq!(
+        sandbox.connection(&user, &legacy).await["tppConsent"],
+        false
+    );
+    let response = sandbox
+        .begin(&AuthOptions {
+            style: harness::Style::Plain,
+            ..AuthOptions::new("openid reconsent", lifecycle_claims(&user, &legacy))
+        })
+        .await;
+    let callback =
+        harness::parse_callback(response.headers()["location"].to_str().expect("location"));
+    assert_eq!(callback.get("error"), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn a_legacy_bank_needing_mfa_is_fixed_by_a_refresh_with_a_security_question() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let bank = sandbox.bank_id("Hargreaves Lansdown").await;
+    let connection = sandbox.add_connection(&user, &bank).await;
+    assert_eq!(sandbox.connection(&user, &connection).await["useMfa"], true);
+    // Legacy connections sync overnight (02:00 UK); that sync needs MFA.
+    sandbox.advance("1d").await;
+    let stuck = sandbox.connection(&user, &connection).await;
+    assert_eq!(
+        (stuck["status"].as_str(), stuck["error"].as_str()),
+        (Some("error"), Some("mfa_required"))
+    );
+    assert_ne!(
+        stuck["lastSyncedAt"], stuck["lastUpdated"],
+        "an attempt moves lastSyncedAt only"
+    );
+
+    let (visited, id) = run_journey(&sandbox, "openid refresh", &user, &connection, &[]).await;
+    assert_eq!(visited, ["security", "consent"]);
+    assert_eq!(id, connection);
+    let fixed = sandbox.connection(&user, &connection).await;
+    assert_eq!(fixed["status"], "ok");
+    assert_eq!(fixed["lastSyncedAt"], fixed["lastUpdated"]);
+}
+
+#[tokio::test]
+async fn manual_sync_is_limited_per_connection_and_by_provider_caps() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+
+    let first = sync(&sandbox, &user, &connection).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let body: Value = first.json().await.expect("json");
+    assert_eq!(body["data"]["status"], "ok");
+    assert!(
+        body["data"]["syncId"]
+            .as_str()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
+    );
+
+    sandbox.advance("10m").await;
+    let limited = sync(&sandbox, &user, &connection).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()["retry-after"], "1200");
+    let body: Value = limited.json().await.expect("json");
+    assert_eq!(
+        (body["code"].as_str(), body["retryAfterSecs"].as_u64()),
+        (Some("TooManyRequests"), Some(1200))
+    );
+
+    sandbox.advance("20m").await;
+    assert_eq!(
+        sync(&sandbox, &user, &connection).await.status(),
+        StatusCode::OK,
+        "allowed again after 30 minutes"
+    );
+
+    // The sync history records client updates.
+    let token = sandbox.cc_token("connection:read", None).await;
+    let (_, syncs) = sandbox
+        .get_json(
+            &format!("/users/{user}/connections/{connection}/syncs"),
+            &token,
+        )
+        .await;
+    let client_updates = syncs["data"]
+        .as_array()
+        .expect("syncs")
+        .iter()
+        .filter(|s| s["action"] == "client-update" && s["method"] == "UPDATE")
+        .count();
+    assert_eq!(client_updates, 2);
+
+    // A Triodos-like bank allows 4 a day.
+    let triodos = sandbox.bank_id("Triodos Bank").await;
+    let capped = sandbox.add_connection(&user, &triodos).await;
+    for _ in 0..4 {
+        assert_eq!(
+            sync(&sandbox, &user, &capped).await.status(),
+            StatusCode::OK
+        );
+        sandbox.advance("31m").await;
+    }
+    let over = sync(&sandbox, &user, &capped).await;
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = over.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!(
+        retry > 1800,
+        "the cap lasts until UK midnight, not 30 minutes ({retry})"
+    );
+
+    // A bank that is down answers 502 ExternalProvider.
+    let danske = sandbox.bank_id("Danske Bank").await;
+    let down = sandbox.add_connection(&user, &danske).await;
+    let failed = sync(&sandbox, &user, &down).await;
+    assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        failed.json::<Value>().await.expect("json")["code"],
+        "ExternalProvider"
+    );
+
+    // Bad bodies are 400s.
+    let token = sandbox
+        .cc_token("accounts:read accounts:write:all", Some(&user))
+        .await;
+    for body in [
+        json!({ "customerIpAddress": "not-an-ip" }),
+        json!({ "unexpected": true }),
+    ] {
+        let response = sandbox
+            .http
+            .post(sandbox.url(&format!("/v3/sync/{connection}")))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("sync");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    let wrong_scope = sandbox.cc_token("accounts:read", Some(&user)).await;
+    let response = sandbox
+        .http
+        .post(sandbox.url(&format!("/v3/sync/{connection}")))
+        .bearer_auth(&wrong_scope)
+        .send()
+        .await
+        .expect("sync");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn scheduled_syncs_history_arrival_staleness_and_stopped_syncing_follow_the_clock() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    let token = sandbox
+        .cc_token("accounts:read transactions:read:all", Some(&user))
+        .await;
+    let (_, first) = sandbox.get_json("/v3/transactions?limit=1", &token).await;
+    let initial = first["meta"]["total"].as_u64().expect("total");
+
+    // The rest of the history arrives a couple of minutes later.
+    sandbox.advance("3m").await;
+    let (_, later) = sandbox.get_json("/v3/transactions?limit=1", &token).await;
+    assert!(
+        later["meta"]["total"].as_u64().expect("total") > initial * 2,
+        "background history arrived"
+    );
+
+    // 09:00 on a Monday: the next api sync is at 10:00 UK time.
+    let before = sandbox.connection(&user, &connection).await;
+    sandbox.advance("58m").await;
+    let after = sandbox.connection(&user, &connection).await;
+    assert_ne!(before["lastSyncedAt"], after["lastSyncedAt"]);
+    assert!(
+        after["lastSyncedAt"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-03-02T10:00:00")),
+        "{after}"
+    );
+
+    // A bank that is down: syncs fail, lastUpdated stops, resync is not shown over sync_error,
+    // and after 3 days of failures Moneyhub stops syncing.
+    let danske = sandbox.bank_id("Danske Bank").await;
+    let down = sandbox.add_connection(&user, &danske).await;
+    sandbox.advance("1d").await;
+    let failing = sandbox.connection(&user, &down).await;
+    assert_eq!(failing["error"], "sync_error");
+    assert!(failing["extendedStatus"].is_null());
+    sandbox.advance("3d").await;
+    let stopped = sandbox.connection(&user, &down).await;
+    assert_eq!(stopped["extendedStatus"], "stoppedSyncing");
+
+    // Forcing lastUpdated back (admin) shows the resync rule: > 2 days for cash accounts.
+    let healthy = sandbox.connection(&user, &connection).await;
+    assert_eq!(healthy["status"], "ok");
+    let three_days_ago = (sandbox.running.shared.now() - chrono::Duration::days(3)).to_rfc3339();
+    let forced = sandbox
+        .admin(
+            Method::PATCH,
+            &format!("/connections/{connection}"),
+            json!({ "lastUpdated": three_days_ago }),
+        )
+        .await;
+    assert_eq!(forced["data"]["error"], "resync");
+}
+
+#[tokio::test]
+async fn valuations_are_stale_only_after_40_days() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let zoopla = sandbox.bank_id("Zoopla").await;
+    let connection = sandbox.add_connection(&user, &zoopla).await;
+    let ten_days_ago = (sandbox.running.shared.now() - chrono::Duration::days(10)).to_rfc3339();
+    let forced = sandbox
+        .admin(
+            Method::PATCH,
+            &format!("/connections/{connection}"),
+            json!({ "lastUpdated": ten_days_ago }),
+        )
+        .await;
+    assert_eq!(
+        forced["data"]["status"], "ok",
+        "10 days is fine for a property valuation"
+    );
+    let fifty_days_ago = (sandbox.running.shared.now() - chrono::Duration::days(50)).to_rfc3339();
+    let forced = sandbox
+        .admin(
+            Method::PATCH,
+            &format!("/connections/{connection}"),
+            json!({ "lastUpdated": fifty_days_ago }),
+        )
+        .await;
+    assert_eq!(forced["data"]["error"], "resync");
+}
+
+#[tokio::test]
+async fn deleting_a_connection_or_a_user_removes_their_data() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let first = sandbox.add_connection(&user, MOCK_BANK).await;
+    let second = sandbox.add_connection(&user, MOCK_BANK).await;
+    let data = sandbox
+        .cc_token("accounts:read transactions:read:all", Some(&user))
+        .await;
+    let (_, accounts) = sandbox
+        .get_json(&format!("/v3/accounts?connectionId={first}"), &data)
+        .await;
+    let account = accounts["data"][0]["id"]
+        .as_str()
+        .expect("account")
+        .to_string();
+
+    let delete = sandbox.cc_token("connection:delete", None).await;
+    let response = sandbox
+        .http
+        .delete(sandbox.url(&format!("/users/{user}/connection/{first}")))
+        .bearer_auth(&delete)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, _) = sandbox
+        .get_json(&format!("/v3/accounts/{account}"), &data)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "its accounts are gone");
+    let (_, transactions) = sandbox
+        .get_json(&format!("/v3/transactions?accountId={account}"), &data)
+        .await;
+    assert_eq!(transactions["meta"]["total"], 0);
+
+    // The documented plural path works too; a second delete is a 404.
+    let response = sandbox
+        .http
+        .delete(sandbox.url(&format!("/users/{user}/connections/{second}")))
+        .bearer_auth(&delete)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = sandbox
+        .http
+        .delete(sandbox.url(&format!("/users/{user}/connections/{second}")))
+        .bearer_auth(&delete)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let delete_user = sandbox.cc_token("user:delete user:read", None).await;
+    let response = sandbox
+        .http
+        .delete(sandbox.url(&format!("/users/{user}")))
+        .bearer_auth(&delete_user)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, _) = sandbox
+        .get_json(&format!("/users/{user}"), &delete_user)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_credentials_error_is_fixed_by_a_reauth_and_stays_fixed() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let bank = sandbox.bank_id("Scottish Widows").await;
+    let connection = sandbox.add_connection(&user, &bank).await;
+    sandbox.advance("1d").await;
+    assert_eq!(
+        sandbox.connection(&user, &connection).await["error"],
+        "credentials_error"
+    );
+    let (_, id) = run_journey(&sandbox, "openid reauth", &user, &connection, &[]).await;
+    assert_eq!(id, connection);
+    assert_eq!(sandbox.connection(&user, &connection).await["status"], "ok");
+    sandbox.advance("1d").await;
+    let later = sandbox.connection(&user, &connection).await;
+    assert_eq!(later["status"], "ok", "{later}");
+}
