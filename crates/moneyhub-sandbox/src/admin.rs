@@ -225,6 +225,7 @@ async fn load_scenario(
             }
             _ => {}
         }
+        world.invalidate_schedule();
         if name == "expired" {
             if let Some(connection) = world.connections.get_mut(&id) {
                 connection.expires_at = now - Duration::days(1);
@@ -297,6 +298,7 @@ async fn force_state(
     if let Some(error) = error {
         connection.forced_error = Some(error);
     }
+    world.invalidate_schedule();
     if error.is_some() || expires_at.is_some_and(|at| at <= now) {
         world.run_sync(&connection_id, SyncAction::AutoUpdate, now);
     }

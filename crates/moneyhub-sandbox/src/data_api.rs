@@ -223,40 +223,44 @@ async fn transactions(
         -1
     };
     let text = query.text.as_ref().map(|t| t.to_lowercase());
-    let world = shared.world();
-    let user_accounts: Vec<Uuid> = world
-        .accounts
-        .values()
-        .filter(|a| a.user_id == user)
-        .filter(|a| accounts.is_empty() || accounts.contains(&a.id))
-        .map(|a| a.id)
-        .collect();
-    let mut matching: Vec<&Transaction> = user_accounts
-        .iter()
-        .flat_map(|account| {
-            world
-                .transactions_by_account
-                .get(account)
-                .into_iter()
-                .flatten()
-        })
-        .filter_map(|id| world.transactions.get(id))
-        .filter(|t| start.is_none_or(|s| t.date >= s) && end.is_none_or(|e| t.date <= e))
-        .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
-        .filter(|t| direction == 0 || (direction > 0) == (t.amount >= 0))
-        .filter(|t| {
-            text.as_ref()
-                .is_none_or(|text| t.description.to_lowercase().contains(text))
-        })
-        .collect();
-    matching.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
-    let total = matching.len();
-    let data: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|t| wire::transaction(t))
-        .collect();
+    // Copy the page out and let go of the world before serialising, so other requests proceed.
+    let (total, page) = {
+        let world = shared.world();
+        let user_accounts: Vec<Uuid> = world
+            .accounts
+            .values()
+            .filter(|a| a.user_id == user)
+            .filter(|a| accounts.is_empty() || accounts.contains(&a.id))
+            .map(|a| a.id)
+            .collect();
+        let mut matching: Vec<&Transaction> = user_accounts
+            .iter()
+            .flat_map(|account| {
+                world
+                    .transactions_by_account
+                    .get(account)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(|id| world.transactions.get(id))
+            .filter(|t| start.is_none_or(|s| t.date >= s) && end.is_none_or(|e| t.date <= e))
+            .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
+            .filter(|t| direction == 0 || (direction > 0) == (t.amount >= 0))
+            .filter(|t| {
+                text.as_ref()
+                    .is_none_or(|text| t.description.to_lowercase().contains(text))
+            })
+            .collect();
+        matching.sort_unstable_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
+        let page: Vec<Transaction> = matching
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|t| (*t).clone())
+            .collect();
+        (matching.len(), page)
+    };
+    let data: Vec<wire::WireTransaction> = page.iter().map(wire::transaction).collect();
     let mut links = json!({ "self": uri.to_string() });
     if offset + limit < total {
         links["next"] = json!(with_offset(&uri, offset + limit));
@@ -264,10 +268,20 @@ async fn transactions(
     if offset > 0 {
         links["prev"] = json!(with_offset(&uri, offset.saturating_sub(limit)));
     }
-    Ok(
-        axum::Json(json!({ "data": data, "links": links, "meta": { "total": total } }))
-            .into_response(),
-    )
+    Ok(axum::Json(Envelope {
+        data,
+        links,
+        meta: json!({ "total": total }),
+    })
+    .into_response())
+}
+
+/// `{data, links, meta}` serialised without first turning `data` into a `Value` tree.
+#[derive(Debug, serde::Serialize)]
+struct Envelope<T> {
+    data: T,
+    links: Value,
+    meta: Value,
 }
 
 fn with_offset(uri: &axum::http::Uri, offset: usize) -> String {
@@ -307,7 +321,13 @@ async fn one_transaction(
                 .is_some_and(|a| a.user_id == user)
         })
         .ok_or_else(|| ApiError::not_found("Transaction not found"))?;
-    Ok(axum::Json(json!({ "data": wire::transaction(transaction), "links": { "self": uri.to_string() }, "meta": {} })).into_response())
+    let data = wire::transaction(transaction);
+    Ok(axum::Json(Envelope {
+        data,
+        links: json!({ "self": uri.to_string() }),
+        meta: json!({}),
+    })
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -157,6 +157,44 @@ impl RunningSandbox {
         format!("{}/v3", self.shared.base_url)
     }
 
+    /// Fills the world with `users` users of `client_id`, each with `connections_per_user`
+    /// connections (a current account, a second current account and a card) and their full
+    /// history, for benchmarks and large demos. Returns the user ids.
+    pub fn populate(
+        &self,
+        client_id: &str,
+        users: usize,
+        connections_per_user: usize,
+    ) -> Vec<String> {
+        let now = self.shared.now();
+        let mut world = self.shared.world();
+        let banks: Vec<String> = world
+            .catalogue
+            .all()
+            .iter()
+            .filter(|i| {
+                i.account_types == ["cash:current", "card"]
+                    && i.script == crate::catalogue::Script::Healthy
+            })
+            .map(|i| i.id.clone())
+            .collect();
+        let mut ids = Vec::with_capacity(users);
+        for n in 0..users {
+            let user = world.create_user(client_id, Some(format!("bulk-{n}")), now);
+            for c in 0..connections_per_user {
+                let bank = &banks[(n + c) % banks.len()];
+                let selection = crate::world::Selection {
+                    accounts: vec![0, 0, 1],
+                };
+                world.create_connection(&user.id, bank, &selection, None, now);
+            }
+            ids.push(user.id);
+        }
+        // Bring in every connection's background history now rather than in two minutes.
+        world.catch_up(now + crate::world::BACKGROUND_HISTORY_DELAY);
+        ids
+    }
+
     /// Stops accepting connections and waits for in-flight requests.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -96,22 +96,60 @@ pub fn account(world: &World, account: &Account) -> Value {
     })
 }
 
-pub fn transaction(transaction: &Transaction) -> Value {
-    json!({
-        "id": transaction.id,
-        "accountId": transaction.account_id,
-        "amount": amount(transaction.amount),
-        "categoryId": transaction.category,
-        "categoryIdConfirmed": false,
-        "date": format!("{}T12:00:00.000Z", iso_day(transaction.date)),
-        "dateModified": iso(transaction.modified),
-        "dateCreated": iso(transaction.created),
-        "longDescription": transaction.description,
-        "shortDescription": short_description(transaction.description),
-        "notes": "",
-        "status": transaction.status,
-        "creditDebitIndicator": if transaction.amount >= 0 { "credit" } else { "debit" },
-    })
+/// A transaction as Moneyhub sends it. A typed struct rather than a `Value`: pages of 1000 are
+/// serialised straight to the response without building a tree first.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireTransaction {
+    id: uuid::Uuid,
+    account_id: uuid::Uuid,
+    amount: WireAmount,
+    category_id: &'static str,
+    category_id_confirmed: bool,
+    date: String,
+    date_modified: String,
+    date_created: String,
+    long_description: &'static str,
+    short_description: String,
+    notes: &'static str,
+    status: crate::world::TransactionStatus,
+    credit_debit_indicator: &'static str,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAmount {
+    value: i64,
+    minor_units: i64,
+    major_units: f64,
+    currency: &'static str,
+}
+
+pub fn transaction(transaction: &Transaction) -> WireTransaction {
+    WireTransaction {
+        id: transaction.id,
+        account_id: transaction.account_id,
+        amount: WireAmount {
+            value: transaction.amount,
+            minor_units: transaction.amount,
+            major_units: transaction.amount as f64 / 100.0,
+            currency: "GBP",
+        },
+        category_id: transaction.category,
+        category_id_confirmed: false,
+        date: format!("{}T12:00:00.000Z", iso_day(transaction.date)),
+        date_modified: iso(transaction.modified),
+        date_created: iso(transaction.created),
+        long_description: transaction.description,
+        short_description: short_description(transaction.description),
+        notes: "",
+        status: transaction.status,
+        credit_debit_indicator: if transaction.amount >= 0 {
+            "credit"
+        } else {
+            "debit"
+        },
+    }
 }
 
 fn short_description(long: &str) -> String {

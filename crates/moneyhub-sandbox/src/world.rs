@@ -204,6 +204,10 @@ pub struct World {
     pub transactions_by_account: HashMap<Uuid, Vec<Uuid>>,
     pub syncs: Vec<SyncRecord>,
     caught_up_to: DateTime<Utc>,
+    /// The earliest instant at which anything scheduled happens; `None` after a change, until the
+    /// next catch-up works it out. Lets a request skip the catch-up when nothing is due, which
+    /// keeps reads cheap on a large world.
+    next_due: Option<DateTime<Utc>>,
 }
 
 impl World {
@@ -220,6 +224,7 @@ impl World {
             transactions_by_account: HashMap::new(),
             syncs: Vec::new(),
             caught_up_to: now,
+            next_due: None,
         }
     }
 
@@ -275,6 +280,7 @@ impl World {
         consent_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Option<String> {
+        self.next_due = None;
         let institution = self.catalogue.get(bank_id)?.clone();
         if !self.users.contains_key(user_id) {
             return None;
@@ -584,6 +590,7 @@ impl World {
         action: SyncAction,
         now: DateTime<Utc>,
     ) -> Option<(Uuid, FetchStatus)> {
+        self.next_due = None;
         let connection = self.connections.get(connection_id)?;
         let outcome = self.sync_outcome(connection, action, now);
         let expired = now >= connection.expires_at;
@@ -685,12 +692,60 @@ impl World {
         if now <= self.caught_up_to {
             return;
         }
+        if self.next_due.is_some_and(|due| now < due) {
+            self.caught_up_to = now;
+            return;
+        }
         let from = self.caught_up_to;
         let ids: Vec<String> = self.connections.keys().cloned().collect();
         for id in ids {
             self.catch_up_connection(&id, from, now);
         }
         self.caught_up_to = now;
+        self.next_due = self
+            .connections
+            .values()
+            .filter_map(|connection| self.next_event(connection, now))
+            .min();
+    }
+
+    /// Forget the cached schedule; call after changing a connection from outside.
+    pub fn invalidate_schedule(&mut self) {
+        self.next_due = None;
+    }
+
+    /// When this connection next needs the world's attention after `now`.
+    fn next_event(&self, connection: &Connection, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut events = Vec::with_capacity(5);
+        events.extend(connection.history_due);
+        if connection.expires_at > now {
+            events.push(connection.expires_at);
+        }
+        let syncing = connection.extended_status.is_none() && !connection.awaiting_user;
+        if syncing {
+            events.extend(next_automatic_sync(
+                connection.kind,
+                connection.connected_on,
+                now,
+            ));
+        }
+        if let Some(updated) = connection.last_updated {
+            let slow = connection
+                .account_ids
+                .iter()
+                .filter_map(|a| self.accounts.get(a))
+                .all(|a| is_slow_account(a.account_type));
+            let threshold = if slow || connection.kind.is_valuation() {
+                Duration::days(40)
+            } else {
+                Duration::days(2)
+            };
+            events.push(updated + threshold + Duration::seconds(1));
+        }
+        if let Some(since) = connection.failing_since {
+            events.push(since + STOP_RETRYING_AFTER);
+        }
+        events.into_iter().filter(|at| *at > now).min()
     }
 
     fn catch_up_connection(&mut self, id: &str, from: DateTime<Utc>, now: DateTime<Utc>) {
@@ -802,6 +857,7 @@ impl World {
         selection: &Selection,
         now: DateTime<Utc>,
     ) -> Option<String> {
+        self.next_due = None;
         let connection = self.connections.get(connection_id)?.clone();
         let institution = self.catalogue.get(&connection.bank_id)?.clone();
         let current: Vec<usize> = connection
@@ -888,6 +944,7 @@ impl World {
         until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Option<()> {
+        self.next_due = None;
         let connection = self.connections.get_mut(connection_id)?;
         let until = until.map_or(now + MAX_CONSENT, |until| until.min(now + MAX_CONSENT));
         connection.expires_at = until;
@@ -907,6 +964,7 @@ impl World {
 
     /// Refresh (legacy): the user answered the security step; sync now.
     pub fn refresh(&mut self, connection_id: &str, now: DateTime<Utc>) -> Option<()> {
+        self.next_due = None;
         let connection = self.connections.get_mut(connection_id)?;
         connection.awaiting_user = false;
         connection.forced_error = connection
@@ -922,6 +980,7 @@ impl World {
 
     /// Deletes a connection and all its data (accounts, transactions, sync history).
     pub fn delete_connection(&mut self, connection_id: &str) -> Option<Connection> {
+        self.next_due = None;
         let connection = self.connections.remove(connection_id)?;
         for account_id in &connection.account_ids {
             self.remove_account(*account_id);
