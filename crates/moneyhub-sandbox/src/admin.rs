@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         )
         .route("/clients", get(list_clients).post(register_client))
         .route("/banks", get(banks))
+        .route("/webhooks", get(recent_webhooks))
 }
 
 type Reply = Result<Response, ApiError>;
@@ -384,4 +385,9 @@ async fn banks(State(shared): State<Arc<Shared>>) -> Reply {
         .map(|i| json!({ "id": i.id, "name": i.name, "type": i.kind, "script": i.script, "sync": i.sync, "auth": i.auth, "accountTypes": i.account_types, "historyMonths": i.history_months, "dailySyncCap": i.daily_sync_cap() }))
         .collect();
     Ok(axum::Json(banks).into_response())
+}
+
+async fn recent_webhooks(State(shared): State<Arc<Shared>>) -> Reply {
+    let events: Vec<_> = lock(&shared.recent_webhooks).iter().cloned().collect();
+    Ok(axum::Json(events).into_response())
 }

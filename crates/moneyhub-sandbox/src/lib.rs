@@ -21,6 +21,7 @@ mod identity;
 pub mod keys;
 mod rest;
 mod server;
+mod webhooks;
 mod wire;
 pub mod world;
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use moneyhub_sandbox::{RunningSandbox, SandboxConfig, parse_duration};
 
 const USAGE: &str = "usage: moneyhub-sandbox [--host 127.0.0.1] [--port 0] [--seed 42] [--clock real|manual] \
-[--clock-start 2026-01-01T09:00:00Z] [--sync-window 30m] [--admin on|off]";
+[--clock-start 2026-01-01T09:00:00Z] [--sync-window 30m] [--admin on|off] [--webhook-url URL]";
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, String> {
     let mut config = SandboxConfig::default();
@@ -57,6 +57,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, S
                     "off" => false,
                     _ => return Err("--admin is on or off".into()),
                 })
+            }
+            "--webhook-url" => {
+                let url = value()?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err("--webhook-url must be an http(s) URL".into());
+                }
+                config.webhook_url = Some(url);
             }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),

@@ -28,6 +28,8 @@ pub struct SandboxConfig {
     pub sync_window: Duration,
     /// The `/__sandbox` admin API. Off by default for non-loopback binds.
     pub admin: Option<bool>,
+    /// Where webhooks are POSTed (JSON envelopes, one attempt, 5 s timeout).
+    pub webhook_url: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -38,6 +40,7 @@ impl Default for SandboxConfig {
             manual_clock_start: None,
             sync_window: Duration::minutes(30),
             admin: None,
+            webhook_url: None,
         }
     }
 }
@@ -55,6 +58,8 @@ pub struct Shared {
     pub faults: Mutex<Faults>,
     pub admin_enabled: bool,
     pub config: SandboxConfig,
+    /// The latest webhook events, delivered or not, for the admin API.
+    pub recent_webhooks: Mutex<std::collections::VecDeque<crate::world::WebhookEvent>>,
 }
 
 impl Shared {
@@ -82,6 +87,7 @@ impl Shared {
             faults: Mutex::new(Faults::default()),
             admin_enabled,
             config,
+            recent_webhooks: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -226,6 +232,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
     app.layer(axum::middleware::from_fn_with_state(
         shared.clone(),
         crate::faults::inject,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        crate::webhooks::deliver_after,
     ))
     .with_state(shared)
 }

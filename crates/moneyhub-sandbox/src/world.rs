@@ -208,6 +208,18 @@ pub struct World {
     /// next catch-up works it out. Lets a request skip the catch-up when nothing is due, which
     /// keeps reads cheap on a large world.
     next_due: Option<DateTime<Utc>>,
+    /// Webhook events not yet delivered (delivery is the server's job).
+    pub outbox: Vec<WebhookEvent>,
+}
+
+/// A webhook Moneyhub would send: `{id, eventType, userId, payload}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEvent {
+    pub id: Uuid,
+    pub event_type: &'static str,
+    pub user_id: String,
+    pub payload: serde_json::Value,
 }
 
 impl World {
@@ -225,6 +237,7 @@ impl World {
             syncs: Vec::new(),
             caught_up_to: now,
             next_due: None,
+            outbox: Vec::new(),
         }
     }
 
@@ -440,13 +453,18 @@ impl World {
                     None => break,
                 }
             }
+            let mut added = Vec::with_capacity(fresh.len());
             for mut transaction in fresh {
                 transaction.id = self.uuid();
+                added.push(transaction.id);
                 self.transactions_by_account
                     .entry(account_id)
                     .or_default()
                     .push(transaction.id);
                 self.transactions.insert(transaction.id, transaction);
+            }
+            if !added.is_empty() {
+                self.announce_transactions(connection_id, account_id, &added);
             }
             self.post_aged_pending(account_id, until);
             if let Some(ids) = self.transactions_by_account.get_mut(&account_id) {
@@ -503,6 +521,34 @@ impl World {
         account.opening_balance + moved
     }
 
+    fn emit(&mut self, event_type: &'static str, user_id: &str, payload: serde_json::Value) {
+        let id = self.uuid();
+        self.outbox.push(WebhookEvent {
+            id,
+            event_type,
+            user_id: user_id.to_string(),
+            payload,
+        });
+    }
+
+    /// Moneyhub sends transaction webhooks per account, at most 6000 ids each.
+    fn announce_transactions(&mut self, connection_id: &str, account_id: Uuid, ids: &[Uuid]) {
+        let Some(user_id) = self
+            .connections
+            .get(connection_id)
+            .map(|c| c.user_id.clone())
+        else {
+            return;
+        };
+        for chunk in ids.chunks(6000) {
+            self.emit(
+                "newTransactions",
+                &user_id,
+                serde_json::json!({ "accounts": [{ "id": account_id, "transactions": chunk }] }),
+            );
+        }
+    }
+
     fn record_sync(
         &mut self,
         connection_id: &str,
@@ -517,6 +563,20 @@ impl World {
             .get(connection_id)
             .map(|c| (c.user_id.clone(), c.account_ids.clone()))
             .unwrap_or_default();
+        let processing_status = match status {
+            FetchStatus::Success | FetchStatus::Partial => "success",
+            _ => "error",
+        };
+        self.emit(
+            "syncCompleted",
+            &user_id,
+            serde_json::json!({
+                "completedAt": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "processingStatus": processing_status,
+                "syncId": id,
+                "connectionId": connection_id,
+            }),
+        );
         self.syncs.push(SyncRecord {
             id,
             connection_id: connection_id.to_string(),
@@ -745,6 +805,7 @@ impl World {
         if let Some(since) = connection.failing_since {
             events.push(since + STOP_RETRYING_AFTER);
         }
+        events.extend(reminder_points(connection).into_iter().map(|(at, _)| at));
         events.into_iter().filter(|at| *at > now).min()
     }
 
@@ -802,7 +863,39 @@ impl World {
             self.run_sync(id, SyncAction::AutoUpdate, next);
             cursor = next;
         }
+        self.send_reminders(id, from, now);
         self.apply_staleness(id, now);
+    }
+
+    /// `reauthReminder` 5, 3 and 1 days before consent ends; `refreshReminder` every 2 days
+    /// while a legacy connection cannot sync.
+    fn send_reminders(&mut self, id: &str, from: DateTime<Utc>, now: DateTime<Utc>) {
+        let Some(connection) = self.connections.get(id).cloned() else {
+            return;
+        };
+        for (at, kind) in reminder_points(&connection) {
+            if at <= from || at > now {
+                continue;
+            }
+            let payload = match kind {
+                Reminder::Reauth => serde_json::json!({
+                    "connectionId": connection.id,
+                    "bankName": connection.name,
+                    "timeUntilReauthorizationInDays": (connection.expires_at - at).num_days(),
+                    "tppConsent": connection.tpp_consent,
+                }),
+                Reminder::Refresh => serde_json::json!({
+                    "connectionId": connection.id,
+                    "bankName": connection.name,
+                    "periodSinceLastUpdateInDays": connection.last_updated.map_or(0, |updated| (at - updated).num_days()),
+                }),
+            };
+            let event = match kind {
+                Reminder::Reauth => "reauthReminder",
+                Reminder::Refresh => "refreshReminder",
+            };
+            self.emit(event, &connection.user_id, payload);
+        }
     }
 
     fn expire(&mut self, id: &str, at: DateTime<Utc>) {
@@ -1012,6 +1105,35 @@ impl World {
         }
         Some(user)
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reminder {
+    Reauth,
+    Refresh,
+}
+
+/// When the reminders for a connection fall (in its current state).
+fn reminder_points(connection: &Connection) -> Vec<(DateTime<Utc>, Reminder)> {
+    let mut points: Vec<(DateTime<Utc>, Reminder)> = [5, 3, 1]
+        .into_iter()
+        .map(|days| {
+            (
+                connection.expires_at - Duration::days(days),
+                Reminder::Reauth,
+            )
+        })
+        .filter(|(at, _)| *at > connection.connected_on)
+        .collect();
+    let stuck_since = match connection.kind {
+        ConnectionType::Legacy => connection.failing_since,
+        _ => None,
+    };
+    if let Some(since) = stuck_since {
+        // Bounded: a stuck connection reminds every 2 days for at most 90 days.
+        points.extend((1..=45).map(|n| (since + Duration::days(2 * n), Reminder::Refresh)));
+    }
+    points
 }
 
 fn fetch_status_for(error: ConnectionError) -> FetchStatus {

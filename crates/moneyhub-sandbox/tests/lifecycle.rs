@@ -531,3 +531,76 @@ async fn a_credentials_error_is_fixed_by_a_reauth_and_stays_fixed() {
     let later = sandbox.connection(&user, &connection).await;
     assert_eq!(later["status"], "ok", "{later}");
 }
+
+#[tokio::test]
+async fn webhooks_announce_syncs_new_transactions_and_reminders() {
+    use std::sync::{Arc, Mutex};
+    // A receiver on loopback that records what it is sent.
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(event): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("lock").push(event);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let sandbox = Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+        manual_clock_start: Some(harness::start_time()),
+        webhook_url: Some(hook),
+        ..moneyhub_sandbox::SandboxConfig::default()
+    })
+    .await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    assert_eq!(
+        sync(&sandbox, &user, &connection).await.status(),
+        StatusCode::OK
+    );
+    // 85 days on: the 5-day reauth reminder has fired.
+    sandbox.advance("85d").await;
+    sandbox.connections(&user).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let events = received.lock().expect("lock").clone();
+        let types: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e["eventType"].as_str())
+            .collect();
+        if types.contains(&"reauthReminder") {
+            let sync_done = events
+                .iter()
+                .find(|e| e["eventType"] == "syncCompleted")
+                .expect("syncCompleted");
+            assert_eq!(sync_done["userId"], user.as_str());
+            assert_eq!(sync_done["payload"]["connectionId"], connection.as_str());
+            assert_eq!(sync_done["payload"]["processingStatus"], "success");
+            assert!(types.contains(&"newTransactions"));
+            let reminder = events
+                .iter()
+                .find(|e| e["eventType"] == "reauthReminder")
+                .expect("reminder");
+            assert_eq!(reminder["payload"]["timeUntilReauthorizationInDays"], 5);
+            assert_eq!(reminder["payload"]["tppConsent"], true);
+            assert!(events.iter().all(|e| e["id"].is_string()));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reauthReminder among {types:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let recent = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
+    assert!(recent.as_array().is_some_and(|events| !events.is_empty()));
+}
