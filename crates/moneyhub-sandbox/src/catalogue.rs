@@ -58,7 +58,7 @@ pub enum Availability {
 }
 
 /// The built-in behaviour of an institution's connections. Documented in the crate README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Script {
     /// Syncs succeed.

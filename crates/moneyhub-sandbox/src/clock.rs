@@ -31,6 +31,13 @@ impl SandboxClock {
         }
     }
 
+    /// Real time, already moved `offset` ahead (a restored sandbox that had been time-travelled).
+    pub fn real_with_offset(offset: Duration) -> Self {
+        let clock = Self::real();
+        *lock(&clock.offset) = offset.max(Duration::zero());
+        clock
+    }
+
     pub fn manual(start: DateTime<Utc>) -> Self {
         Self {
             mode: ClockMode::Manual,

@@ -19,6 +19,7 @@ pub mod error;
 mod faults;
 mod identity;
 pub mod keys;
+mod persistence;
 mod rest;
 mod server;
 mod webhooks;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use moneyhub_sandbox::{RunningSandbox, SandboxConfig, parse_duration};
 
 const USAGE: &str = "usage: moneyhub-sandbox [--host 127.0.0.1] [--port 0] [--seed 42] [--clock real|manual] \
-[--clock-start 2026-01-01T09:00:00Z] [--sync-window 30m] [--admin on|off] [--webhook-url URL]";
+[--clock-start 2026-01-01T09:00:00Z] [--sync-window 30m] [--admin on|off] [--webhook-url URL] [--data-dir DIR]";
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, String> {
     let mut config = SandboxConfig::default();
@@ -58,6 +58,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, S
                     _ => return Err("--admin is on or off".into()),
                 })
             }
+            "--data-dir" => config.data_dir = Some(value()?.into()),
             "--webhook-url" => {
                 let url = value()?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {

@@ -30,6 +30,8 @@ pub struct SandboxConfig {
     pub admin: Option<bool>,
     /// Where webhooks are POSTed (JSON envelopes, one attempt, 5 s timeout).
     pub webhook_url: Option<String>,
+    /// Keep the world here across restarts.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -41,6 +43,7 @@ impl Default for SandboxConfig {
             sync_window: Duration::minutes(30),
             admin: None,
             webhook_url: None,
+            data_dir: None,
         }
     }
 }
@@ -63,25 +66,37 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(base_url: String, config: SandboxConfig) -> Self {
-        let clock = match config.manual_clock_start {
-            Some(start) => SandboxClock::manual(start),
-            None => SandboxClock::real(),
+    pub fn new(
+        base_url: String,
+        config: SandboxConfig,
+        saved: Option<crate::persistence::Saved>,
+    ) -> Self {
+        let clock = match (config.manual_clock_start, &saved) {
+            (Some(_), Some(saved)) => SandboxClock::manual(saved.clock_now),
+            (Some(start), None) => SandboxClock::manual(start),
+            (None, Some(saved)) => SandboxClock::real_with_offset(saved.clock_now - Utc::now()),
+            (None, None) => SandboxClock::real(),
         };
         let now = clock.now();
         let admin_enabled = config.admin.unwrap_or(config.bind.ip().is_loopback());
+        let mut clients: HashMap<String, ApiClient> = ApiClient::demo_clients()
+            .into_iter()
+            .map(|c| (c.client_id.clone(), c))
+            .collect();
+        let world = match saved {
+            Some(saved) => {
+                clients.extend(saved.clients.into_iter().map(|c| (c.client_id.clone(), c)));
+                World::restore(saved.world)
+            }
+            None => World::new(config.seed, now, config.sync_window),
+        };
         Self {
             issuer: format!("{base_url}/oidc"),
             base_url,
-            world: Mutex::new(World::new(config.seed, now, config.sync_window)),
+            world: Mutex::new(world),
             clock,
             key: SigningKey::identity(),
-            clients: Mutex::new(
-                ApiClient::demo_clients()
-                    .into_iter()
-                    .map(|c| (c.client_id.clone(), c))
-                    .collect(),
-            ),
+            clients: Mutex::new(clients),
             seen_assertions: Mutex::new(SeenAssertions::default()),
             oidc: Mutex::new(OidcState::default()),
             faults: Mutex::new(Faults::default()),
@@ -114,6 +129,30 @@ impl Shared {
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer)
     }
+
+    /// Writes the snapshot to the data dir (if any) when the world changed since `last`.
+    /// Returns the revision saved.
+    pub fn save_if_changed(&self, last: u64) -> u64 {
+        let Some(dir) = &self.config.data_dir else {
+            return last;
+        };
+        let (revision, snapshot) = {
+            let world = lock(&self.world);
+            if world.revision == last {
+                return last;
+            }
+            (world.revision, world.snapshot())
+        };
+        let clients = lock(&self.clients).values().cloned().collect();
+        let saved = crate::persistence::Saved::new(self.now(), clients, snapshot);
+        match crate::persistence::save(dir, &saved) {
+            Ok(()) => revision,
+            Err(err) => {
+                tracing::warn!(%err, dir = %dir.display(), "could not save the sandbox");
+                last
+            }
+        }
+    }
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -128,9 +167,28 @@ pub struct RunningSandbox {
 impl RunningSandbox {
     /// Binds and serves in the background on the current tokio runtime.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        let saved = match &config.data_dir {
+            Some(dir) => crate::persistence::load(dir)?,
+            None => None,
+        };
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(format!("http://{addr}"), config));
+        let shared = Arc::new(Shared::new(format!("http://{addr}"), config, saved));
+        if shared.config.data_dir.is_some() {
+            let saver = Arc::downgrade(&shared);
+            tokio::spawn(async move {
+                let mut saved_revision = u64::MAX;
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    let Some(shared) = saver.upgrade() else { break };
+                    let current = saved_revision;
+                    saved_revision =
+                        tokio::task::spawn_blocking(move || shared.save_if_changed(current))
+                            .await
+                            .unwrap_or(current);
+                }
+            });
+        }
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -201,7 +259,8 @@ impl RunningSandbox {
         ids
     }
 
-    /// Stops accepting connections and waits for in-flight requests.
+    /// Stops accepting connections, waits for in-flight requests, and saves the world when a
+    /// data dir is set.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -209,6 +268,7 @@ impl RunningSandbox {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.shared.save_if_changed(u64::MAX);
     }
 }
 

@@ -56,7 +56,11 @@ pub enum ExtendedStatus {
     StoppedSyncing,
 }
 
-#[derive(Debug, Clone)]
+/// Program-lifetime text. An alias so serde's derive does not try to borrow it from the input
+/// (see the `interned` module).
+pub type StaticText = &'static str;
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct User {
     pub id: String,
     pub client_id: String,
@@ -64,7 +68,7 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Connection {
     pub id: String,
     pub user_id: String,
@@ -101,13 +105,14 @@ pub struct Connection {
     pub script_resolved: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Account {
     pub id: Uuid,
     pub connection_id: String,
     pub user_id: String,
     pub name: String,
-    pub account_type: &'static str,
+    #[serde(with = "interned")]
+    pub account_type: StaticText,
     pub provider_name: String,
     pub provider_reference: String,
     pub provider_id: String,
@@ -122,27 +127,29 @@ pub struct Account {
     pub business: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransactionStatus {
     Posted,
     Pending,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Transaction {
     pub id: Uuid,
     pub account_id: Uuid,
     pub date: NaiveDate,
     pub amount: i64,
-    pub description: &'static str,
-    pub category: &'static str,
+    #[serde(with = "interned")]
+    pub description: StaticText,
+    #[serde(with = "interned")]
+    pub category: StaticText,
     pub status: TransactionStatus,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FetchStatus {
     Success,
@@ -152,20 +159,21 @@ pub enum FetchStatus {
     CredentialsError,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncAction {
     AutoUpdate,
     ClientUpdate,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SyncRecord {
     pub id: Uuid,
     pub connection_id: String,
     pub user_id: String,
     pub action: SyncAction,
-    pub method: &'static str,
+    #[serde(with = "interned")]
+    pub method: StaticText,
     pub fetch_status: FetchStatus,
     pub created_at: DateTime<Utc>,
     pub account_ids: Vec<Uuid>,
@@ -210,6 +218,8 @@ pub struct World {
     next_due: Option<DateTime<Utc>>,
     /// Webhook events not yet delivered (delivery is the server's job).
     pub outbox: Vec<WebhookEvent>,
+    /// Goes up on every change, so the server knows when to save a snapshot.
+    pub revision: u64,
 }
 
 /// A webhook Moneyhub would send: `{id, eventType, userId, payload}`.
@@ -220,6 +230,21 @@ pub struct WebhookEvent {
     pub event_type: &'static str,
     pub user_id: String,
     pub payload: serde_json::Value,
+}
+
+/// Everything needed to bring a world back after a restart (the catalogue is rebuilt; journeys
+/// in progress and unexchanged codes are not kept).
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub seed: u64,
+    pub sync_window_secs: i64,
+    pub rng: ChaCha8Rng,
+    pub users: Vec<User>,
+    pub connections: Vec<Connection>,
+    pub accounts: Vec<Account>,
+    pub transactions: Vec<Transaction>,
+    pub syncs: Vec<SyncRecord>,
+    pub caught_up_to: DateTime<Utc>,
 }
 
 impl World {
@@ -238,7 +263,57 @@ impl World {
             caught_up_to: now,
             next_due: None,
             outbox: Vec::new(),
+            revision: 0,
         }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let mut transactions: Vec<Transaction> = self.transactions.values().cloned().collect();
+        transactions.sort_by_key(|t| (t.account_id, t.date, t.id));
+        Snapshot {
+            seed: self.seed,
+            sync_window_secs: self.sync_window.num_seconds(),
+            rng: self.rng.clone(),
+            users: self.users.values().cloned().collect(),
+            connections: self.connections.values().cloned().collect(),
+            accounts: self.accounts.values().cloned().collect(),
+            transactions,
+            syncs: self.syncs.clone(),
+            caught_up_to: self.caught_up_to,
+        }
+    }
+
+    pub fn restore(snapshot: Snapshot) -> Self {
+        let mut world = World::new(
+            snapshot.seed,
+            snapshot.caught_up_to,
+            Duration::seconds(snapshot.sync_window_secs),
+        );
+        world.rng = snapshot.rng;
+        world.users = snapshot
+            .users
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        world.connections = snapshot
+            .connections
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        world.accounts = snapshot.accounts.into_iter().map(|a| (a.id, a)).collect();
+        for transaction in snapshot.transactions {
+            world
+                .transactions_by_account
+                .entry(transaction.account_id)
+                .or_default()
+                .push(transaction.id);
+            world.transactions.insert(transaction.id, transaction);
+        }
+        for account in world.accounts.keys() {
+            world.transactions_by_account.entry(*account).or_default();
+        }
+        world.syncs = snapshot.syncs;
+        world
     }
 
     pub fn uuid(&mut self) -> Uuid {
@@ -274,6 +349,7 @@ impl World {
             created_at: now,
         };
         self.users.insert(user.id.clone(), user.clone());
+        self.revision += 1;
         user
     }
 
@@ -294,6 +370,7 @@ impl World {
         now: DateTime<Utc>,
     ) -> Option<String> {
         self.next_due = None;
+        self.revision += 1;
         let institution = self.catalogue.get(bank_id)?.clone();
         if !self.users.contains_key(user_id) {
             return None;
@@ -651,6 +728,7 @@ impl World {
         now: DateTime<Utc>,
     ) -> Option<(Uuid, FetchStatus)> {
         self.next_due = None;
+        self.revision += 1;
         let connection = self.connections.get(connection_id)?;
         let outcome = self.sync_outcome(connection, action, now);
         let expired = now >= connection.expires_at;
@@ -757,6 +835,7 @@ impl World {
             return;
         }
         let from = self.caught_up_to;
+        self.revision += 1;
         let ids: Vec<String> = self.connections.keys().cloned().collect();
         for id in ids {
             self.catch_up_connection(&id, from, now);
@@ -772,6 +851,7 @@ impl World {
     /// Forget the cached schedule; call after changing a connection from outside.
     pub fn invalidate_schedule(&mut self) {
         self.next_due = None;
+        self.revision += 1;
     }
 
     /// When this connection next needs the world's attention after `now`.
@@ -951,6 +1031,7 @@ impl World {
         now: DateTime<Utc>,
     ) -> Option<String> {
         self.next_due = None;
+        self.revision += 1;
         let connection = self.connections.get(connection_id)?.clone();
         let institution = self.catalogue.get(&connection.bank_id)?.clone();
         let current: Vec<usize> = connection
@@ -1038,6 +1119,7 @@ impl World {
         now: DateTime<Utc>,
     ) -> Option<()> {
         self.next_due = None;
+        self.revision += 1;
         let connection = self.connections.get_mut(connection_id)?;
         let until = until.map_or(now + MAX_CONSENT, |until| until.min(now + MAX_CONSENT));
         connection.expires_at = until;
@@ -1058,6 +1140,7 @@ impl World {
     /// Refresh (legacy): the user answered the security step; sync now.
     pub fn refresh(&mut self, connection_id: &str, now: DateTime<Utc>) -> Option<()> {
         self.next_due = None;
+        self.revision += 1;
         let connection = self.connections.get_mut(connection_id)?;
         connection.awaiting_user = false;
         connection.forced_error = connection
@@ -1074,6 +1157,7 @@ impl World {
     /// Deletes a connection and all its data (accounts, transactions, sync history).
     pub fn delete_connection(&mut self, connection_id: &str) -> Option<Connection> {
         self.next_due = None;
+        self.revision += 1;
         let connection = self.connections.remove(connection_id)?;
         for account_id in &connection.account_ids {
             self.remove_account(*account_id);
@@ -1096,6 +1180,7 @@ impl World {
 
     pub fn delete_user(&mut self, user_id: &str) -> Option<User> {
         let user = self.users.remove(user_id)?;
+        self.revision += 1;
         let connection_ids: Vec<String> = self
             .user_connections(user_id)
             .map(|c| c.id.clone())
@@ -1184,4 +1269,45 @@ pub fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
 fn day_noon(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(12, 0, 0)
         .map_or_else(Utc::now, |noon| noon.and_utc())
+}
+
+/// Text that lives for the whole program (descriptions, categories, account types) written out
+/// as plain strings and read back into one shared copy each.
+mod interned {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// A snapshot with more distinct texts than this is not one the sandbox wrote.
+    const LIMIT: usize = 10_000;
+
+    pub fn serialize<S: Serializer>(
+        value: &&'static str,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<&'static str, D::Error> {
+        static TABLE: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let text = String::deserialize(deserializer)?;
+        let mut table = TABLE
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = table.get(text.as_str()) {
+            return Ok(known);
+        }
+        if table.len() >= LIMIT {
+            return Err(serde::de::Error::custom(
+                "too many distinct texts in the snapshot",
+            ));
+        }
+        let leaked: &'static str = Box::leak(text.into_boxed_str());
+        table.insert(leaked);
+        Ok(leaked)
+    }
 }

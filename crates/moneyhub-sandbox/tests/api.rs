@@ -373,3 +373,65 @@ async fn garbage_input_gets_a_shaped_client_error_never_a_server_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_data_dir_keeps_the_world_clients_and_clock_across_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = || moneyhub_sandbox::SandboxConfig {
+        manual_clock_start: Some(harness::start_time()),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..moneyhub_sandbox::SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start_with(config()).await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    sandbox.advance("1d").await;
+    let before = sandbox.connection(&user, &connection).await;
+    let token = sandbox.cc_token("transactions:read:all", Some(&user)).await;
+    let (_, page) = sandbox.get_json("/v3/transactions?limit=1", &token).await;
+    let total = page["meta"]["total"].clone();
+    sandbox.admin(Method::POST, "/clients", json!({
+        "clientId": "kept-client", "clientSecret": "s3cret", "redirectUris": ["banklinks://callback"],
+        "tokenEndpointAuthMethod": "client_secret_basic"
+    })).await;
+    let Sandbox { running, .. } = sandbox;
+    running.stop().await;
+
+    let restarted = Sandbox::start_with(config()).await;
+    assert_eq!(
+        restarted.admin(Method::GET, "", Value::Null).await["now"],
+        "2026-03-03T09:00:00.000Z",
+        "the clock resumes"
+    );
+    assert_eq!(
+        restarted.connection(&user, &connection).await,
+        before,
+        "the connection is as it was"
+    );
+    let token = restarted
+        .cc_token("transactions:read:all", Some(&user))
+        .await;
+    let (_, page) = restarted.get_json("/v3/transactions?limit=1", &token).await;
+    assert_eq!(page["meta"]["total"], total);
+    let kept = restarted
+        .http
+        .post(restarted.url("/oidc/token"))
+        .basic_auth("kept-client", Some("s3cret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", "user:read")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(kept.status(), StatusCode::OK, "registered clients are kept");
+    let Sandbox { running, .. } = restarted;
+    running.stop().await;
+
+    // A damaged file is set aside, not deleted, and the sandbox starts afresh.
+    std::fs::write(dir.path().join("sandbox.json"), b"{ not json").expect("damage");
+    let fresh = Sandbox::start_with(config()).await;
+    assert_eq!(fresh.admin(Method::GET, "", Value::Null).await["users"], 0);
+    let aside = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().contains("damaged"));
+    assert!(aside, "the damaged snapshot was kept aside");
+}
