@@ -29,6 +29,10 @@ pub struct FaultRule {
     /// Answer 200 with a body that is not JSON.
     #[serde(default)]
     pub malformed: bool,
+    /// Start a response and break the connection mid-body, as a dropped connection looks to
+    /// the client.
+    #[serde(default)]
+    pub drop: bool,
     /// Share of matching requests affected, 0.0–1.0 (default all).
     #[serde(default = "always")]
     pub rate: f64,
@@ -77,7 +81,7 @@ impl Faults {
                 self.rules.remove(index);
             }
         }
-        let acts = picked.status.is_some() || picked.malformed;
+        let acts = picked.status.is_some() || picked.malformed || picked.drop;
         Effect::Delay(picked.latency_ms, acts.then_some(picked))
     }
 }
@@ -96,6 +100,21 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
             }
             match rule {
                 None => next.run(request).await,
+                Some(rule) if rule.drop => {
+                    let broken = futures_util::stream::iter([
+                        Ok(axum::body::Bytes::from_static(b"{\"data\": [")),
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "injected drop",
+                        )),
+                    ]);
+                    (
+                        StatusCode::OK,
+                        [("content-type", "application/json")],
+                        Body::from_stream(broken),
+                    )
+                        .into_response()
+                }
                 Some(rule) if rule.malformed => (
                     StatusCode::OK,
                     [("content-type", "application/json")],

@@ -263,6 +263,24 @@ async fn scenarios_faults_and_the_clock_through_the_admin_api() {
         malformed.json::<Value>().await.is_err(),
         "the body is not JSON"
     );
+    sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/accounts", "drop": true, "times": 1 }]),
+        )
+        .await;
+    let dropped = sandbox
+        .http
+        .get(sandbox.url("/v3/accounts"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let body = match dropped {
+        Ok(response) => response.bytes().await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    assert!(body.is_err(), "the connection breaks mid-response");
     sandbox.admin(Method::DELETE, "/faults", Value::Null).await;
 
     let state = sandbox.admin(Method::GET, "", Value::Null).await;
