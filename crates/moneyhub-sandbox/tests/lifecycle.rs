@@ -604,3 +604,62 @@ async fn webhooks_announce_syncs_new_transactions_and_reminders() {
     let recent = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
     assert!(recent.as_array().is_some_and(|events| !events.is_empty()));
 }
+
+#[tokio::test]
+async fn a_single_sync_connection_goes_stale_into_resync_and_a_refresh_brings_it_back() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let bank = sandbox.bank_id("Vanguard Investor").await;
+    let connection = sandbox.add_connection(&user, &bank).await;
+    assert_eq!(
+        sandbox.connection(&user, &connection).await["singleSyncOnly"],
+        true
+    );
+    sandbox.advance("2d").await;
+    assert_eq!(
+        sandbox.connection(&user, &connection).await["status"],
+        "ok",
+        "2 days is not yet stale"
+    );
+    sandbox.advance("1d").await;
+    let stale = sandbox.connection(&user, &connection).await;
+    assert_eq!(
+        (stale["status"].as_str(), stale["error"].as_str()),
+        (Some("error"), Some("resync")),
+        "{stale}"
+    );
+    let (visited, _) = run_journey(&sandbox, "openid refresh", &user, &connection, &[]).await;
+    assert_eq!(visited, ["security", "consent"]);
+    assert_eq!(sandbox.connection(&user, &connection).await["status"], "ok");
+}
+
+#[tokio::test]
+async fn pending_transactions_post_later_and_keep_their_ids() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    sandbox.add_connection(&user, MOCK_BANK).await;
+    let token = sandbox.cc_token("transactions:read:all", Some(&user)).await;
+    let (_, page) = sandbox
+        .get_json("/v3/transactions?limit=1000", &token)
+        .await;
+    let pending: Vec<String> = page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|t| t["status"] == "pending")
+        .filter_map(|t| t["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(!pending.is_empty(), "the last two days are pending");
+    sandbox.advance("3d").await;
+    let token = sandbox.cc_token("transactions:read:all", Some(&user)).await;
+    for id in &pending {
+        let (status, transaction) = sandbox
+            .get_json(&format!("/v3/transactions/{id}"), &token)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            transaction["data"]["status"], "posted",
+            "{id} still pending"
+        );
+    }
+}
