@@ -1,6 +1,21 @@
-//! Typed, async client for Moneyhub's identity service (OIDC) and Data API.
+//! A typed async client for Moneyhub's identity service and Data API.
 //!
-//! It will own authorization requests (PAR, request objects, PKCE, the `claims` parameter),
-//! callback completion with id_token checks, client-credentials tokens and the REST calls the
-//! app needs. It must not depend on tauri or on `moneyhub-sandbox`: tests run it against the
-//! sandbox over HTTP so that a field-name mistake cannot be mirrored on both sides.
+//! Flows are described on [`auth`]; REST calls on [`api`].
+
+pub mod api;
+pub mod auth;
+mod client;
+pub mod config;
+pub mod error;
+pub mod jwt;
+pub mod models;
+pub mod secret;
+
+pub use auth::{
+    BankChoice, BegunAuthorization, Callback, Completed, PendingAuthorization, PendingSecrets,
+    Purpose, find_pending,
+};
+pub use client::{Environment, Moneyhub, SystemEnvironment};
+pub use config::{ClientAuth, Config, RequestObjectSigning, ResponseType};
+pub use error::{Error, TransportKind};
+pub use secret::Secret;

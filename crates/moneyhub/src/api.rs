@@ -1,0 +1,326 @@
+//! REST calls. Each gets a client-credentials token with the scopes Moneyhub's own client uses
+//! (cached per scope and user), and GETs are retried within bounds on 429, 5xx and timeouts.
+//! `POST /sync` is never retried: the caller decides, knowing the rate limit.
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use crate::client::Moneyhub;
+use crate::error::Error;
+use crate::models::{
+    Account, Balance, Connection, Envelope, Institution, RegularTransaction, SyncRun, SyncStarted,
+    Transaction, User,
+};
+
+/// Which transactions to page through.
+#[derive(Debug, Clone, Default)]
+pub struct TransactionQuery {
+    pub account_ids: Vec<String>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    /// Page size, at most 1000.
+    pub page_size: Option<u32>,
+}
+
+/// Pages of transactions: memory is bounded by one page, whatever the history.
+#[derive(Debug)]
+pub struct TransactionPages<'a> {
+    client: &'a Moneyhub,
+    user_id: String,
+    query: TransactionQuery,
+    offset: u64,
+    done: bool,
+}
+
+impl TransactionPages<'_> {
+    /// The next page, or `None` when there are no more.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Transaction>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let limit = self.query.page_size.unwrap_or(1000).clamp(1, 1000);
+        let mut query = vec![
+            ("limit", limit.to_string()),
+            ("offset", self.offset.to_string()),
+        ];
+        if !self.query.account_ids.is_empty() {
+            query.push(("accountIds", self.query.account_ids.join(",")));
+        }
+        if let Some(start) = self.query.start_date {
+            query.push(("startDate", start.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(end) = self.query.end_date {
+            query.push(("endDate", end.format("%Y-%m-%d").to_string()));
+        }
+        let token = self
+            .client
+            .client_token("transactions:read:all", Some(&self.user_id))
+            .await?;
+        let url = format!("{}/transactions", self.client.config.api_base());
+        let page: Envelope<Vec<Transaction>> = self
+            .client
+            .get_json(&url, &query, &token, "transactions")
+            .await?;
+        self.offset += page.data.len() as u64;
+        self.done = page.data.len() < limit as usize || page.links.and_then(|l| l.next).is_none();
+        Ok((!page.data.is_empty()).then_some(page.data))
+    }
+}
+
+impl Moneyhub {
+    fn identity(&self, path: &str) -> String {
+        format!("{}{path}", self.config.identity_base())
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}{path}", self.config.api_base())
+    }
+
+    pub async fn register_user(&self, client_user_id: Option<&str>) -> Result<User, Error> {
+        let token = self.client_token("user:create", None).await?;
+        let body = self
+            .send(
+                self.http
+                    .post(self.identity("/users"))
+                    .bearer_auth(token.expose())
+                    .json(&json!({ "clientUserId": client_user_id })),
+                "user",
+            )
+            .await?;
+        decode(&body, "user")
+    }
+
+    pub async fn get_user(&self, user_id: &str) -> Result<User, Error> {
+        let token = self.client_token("user:read", None).await?;
+        self.get_json(
+            &self.identity(&format!("/users/{user_id}")),
+            &[],
+            &token,
+            "user",
+        )
+        .await
+    }
+
+    pub async fn list_users(&self, limit: u32, offset: u32) -> Result<Vec<User>, Error> {
+        let token = self.client_token("user:read", None).await?;
+        let page: Envelope<Vec<User>> = self
+            .get_json(
+                &self.identity("/users"),
+                &[("limit", limit.to_string()), ("offset", offset.to_string())],
+                &token,
+                "users",
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    /// Deletes the user, their connections and data; revokes consent.
+    pub async fn delete_user(&self, user_id: &str) -> Result<(), Error> {
+        let token = self.client_token("user:delete", None).await?;
+        self.send(
+            self.http
+                .delete(self.identity(&format!("/users/{user_id}")))
+                .bearer_auth(token.expose()),
+            "delete user",
+        )
+        .await?;
+        self.forget_tokens(Some(user_id)).await;
+        Ok(())
+    }
+
+    pub async fn connections(&self, user_id: &str) -> Result<Vec<Connection>, Error> {
+        let token = self.client_token("connection:read", None).await?;
+        let page: Envelope<Vec<Connection>> = self
+            .get_json(
+                &self.identity(&format!("/users/{user_id}/connections")),
+                &[],
+                &token,
+                "connections",
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    /// Moves a connection's consent end (at most 90 days ahead), for clients that run their own
+    /// consent screen.
+    pub async fn update_connection_expiry(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), Error> {
+        let token = self.client_token("connection:update", None).await?;
+        let body =
+            json!({ "expiresAt": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true) });
+        self.send(
+            self.http
+                .patch(self.identity(&format!("/users/{user_id}/connections/{connection_id}")))
+                .bearer_auth(token.expose())
+                .json(&body),
+            "update connection",
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a connection: Moneyhub revokes the consent and removes its data.
+    pub async fn delete_connection(&self, user_id: &str, connection_id: &str) -> Result<(), Error> {
+        let token = self.client_token("connection:delete", None).await?;
+        self.send(
+            self.http
+                .delete(self.identity(&format!("/users/{user_id}/connection/{connection_id}")))
+                .bearer_auth(token.expose()),
+            "delete connection",
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn connection_syncs(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+    ) -> Result<Vec<SyncRun>, Error> {
+        let token = self.client_token("connection:read", None).await?;
+        let page: Envelope<Vec<SyncRun>> = self
+            .get_json(
+                &self.identity(&format!(
+                    "/users/{user_id}/connections/{connection_id}/syncs"
+                )),
+                &[],
+                &token,
+                "syncs",
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    /// `POST /sync/{connectionId}`. Pass the user's IP address when the user asked for it.
+    pub async fn sync(
+        &self,
+        user_id: &str,
+        connection_id: &str,
+        customer_ip: Option<std::net::IpAddr>,
+    ) -> Result<SyncStarted, Error> {
+        let token = self
+            .client_token("accounts:read accounts:write:all", Some(user_id))
+            .await?;
+        let mut body = serde_json::Map::new();
+        if let Some(ip) = customer_ip {
+            body.insert("customerIpAddress".into(), Value::String(ip.to_string()));
+        }
+        let answer = self
+            .send(
+                self.http
+                    .post(self.api(&format!("/sync/{connection_id}")))
+                    .bearer_auth(token.expose())
+                    .json(&body),
+                "sync",
+            )
+            .await?;
+        let envelope: Envelope<SyncStarted> = decode(&answer, "sync")?;
+        Ok(envelope.data)
+    }
+
+    pub async fn accounts(
+        &self,
+        user_id: &str,
+        connection_id: Option<&str>,
+    ) -> Result<Vec<Account>, Error> {
+        let token = self.client_token("accounts:read", Some(user_id)).await?;
+        let query: Vec<(&str, String)> = connection_id
+            .map(|c| vec![("connectionId", c.to_string())])
+            .unwrap_or_default();
+        let page: Envelope<Vec<Account>> = self
+            .get_json(&self.api("/accounts"), &query, &token, "accounts")
+            .await?;
+        Ok(page.data)
+    }
+
+    pub async fn account(&self, user_id: &str, account_id: &str) -> Result<Account, Error> {
+        let token = self.client_token("accounts:read", Some(user_id)).await?;
+        let page: Envelope<Account> = self
+            .get_json(
+                &self.api(&format!("/accounts/{account_id}")),
+                &[],
+                &token,
+                "account",
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    pub async fn balances(&self, user_id: &str, account_id: &str) -> Result<Vec<Balance>, Error> {
+        let token = self.client_token("accounts:read", Some(user_id)).await?;
+        let page: Envelope<Vec<Balance>> = self
+            .get_json(
+                &self.api(&format!("/accounts/{account_id}/balances")),
+                &[],
+                &token,
+                "balances",
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    /// Pages through a user's transactions; see [`TransactionPages`].
+    pub fn transactions(&self, user_id: &str, query: TransactionQuery) -> TransactionPages<'_> {
+        TransactionPages {
+            client: self,
+            user_id: user_id.to_string(),
+            query,
+            offset: 0,
+            done: false,
+        }
+    }
+
+    pub async fn regular_transactions(
+        &self,
+        user_id: &str,
+        account_id: Option<&str>,
+    ) -> Result<Vec<RegularTransaction>, Error> {
+        let token = self
+            .client_token(
+                "accounts:read transactions:read:all regular_transactions:read",
+                Some(user_id),
+            )
+            .await?;
+        let query: Vec<(&str, String)> = account_id
+            .map(|a| vec![("accountId", a.to_string())])
+            .unwrap_or_default();
+        let page: Envelope<Vec<RegularTransaction>> = self
+            .get_json(
+                &self.api("/regular-transactions"),
+                &query,
+                &token,
+                "regular transactions",
+            )
+            .await?;
+        Ok(page.data)
+    }
+
+    /// A well-known list: `all`, `api`, `legacy`, `test`, `beta`, `payments`, `zoopla`, …
+    pub async fn institutions(&self, list: &str) -> Result<Vec<Institution>, Error> {
+        let url = self.identity(&format!("/oidc/.well-known/{list}-connections"));
+        let body = self.send(self.http.get(url), "institutions").await?;
+        decode(&body, "institutions")
+    }
+
+    /// A bank's icon (SVG), by `bankRef`.
+    pub async fn bank_icon(&self, bank_ref: &str) -> Result<Vec<u8>, Error> {
+        self.send(
+            self.http
+                .get(self.identity(&format!("/bank-icons/{bank_ref}"))),
+            "bank icon",
+        )
+        .await
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|err| Error::Decode {
+        what,
+        reason: err.to_string(),
+        excerpt: crate::error::excerpt(body),
+    })
+}

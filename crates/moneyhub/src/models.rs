@@ -1,0 +1,262 @@
+//! Typed models of what Moneyhub returns. Every field that an older API version or a test bank
+//! may leave out is optional, and unknown fields are ignored, so a new Moneyhub field never breaks
+//! decoding. Money is integer minor units with a currency.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_id: String,
+    #[serde(default)]
+    pub client_user_id: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub connection_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionType {
+    Api,
+    Legacy,
+    Test,
+    Zoopla,
+    Mouseprice,
+    Autotrader,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionStatus {
+    Ok,
+    Error,
+    Never,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionError {
+    Resync,
+    SyncError,
+    SyncPartial,
+    MfaRequired,
+    CredentialsError,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExtendedStatus {
+    Expired,
+    StoppedSyncing,
+    #[serde(other)]
+    Other,
+}
+
+/// A connection as `GET /users/{id}/connections` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ConnectionType,
+    #[serde(default)]
+    pub connected_on: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_updated: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_synced_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub user_consented_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub account_ids: Vec<String>,
+    pub status: ConnectionStatus,
+    #[serde(default)]
+    pub error: Option<ConnectionError>,
+    #[serde(default)]
+    pub extended_status: Option<ExtendedStatus>,
+    #[serde(default)]
+    pub tpp_consent: Option<bool>,
+    #[serde(default)]
+    pub single_sync_only: Option<bool>,
+    #[serde(default)]
+    pub use_mfa: Option<bool>,
+}
+
+impl Connection {
+    /// The bank id (`id:<bankId>` scope) is the part of the connection id before the colon.
+    pub fn bank_id(&self) -> &str {
+        self.id.split(':').next().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Amount {
+    /// Minor units (pence); negative is money out.
+    pub value: i64,
+    #[serde(default = "gbp")]
+    pub currency: String,
+}
+
+fn gbp() -> String {
+    "GBP".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Balance {
+    pub amount: Amount,
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    #[serde(default)]
+    pub account_name: String,
+    #[serde(rename = "type", default)]
+    pub account_type: String,
+    #[serde(default)]
+    pub currency: Option<String>,
+    pub balance: Balance,
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    #[serde(default)]
+    pub provider_name: Option<String>,
+    #[serde(default)]
+    pub provider_reference: Option<String>,
+    #[serde(default)]
+    pub date_modified: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionStatus {
+    Posted,
+    Pending,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transaction {
+    pub id: String,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    pub amount: Amount,
+    pub date: DateTime<Utc>,
+    #[serde(default)]
+    pub long_description: String,
+    #[serde(default)]
+    pub short_description: String,
+    #[serde(default)]
+    pub category_id: Option<String>,
+    pub status: TransactionStatus,
+    #[serde(default)]
+    pub date_modified: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegularTransaction {
+    pub series_id: String,
+    pub account_id: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub frequency: Option<String>,
+    #[serde(default)]
+    pub predicted_date: Option<NaiveDate>,
+    /// Minor units.
+    #[serde(default)]
+    pub predicted_amount: Option<i64>,
+}
+
+/// `POST /sync/{connectionId}`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStarted {
+    #[serde(default)]
+    pub sync_id: Option<String>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRun {
+    pub id: String,
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub fetch_status: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountTypeOffer {
+    pub name: String,
+    #[serde(default)]
+    pub beta: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderStatus {
+    #[serde(default)]
+    pub sync: Option<String>,
+    #[serde(default)]
+    pub auth: Option<String>,
+}
+
+/// An institution from the well-known lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Institution {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ConnectionType,
+    #[serde(default)]
+    pub bank_ref: Option<String>,
+    #[serde(default)]
+    pub is_beta: bool,
+    #[serde(default)]
+    pub icon_url: Option<String>,
+    #[serde(default)]
+    pub account_types: Vec<AccountTypeOffer>,
+    #[serde(default)]
+    pub status: Option<ProviderStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Envelope<T> {
+    pub data: T,
+    #[serde(default)]
+    pub links: Option<Links>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Links {
+    #[serde(default)]
+    pub next: Option<String>,
+}

@@ -1,0 +1,596 @@
+//! The client against the sandbox over loopback: every authorization flow with both client
+//! authentication methods, both request-object algorithms, PAR and by-value, `code` and
+//! `code id_token`, the REST calls, and what must be rejected.
+
+#[path = "../../moneyhub-sandbox/tests/support/harness.rs"]
+mod harness;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use harness::Sandbox;
+use moneyhub::api::TransactionQuery;
+use moneyhub::jwt::{KeyAlgorithm, SigningKey};
+use moneyhub::{
+    BankChoice, Callback, ClientAuth, Config, Environment, Error, Moneyhub, Purpose,
+    RequestObjectSigning, ResponseType, find_pending,
+};
+use moneyhub_sandbox::clients::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_JWT_CLIENT_ID, DEMO_REDIRECT_URI,
+};
+use moneyhub_sandbox::keys::DEMO_CLIENT_PRIVATE_KEY_PEM;
+use reqwest::Method;
+use serde_json::json;
+
+const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+/// The sandbox's clock, so tokens and id_tokens are judged at the sandbox's "now".
+#[derive(Debug)]
+struct SandboxTime(Arc<moneyhub_sandbox_shared::Handle>);
+
+mod moneyhub_sandbox_shared {
+    #[derive(Debug)]
+    pub struct Handle(pub std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+}
+
+impl Environment for SandboxTime {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.0.lock().expect("clock")
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        moneyhub::SystemEnvironment.fill_random(buf);
+    }
+}
+
+struct Setup {
+    sandbox: Sandbox,
+    time: Arc<moneyhub_sandbox_shared::Handle>,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        let sandbox = Sandbox::start().await;
+        let time = Arc::new(moneyhub_sandbox_shared::Handle(std::sync::Mutex::new(
+            harness::start_time(),
+        )));
+        Self { sandbox, time }
+    }
+
+    fn config(&self, jwt: bool) -> Config {
+        let identity = url::Url::parse(&self.sandbox.running.identity_url()).expect("url");
+        let api = url::Url::parse(&self.sandbox.running.api_url()).expect("url");
+        if jwt {
+            let key = SigningKey::from_pem(DEMO_CLIENT_PRIVATE_KEY_PEM, KeyAlgorithm::Rs256, None)
+                .expect("key");
+            let mut config = Config::new(
+                identity,
+                api,
+                DEMO_JWT_CLIENT_ID,
+                ClientAuth::PrivateKeyJwt { key },
+                DEMO_REDIRECT_URI,
+            );
+            config.request_object_signing = RequestObjectSigning::Rs256;
+            config
+        } else {
+            Config::new(
+                identity,
+                api,
+                DEMO_CLIENT_ID,
+                ClientAuth::SecretBasic {
+                    secret: DEMO_CLIENT_SECRET.into(),
+                },
+                DEMO_REDIRECT_URI,
+            )
+        }
+    }
+
+    fn client(&self, config: Config) -> Moneyhub {
+        Moneyhub::with_environment(config, Arc::new(SandboxTime(self.time.clone())))
+            .expect("client")
+    }
+
+    async fn advance(&self, by: &str, seconds: i64) {
+        self.sandbox.advance(by).await;
+        *self.time.0.lock().expect("clock") += chrono::Duration::seconds(seconds);
+    }
+
+    /// Opens the URL as a browser would and clicks through the journey; returns the callback URL.
+    async fn journey(&self, url: &url::Url, choose: &[(&str, &str)]) -> String {
+        let response = self
+            .sandbox
+            .http
+            .get(url.as_str())
+            .send()
+            .await
+            .expect("open");
+        let callback = self.sandbox.walk(response, choose, &mut Vec::new()).await;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(callback.params.iter())
+            .finish();
+        let separator = if callback.in_fragment { '#' } else { '?' };
+        format!("{DEMO_REDIRECT_URI}{separator}{query}")
+    }
+}
+
+#[tokio::test]
+async fn add_a_connection_with_par_and_basic_auth_then_read_and_sync_it() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(Some("me")).await.expect("user");
+    let begun = client
+        .begin(Purpose::AddConnection {
+            user_id: user.user_id.clone(),
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    assert!(
+        begun
+            .url
+            .as_str()
+            .contains("request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A"),
+        "PAR: only request_uri in the URL"
+    );
+    assert!(
+        !format!("{begun:?}").contains(begun.secrets.code_verifier.expose()),
+        "the verifier never formats"
+    );
+
+    let callback_url = setup.journey(&begun.url, &[]).await;
+    let callback = Callback::parse(&callback_url).expect("callback");
+    let pending = vec![begun.pending.clone()];
+    let found = find_pending(&pending, &callback).expect("matches the pending authorization");
+    let done = client
+        .complete(found, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    assert!(done.connection_id.starts_with(MOCK_BANK));
+    assert!(done.previous_connection_id.is_none());
+    assert!(!format!("{done:?}").contains(done.access_token.expose()));
+
+    // The same callback again: the code was used.
+    let again = client.complete(found, &begun.secrets, &callback).await;
+    assert!(
+        matches!(again, Err(Error::OAuth { ref error, .. }) if error == "invalid_grant"),
+        "{again:?}"
+    );
+
+    let connections = client
+        .connections(&user.user_id)
+        .await
+        .expect("connections");
+    assert_eq!(connections.len(), 1);
+    assert_eq!(connections[0].id, done.connection_id);
+    assert_eq!(connections[0].bank_id(), MOCK_BANK);
+    let accounts = client
+        .accounts(&user.user_id, Some(&done.connection_id))
+        .await
+        .expect("accounts");
+    assert_eq!(accounts.len(), 2);
+    assert!(
+        !client
+            .balances(&user.user_id, &accounts[0].id)
+            .await
+            .expect("balances")
+            .is_empty()
+    );
+
+    setup.advance("3m", 180).await;
+    let mut pages = client.transactions(
+        &user.user_id,
+        TransactionQuery {
+            page_size: Some(100),
+            ..TransactionQuery::default()
+        },
+    );
+    let mut seen = std::collections::HashSet::new();
+    while let Some(page) = pages.next_page().await.expect("page") {
+        assert!(page.len() <= 100);
+        for transaction in page {
+            assert!(seen.insert(transaction.id), "no duplicates across pages");
+        }
+    }
+    assert!(seen.len() > 200, "a year of history: {}", seen.len());
+
+    let started = client
+        .sync(
+            &user.user_id,
+            &done.connection_id,
+            Some("203.0.113.9".parse().expect("ip")),
+        )
+        .await
+        .expect("sync");
+    assert_eq!(started.status, "ok");
+    match client.sync(&user.user_id, &done.connection_id, None).await {
+        Err(Error::RateLimited {
+            retry_after: Some(after),
+            ..
+        }) => assert_eq!(after.as_secs(), 1800),
+        other => panic!("expected a rate limit, got {other:?}"),
+    }
+    assert!(!client.institutions("test").await.expect("list").is_empty());
+    client
+        .delete_connection(&user.user_id, &done.connection_id)
+        .await
+        .expect("delete");
+    assert!(
+        client
+            .connections(&user.user_id)
+            .await
+            .expect("connections")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn private_key_jwt_with_signed_request_objects_by_value_and_the_hybrid_flow() {
+    let setup = Setup::new().await;
+    let mut config = setup.config(true);
+    config.use_par = false;
+    config.response_type = ResponseType::CodeIdToken;
+    let client = setup.client(config);
+    let user = client.register_user(None).await.expect("user");
+    let begun = client
+        .begin(Purpose::AddConnection {
+            user_id: user.user_id.clone(),
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    assert!(
+        begun.url.query().is_some_and(|q| q.contains("request=")),
+        "by value"
+    );
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    assert!(callback.in_fragment && callback.id_token.is_some());
+    let done = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    assert!(done.connection_id.starts_with(MOCK_BANK));
+
+    // With PAR and the chooser this time.
+    let mut config = setup.config(true);
+    config.response_type = ResponseType::CodeIdToken;
+    let client = setup.client(config);
+    let begun = client
+        .begin(Purpose::AddConnection {
+            user_id: user.user_id.clone(),
+            bank: BankChoice::Test,
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let done = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    assert_eq!(
+        client.connections(&user.user_id).await.expect("list").len(),
+        2
+    );
+    assert!(!done.connection_id.is_empty());
+}
+
+#[tokio::test]
+async fn reauth_reports_a_changed_id_and_reconsent_and_refresh_complete() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    let new_id_bank = setup
+        .sandbox
+        .bank_id("Sandbox Bank (new id on reauth)")
+        .await;
+    let add = |bank: String| {
+        let client = &client;
+        let user = user.clone();
+        let setup = &setup;
+        async move {
+            let begun = client
+                .begin(Purpose::AddConnection {
+                    user_id: user,
+                    bank: BankChoice::Bank(bank),
+                })
+                .await
+                .expect("begin");
+            let callback =
+                Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+            client
+                .complete(&begun.pending, &begun.secrets, &callback)
+                .await
+                .expect("complete")
+                .connection_id
+        }
+    };
+    let connection = add(new_id_bank).await;
+    let begun = client
+        .begin(Purpose::Reauth {
+            user_id: user.clone(),
+            connection_id: connection.clone(),
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let done = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    assert_eq!(
+        done.previous_connection_id.as_deref(),
+        Some(connection.as_str())
+    );
+    assert_ne!(done.connection_id, connection);
+
+    let mock = add(MOCK_BANK.into()).await;
+    let until = harness::start_time() + chrono::Duration::days(30);
+    let begun = client
+        .begin(Purpose::Reconsent {
+            user_id: user.clone(),
+            connection_id: mock.clone(),
+            expires_at: Some(until),
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("reconsent");
+    let renewed = client
+        .connections(&user)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|c| c.id == mock)
+        .expect("connection");
+    assert_eq!(renewed.expires_at, Some(until));
+
+    let legacy = add(setup.sandbox.bank_id("Hargreaves Lansdown").await).await;
+    setup.advance("1d", 86_400).await;
+    let stuck = client
+        .connections(&user)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|c| c.id == legacy)
+        .expect("connection");
+    assert_eq!(
+        stuck.error,
+        Some(moneyhub::models::ConnectionError::MfaRequired)
+    );
+    let begun = client
+        .begin(Purpose::Refresh {
+            user_id: user.clone(),
+            connection_id: legacy.clone(),
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("refresh");
+    let fixed = client
+        .connections(&user)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|c| c.id == legacy)
+        .expect("connection");
+    assert_eq!(fixed.status, moneyhub::models::ConnectionStatus::Ok);
+}
+
+#[tokio::test]
+async fn bad_callbacks_and_bad_id_tokens_are_rejected() {
+    let setup = Setup::new().await;
+    let mut config = setup.config(false);
+    config.response_type = ResponseType::CodeIdToken;
+    let client = setup.client(config);
+    let user = client.register_user(None).await.expect("user").user_id;
+    let purpose = || Purpose::AddConnection {
+        user_id: user.clone(),
+        bank: BankChoice::Bank(MOCK_BANK.into()),
+    };
+
+    // Unknown or forged state.
+    let begun = client.begin(purpose()).await.expect("begin");
+    let forged = Callback::parse("banklinks://callback#code=abc&state=forged&id_token=x.y.z")
+        .expect("parse");
+    assert!(find_pending(std::slice::from_ref(&begun.pending), &forged).is_none());
+    assert!(matches!(
+        client
+            .complete(&begun.pending, &begun.secrets, &forged)
+            .await,
+        Err(Error::UnknownState)
+    ));
+
+    // A wrong nonce (the secrets of another authorization).
+    let other = client.begin(purpose()).await.expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let result = client
+        .complete(&begun.pending, &other.secrets, &callback)
+        .await;
+    assert!(
+        matches!(result, Err(Error::IdTokenRejected { ref reason }) if reason.contains("nonce")),
+        "{result:?}"
+    );
+
+    // c_hash must bind the code: swap in another code.
+    let begun = client.begin(purpose()).await.expect("begin");
+    let mut callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    callback.code = Some("a-different-code".into());
+    let result = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await;
+    assert!(
+        matches!(result, Err(Error::IdTokenRejected { ref reason }) if reason.contains("c_hash")),
+        "{result:?}"
+    );
+
+    // An id_token signed by another key, and one with alg none.
+    let begun = client.begin(purpose()).await.expect("begin");
+    let mut callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let now = harness::start_time().timestamp();
+    let claims = json!({ "iss": format!("{}/oidc", setup.sandbox.base), "aud": DEMO_CLIENT_ID, "sub": user, "nonce": begun.secrets.nonce.expose(), "iat": now, "exp": now + 600 });
+    callback.id_token = Some(
+        moneyhub_sandbox::keys::SigningKey::demo_client()
+            .sign(&claims)
+            .into(),
+    );
+    let result = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await;
+    assert!(
+        matches!(result, Err(Error::IdTokenRejected { .. })),
+        "{result:?}"
+    );
+    let unsigned = moneyhub::jwt::unsigned(&claims);
+    let result = client
+        .verify_id_token(&unsigned, &begun.secrets.nonce)
+        .await;
+    assert!(
+        matches!(result, Err(Error::IdTokenRejected { .. })),
+        "alg none must be refused: {result:?}"
+    );
+
+    // Wrong audience and wrong issuer, signed by the real key.
+    let key = moneyhub_sandbox::keys::SigningKey::identity();
+    let mut wrong_aud = claims.clone();
+    wrong_aud["aud"] = json!("someone-else");
+    assert!(
+        client
+            .verify_id_token(&key.sign(&wrong_aud), &begun.secrets.nonce)
+            .await
+            .is_err()
+    );
+    let mut wrong_iss = claims.clone();
+    wrong_iss["iss"] = json!("https://evil.example/oidc");
+    assert!(
+        client
+            .verify_id_token(&key.sign(&wrong_iss), &begun.secrets.nonce)
+            .await
+            .is_err()
+    );
+    assert!(
+        client
+            .verify_id_token(&key.sign(&claims), &begun.secrets.nonce)
+            .await
+            .is_ok(),
+        "the control case verifies"
+    );
+    // Expired (beyond the leeway).
+    let mut expired = claims.clone();
+    expired["exp"] = json!(now - 3600);
+    assert!(
+        client
+            .verify_id_token(&key.sign(&expired), &begun.secrets.nonce)
+            .await
+            .is_err()
+    );
+
+    // The user cancels at the bank.
+    let begun = client.begin(purpose()).await.expect("begin");
+    let page = setup
+        .sandbox
+        .http
+        .get(begun.url.as_str())
+        .send()
+        .await
+        .expect("open");
+    let interaction = page.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let denied = setup
+        .sandbox
+        .http
+        .post(setup.sandbox.url(&interaction))
+        .form(&[("step", "login"), ("action", "deny")])
+        .send()
+        .await
+        .expect("deny");
+    let callback = Callback::parse(denied.headers()["location"].to_str().expect("location"))
+        .expect("callback");
+    let result = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await;
+    assert!(
+        matches!(result, Err(Error::OAuth { ref error, .. }) if error == "access_denied"),
+        "{result:?}"
+    );
+
+    // Malformed callbacks.
+    assert!(Callback::parse("not a url").is_err());
+    assert!(Callback::parse("banklinks://callback?code=a&code=b&state=s").is_err());
+    assert!(Callback::parse("banklinks://callback?code=a#code=b").is_err());
+}
+
+#[tokio::test]
+async fn gets_are_retried_within_bounds_and_errors_are_typed() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    // One 503, then the real answer: retried.
+    setup
+        .sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/accounts", "status": 503, "times": 1 }]),
+        )
+        .await;
+    assert!(
+        client.accounts(&user, None).await.is_ok(),
+        "a single 503 is retried"
+    );
+    // A body that is not JSON is a decode error with an excerpt.
+    setup
+        .sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/accounts", "malformed": true }]),
+        )
+        .await;
+    assert!(
+        matches!(client.accounts(&user, None).await, Err(Error::Decode { ref excerpt, .. }) if excerpt.starts_with("{\"data\""))
+    );
+    // Persistent 500s give up after the bounded attempts with the Moneyhub code kept.
+    setup
+        .sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/accounts", "status": 502 }]),
+        )
+        .await;
+    match client.accounts(&user, None).await {
+        Err(Error::Http {
+            status,
+            code,
+            correlation_id,
+            ..
+        }) => {
+            assert_eq!((status, code.as_deref()), (502, Some("ExternalProvider")));
+            assert!(correlation_id.is_some());
+        }
+        other => panic!("expected an HTTP error, got {other:?}"),
+    }
+    setup
+        .sandbox
+        .admin(Method::DELETE, "/faults", serde_json::Value::Null)
+        .await;
+    // POST /sync is not retried: one injected 500 reaches the caller.
+    setup
+        .sandbox
+        .admin(
+            Method::PUT,
+            "/faults",
+            json!([{ "pathPrefix": "/v3/sync", "status": 500, "times": 1 }]),
+        )
+        .await;
+    assert!(matches!(
+        client.sync(&user, "x:y", None).await,
+        Err(Error::Http { status: 500, .. })
+    ));
+}
