@@ -74,20 +74,26 @@ struct ClockMove {
     to: Option<String>,
 }
 
+/// The furthest one call may move the clock: catching the world up holds its lock, so an
+/// unbounded jump would stall every request.
+pub const MAX_CLOCK_STEP: Duration = Duration::days(400);
+
+/// "90m", "1h", "1d", "7d", "2w" or a number of seconds. `None` for anything else, including
+/// amounts too large to represent.
 pub fn parse_duration(value: &Value) -> Option<Duration> {
     match value {
-        Value::Number(n) => n.as_i64().map(Duration::seconds),
+        Value::Number(n) => Duration::try_seconds(n.as_i64()?),
         Value::String(text) => {
             let text = text.trim();
             let split = text.find(|c: char| !c.is_ascii_digit())?;
             let (number, unit) = text.split_at(split);
             let n: i64 = number.parse().ok()?;
             match unit {
-                "s" => Some(Duration::seconds(n)),
-                "m" => Some(Duration::minutes(n)),
-                "h" => Some(Duration::hours(n)),
-                "d" => Some(Duration::days(n)),
-                "w" => Some(Duration::weeks(n)),
+                "s" => Duration::try_seconds(n),
+                "m" => Duration::try_minutes(n),
+                "h" => Duration::try_hours(n),
+                "d" => Duration::try_days(n),
+                "w" => Duration::try_weeks(n),
                 _ => None,
             }
         }
@@ -99,13 +105,16 @@ async fn move_clock(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes)
     let request: ClockMove = body(&bytes)?;
     let now = match (request.advance, request.to) {
         (Some(advance), None) => {
-            let by = parse_duration(&advance).filter(|d| *d >= Duration::zero() && *d <= Duration::days(3660)).ok_or_else(|| ApiError::bad_request("advance must be like \"1h\", \"7d\" or a number of seconds, up to 10 years"))?;
+            let by = parse_duration(&advance).filter(|d| *d >= Duration::zero() && *d <= MAX_CLOCK_STEP).ok_or_else(|| ApiError::bad_request("advance must be like \"1h\", \"7d\" or a number of seconds, up to 400 days"))?;
             shared.clock.advance(by)
         }
         (None, Some(to)) => {
             let to = DateTime::parse_from_rfc3339(&to)
                 .map_err(|_| ApiError::bad_request("to must be an ISO 8601 date-time"))?
                 .with_timezone(&Utc);
+            if to - shared.now() > MAX_CLOCK_STEP {
+                return Err(ApiError::bad_request("to may be at most 400 days ahead"));
+            }
             shared.clock.set(to).map_err(|now| {
                 ApiError::bad_request(format!(
                     "time only moves forward; it is already {}",

@@ -44,6 +44,9 @@ pub fn routes() -> Router<Arc<Shared>> {
 
 type Reply = Result<Response, ApiError>;
 
+/// Moneyhub's documented bound on `offset`.
+const MAX_OFFSET: usize = 1_000_000_000;
+
 #[derive(Debug, Deserialize)]
 pub struct Paging {
     limit: Option<String>,
@@ -67,12 +70,18 @@ impl Paging {
                 }
             };
         let limit = parse(&self.limit, "limit", default_limit)?;
-        if limit > max_limit {
+        if limit == 0 || limit > max_limit {
             return Err(ApiError::bad_request(format!(
-                "limit must be at most {max_limit}"
+                "limit must be 1 to {max_limit}"
             )));
         }
-        Ok((limit, parse(&self.offset, "offset", 0)?))
+        let offset = parse(&self.offset, "offset", 0)?;
+        if offset > MAX_OFFSET {
+            return Err(ApiError::bad_request(format!(
+                "offset must be at most {MAX_OFFSET}"
+            )));
+        }
+        Ok((limit, offset))
     }
 }
 

@@ -916,29 +916,33 @@ impl World {
             let Some(connection) = self.connections.get(id) else {
                 return;
             };
-            if connection.extended_status.is_some() || connection.awaiting_user {
-                break;
-            }
-            if connection.expires_at > cursor && connection.expires_at <= now {
-                // Consent ran out between two syncs: the next attempt fails as expired.
-                let at = connection.expires_at;
-                self.expire(id, at);
-                break;
-            }
-            let Some(next) = next_automatic_sync(connection.kind, connection.connected_on, cursor)
-            else {
-                break;
+            let syncing = connection.extended_status.is_none() && !connection.awaiting_user;
+            let next = syncing
+                .then(|| next_automatic_sync(connection.kind, connection.connected_on, cursor))
+                .flatten()
+                .filter(|next| *next <= now);
+            let expires_at = connection.expires_at;
+            let expiry_due =
+                connection.extended_status != Some(ExtendedStatus::Expired) && expires_at <= now;
+            let failing_since = connection.failing_since;
+            let next = match next {
+                // Syncs before the consent ends still happen; the first one after it fails.
+                Some(next) if !expiry_due || next < expires_at => next,
+                _ => {
+                    if expiry_due {
+                        self.expire(id, expires_at.max(from));
+                    }
+                    break;
+                }
             };
-            if next > now {
-                break;
-            }
-            if let Some(since) = connection.failing_since
+            if let Some(since) = failing_since
                 && next - since >= STOP_RETRYING_AFTER
             {
                 if let Some(connection) = self.connections.get_mut(id) {
                     connection.extended_status = Some(ExtendedStatus::StoppedSyncing);
                 }
-                break;
+                // Expiry still applies to a connection that stopped syncing.
+                continue;
             }
             self.run_sync(id, SyncAction::AutoUpdate, next);
             cursor = next;

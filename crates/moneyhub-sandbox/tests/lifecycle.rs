@@ -146,6 +146,15 @@ async fn consent_expires_after_90_days_and_reconsent_renews_it_without_a_bank_st
     assert_eq!(expired["error"], "sync_error");
     assert_eq!(expired["extendedStatus"], "expired");
     let last_updated = expired["lastUpdated"].clone();
+    let updated: chrono::DateTime<chrono::Utc> = last_updated
+        .as_str()
+        .expect("lastUpdated")
+        .parse()
+        .expect("date");
+    assert!(
+        updated > harness::start_time() + chrono::Duration::days(89),
+        "syncs ran until the consent ended ({updated})"
+    );
     // The data stays frozen and manual sync is refused with 403.
     assert_eq!(
         sync(&sandbox, &user, &connection).await.status(),
