@@ -124,6 +124,13 @@ pub struct Account {
     pub date_modified: DateTime<Utc>,
     /// (date, balance in minor units) after each successful sync, oldest first.
     pub balances: Vec<(NaiveDate, i64)>,
+    /// The days whose transactions have been fetched (always one unbroken range).
+    #[serde(default)]
+    pub fetched: Option<(NaiveDate, NaiveDate)>,
+    /// The balance at the end of a day, carried forward so balances come from the bank's whole
+    /// history, not from how much of it has been fetched yet.
+    #[serde(default)]
+    pub running_balance: Option<(NaiveDate, i64)>,
     pub business: bool,
 }
 
@@ -210,6 +217,8 @@ pub struct World {
     pub transactions: HashMap<Uuid, Transaction>,
     /// Transaction ids per account, oldest first.
     pub transactions_by_account: HashMap<Uuid, Vec<Uuid>>,
+    /// Pending transaction ids per account, until they post.
+    pending: HashMap<Uuid, Vec<Uuid>>,
     pub syncs: Vec<SyncRecord>,
     caught_up_to: DateTime<Utc>,
     /// The earliest instant at which anything scheduled happens; `None` after a change, until the
@@ -259,6 +268,7 @@ impl World {
             accounts: BTreeMap::new(),
             transactions: HashMap::new(),
             transactions_by_account: HashMap::new(),
+            pending: HashMap::new(),
             syncs: Vec::new(),
             caught_up_to: now,
             next_due: None,
@@ -307,6 +317,13 @@ impl World {
                 .entry(transaction.account_id)
                 .or_default()
                 .push(transaction.id);
+            if transaction.status == TransactionStatus::Pending {
+                world
+                    .pending
+                    .entry(transaction.account_id)
+                    .or_default()
+                    .push(transaction.id);
+            }
             world.transactions.insert(transaction.id, transaction);
         }
         for account in world.accounts.keys() {
@@ -474,6 +491,8 @@ impl World {
                 date_added: now,
                 date_modified: now,
                 balances: Vec::new(),
+                fetched: None,
+                running_balance: None,
                 business: institution.business,
             };
             self.accounts.insert(id, account);
@@ -490,20 +509,19 @@ impl World {
         let Some(connection) = self.connections.get(connection_id) else {
             return;
         };
-        let already_from = connection.history_from;
-        let already_until = connection.fetched_until.date_naive();
         let account_ids = connection.account_ids.clone();
-        let first_fetch = connection.status == Status::Never;
         let until_day = until.date_naive();
         for account_id in account_ids {
             let Some(account) = self.accounts.get(&account_id) else {
                 continue;
             };
-            let (seed, account_type) = (account.seed, account.account_type);
+            let (seed, account_type, fetched) =
+                (account.seed, account.account_type, account.fetched);
             let mut fresh = Vec::new();
             let mut day = from;
             while day <= until_day {
-                let known = !first_fetch && day >= already_from && day <= already_until;
+                // A day is fetched whole, once.
+                let known = fetched.is_some_and(|(first, last)| day >= first && day <= last);
                 if !known {
                     for generated in generator::transactions_on(self.seed, seed, account_type, day)
                     {
@@ -538,6 +556,12 @@ impl World {
                     .entry(account_id)
                     .or_default()
                     .push(transaction.id);
+                if transaction.status == TransactionStatus::Pending {
+                    self.pending
+                        .entry(account_id)
+                        .or_default()
+                        .push(transaction.id);
+                }
                 self.transactions.insert(transaction.id, transaction);
             }
             if !added.is_empty() {
@@ -548,8 +572,12 @@ impl World {
                 let transactions = &self.transactions;
                 ids.sort_by_key(|id| transactions.get(id).map(|t| (t.date, t.id)));
             }
-            let balance = self.balance_of(account_id, until_day);
+            let balance = self.balance_through(account_id, until_day);
             if let Some(account) = self.accounts.get_mut(&account_id) {
+                account.fetched = Some(match account.fetched {
+                    Some((first, last)) => (first.min(from), last.max(until_day)),
+                    None => (from, until_day),
+                });
                 account.date_modified = until;
                 match account.balances.last_mut() {
                     Some((date, value)) if *date == until_day => *value = balance,
@@ -559,43 +587,57 @@ impl World {
         }
         if let Some(connection) = self.connections.get_mut(connection_id) {
             connection.history_from = connection.history_from.min(from);
-            if until > connection.fetched_until || first_fetch {
-                connection.fetched_until = until.max(connection.fetched_until);
-            }
+            connection.fetched_until = until.max(connection.fetched_until);
         }
     }
 
     /// Moneyhub matches a posted transaction to its pending one and keeps the id.
     fn post_aged_pending(&mut self, account_id: Uuid, now: DateTime<Utc>) {
-        let Some(ids) = self.transactions_by_account.get(&account_id) else {
+        let Some(mut pending) = self.pending.remove(&account_id) else {
             return;
         };
-        for id in ids.iter().rev().take(64) {
-            if let Some(transaction) = self.transactions.get_mut(id)
-                && transaction.status == TransactionStatus::Pending
-                && now - day_noon(transaction.date) >= PENDING_FOR
-            {
+        pending.retain(|id| match self.transactions.get_mut(id) {
+            Some(transaction) if now - day_noon(transaction.date) >= PENDING_FOR => {
                 transaction.status = TransactionStatus::Posted;
                 transaction.modified = now;
+                false
             }
+            Some(_) => true,
+            None => false,
+        });
+        if !pending.is_empty() {
+            self.pending.insert(account_id, pending);
         }
     }
 
-    /// Balance at the end of `on`: the opening balance plus every transaction up to that day.
-    pub fn balance_of(&self, account_id: Uuid, on: NaiveDate) -> i64 {
-        let Some(account) = self.accounts.get(&account_id) else {
+    /// The account's balance at the end of `day`, from the bank's side: the opening balance
+    /// plus every transaction since the account opened, fetched or not.
+    pub fn balance_through(&mut self, account_id: Uuid, day: NaiveDate) -> i64 {
+        let seed = self.seed;
+        let Some(account) = self.accounts.get_mut(&account_id) else {
             return 0;
         };
-        let moved: i64 = self
-            .transactions_by_account
-            .get(&account_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.transactions.get(id))
-            .filter(|transaction| transaction.date <= on)
-            .map(|transaction| transaction.amount)
-            .sum();
-        account.opening_balance + moved
+        let start = match account.running_balance {
+            Some((known_day, value)) if known_day <= day => (known_day, value),
+            _ => (
+                account
+                    .opening_date
+                    .pred_opt()
+                    .unwrap_or(account.opening_date),
+                account.opening_balance,
+            ),
+        };
+        let (mut cursor, mut value) = start;
+        while cursor < day {
+            let Some(next) = cursor.succ_opt() else { break };
+            cursor = next;
+            value += generator::transactions_on(seed, account.seed, account.account_type, cursor)
+                .iter()
+                .map(|t| t.amount)
+                .sum::<i64>();
+        }
+        account.running_balance = Some((cursor, value));
+        value
     }
 
     fn emit(&mut self, event_type: &'static str, user_id: &str, payload: serde_json::Value) {
@@ -1090,6 +1132,9 @@ impl World {
                 .filter(|index| !current.contains(index))
                 .collect();
             self.add_accounts(&id, &institution, &Selection { accounts: added }, now);
+            // Newly shared accounts get the connection's history; the others skip known days.
+            let history_from = connection.history_from;
+            self.fetch_range(&id, history_from, now);
             for sync in &mut self.syncs {
                 if sync.connection_id == connection_id {
                     sync.connection_id = id.clone();

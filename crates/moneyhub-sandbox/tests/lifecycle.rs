@@ -672,3 +672,107 @@ async fn pending_transactions_post_later_and_keep_their_ids() {
         );
     }
 }
+
+/// Runs a journey posting exactly `accounts` on the account step.
+async fn journey_with_accounts(
+    sandbox: &Sandbox,
+    options: &AuthOptions<'_>,
+    accounts: &[&str],
+) -> harness::Callback {
+    let response = sandbox.begin(options).await;
+    let page = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    for _ in 0..6 {
+        let html = sandbox
+            .http
+            .get(sandbox.url(&page))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        let form = harness::post_form(&html).expect("form");
+        let mut fields: Vec<(String, String)> = form
+            .fields
+            .into_iter()
+            .filter(|(n, _)| n != "account")
+            .collect();
+        if form.step == "accounts" {
+            fields.extend(
+                accounts
+                    .iter()
+                    .map(|a| ("account".to_string(), (*a).to_string())),
+            );
+        }
+        fields.push(("action".into(), "continue".into()));
+        let response = sandbox
+            .http
+            .post(sandbox.url(&page))
+            .form(&fields)
+            .send()
+            .await
+            .expect("submit");
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        if location.starts_with("banklinks://") {
+            return harness::parse_callback(&location);
+        }
+    }
+    panic!("the journey did not end");
+}
+
+#[tokio::test]
+async fn balances_do_not_jump_when_history_arrives_and_accounts_added_by_reauth_get_history() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let scope = format!("openid id:{MOCK_BANK}");
+    let options = AuthOptions::new(&scope, harness::new_connection_claims(Some(&user)));
+    let callback = journey_with_accounts(&sandbox, &options, &["0"]).await;
+    let (_, tokens) = sandbox
+        .exchange(
+            callback.get("code").expect("code"),
+            options.verifier,
+            Some(&user),
+        )
+        .await;
+    let connection = sandbox
+        .verify_id_token(tokens["id_token"].as_str().expect("id_token"))
+        .await["mh:con_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let token = sandbox
+        .cc_token("accounts:read transactions:read:all", Some(&user))
+        .await;
+    let (_, before) = sandbox.get_json("/v3/accounts", &token).await;
+    assert_eq!(before["data"].as_array().map(Vec::len), Some(1));
+    sandbox.advance("3m").await;
+    let (_, after) = sandbox.get_json("/v3/accounts", &token).await;
+    assert_eq!(
+        before["data"][0]["balance"], after["data"][0]["balance"],
+        "the balance is the bank's, not the sum of what has arrived"
+    );
+
+    // Reauth sharing both accounts: the new one comes with the connection's history.
+    let options = AuthOptions::new("openid reauth", lifecycle_claims(&user, &connection));
+    let callback = journey_with_accounts(&sandbox, &options, &["0", "1"]).await;
+    assert!(callback.get("code").is_some());
+    let (_, accounts) = sandbox.get_json("/v3/accounts", &token).await;
+    let accounts = accounts["data"].as_array().expect("accounts").clone();
+    assert_eq!(accounts.len(), 2);
+    for account in &accounts {
+        let earliest = account["transactionData"]["earliestDate"]
+            .as_str()
+            .expect("earliest date");
+        assert!(
+            earliest < "2025-05-01",
+            "{} has history back to {earliest}",
+            account["accountName"]
+        );
+    }
+}
