@@ -379,6 +379,18 @@ const SPECS: &[Spec] = &[
         )
     },
     Spec {
+        script: Script::Unavailable,
+        auth: Availability::TemporarilyUnavailable,
+        sync: Availability::TemporarilyUnavailable,
+        ..spec(
+            None,
+            "Sandbox Bank (down for maintenance)",
+            Api,
+            "sandbox-maintenance",
+            CURRENT,
+        )
+    },
+    Spec {
         auth: Availability::PermanentlyUnavailable,
         sync: Availability::PermanentlyUnavailable,
         ..spec(

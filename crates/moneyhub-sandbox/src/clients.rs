@@ -78,7 +78,7 @@ impl ApiClient {
 pub struct SeenAssertions(HashMap<String, DateTime<Utc>>);
 
 impl SeenAssertions {
-    fn check_and_remember(
+    pub fn check_and_remember(
         &mut self,
         key: String,
         expires: DateTime<Utc>,

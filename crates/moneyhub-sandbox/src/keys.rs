@@ -159,6 +159,17 @@ pub fn verify_with_jwks(token: &str, jwks: &Value) -> Result<Value, String> {
         .map_err(|_| "the signature does not verify".to_string())
 }
 
+/// Codes, tokens and handles come from the operating system's generator, never from the world's
+/// seeded one: they must not be predictable, and issuing them must not change the world's data.
+pub fn secret_token(bytes: usize) -> String {
+    use rand::TryRngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut buf)
+        .expect("the operating system's random generator failed");
+    hex::encode(buf)
+}
+
 /// OIDC `c_hash` / `s_hash` / `at_hash`: the left half of the SHA-256 of the value, base64url.
 pub fn left_half_hash(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
@@ -213,10 +224,7 @@ mod tests {
 
     #[test]
     fn the_hash_is_the_left_half_of_sha256() {
-        // The OIDC core spec's c_hash example uses SHA-256 over the ASCII code.
-        assert_eq!(
-            left_half_hash("Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk").len(),
-            22
-        );
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223…; its first 16 bytes, base64url.
+        assert_eq!(left_half_hash("abc"), "ungWv48Bz-pBQUDeXa4iIw");
     }
 }

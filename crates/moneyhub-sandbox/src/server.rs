@@ -86,7 +86,10 @@ impl Shared {
         let world = match saved {
             Some(saved) => {
                 clients.extend(saved.clients.into_iter().map(|c| (c.client_id.clone(), c)));
-                World::restore(saved.world)
+                let mut world = World::restore(saved.world);
+                // The flag given now wins over the one the snapshot was saved with.
+                world.sync_window = config.sync_window;
+                world
             }
             None => World::new(config.seed, now, config.sync_window),
         };
@@ -174,6 +177,22 @@ impl RunningSandbox {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(format!("http://{addr}"), config, saved));
+        if shared.clock.mode() == crate::clock::ClockMode::Real {
+            // With the real clock, time passes without requests: scheduled syncs, expiry and
+            // reminders (and their webhooks) must happen anyway.
+            let driver = Arc::downgrade(&shared);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+                    let Some(shared) = driver.upgrade() else {
+                        break;
+                    };
+                    let caught_up = shared.clone();
+                    let _ = tokio::task::spawn_blocking(move || drop(caught_up.world())).await;
+                    crate::webhooks::flush(&shared);
+                }
+            });
+        }
         if shared.config.data_dir.is_some() {
             let saver = Arc::downgrade(&shared);
             tokio::spawn(async move {

@@ -22,9 +22,15 @@ pub async fn deliver_after(
     next: Next,
 ) -> Response {
     let response = next.run(request).await;
+    flush(&shared);
+    response
+}
+
+/// Sends whatever the world has recorded since the last flush (in the background).
+pub fn flush(shared: &Arc<Shared>) {
     let events = std::mem::take(&mut lock(&shared.world).outbox);
     if events.is_empty() {
-        return response;
+        return;
     }
     {
         let mut recent = lock(&shared.recent_webhooks);
@@ -54,5 +60,4 @@ pub async fn deliver_after(
             }
         });
     }
-    response
 }

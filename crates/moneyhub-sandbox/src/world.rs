@@ -1172,6 +1172,21 @@ impl World {
         let connection = self.connections.get_mut(connection_id)?;
         let until = until.map_or(now + MAX_CONSENT, |until| until.min(now + MAX_CONSENT));
         connection.expires_at = until;
+        // Moneyhub reminds as soon as a consent is within 5 days of its end (its docs suggest
+        // moving expiresAt close to test reauthReminder).
+        if until > now && until - now <= Duration::days(5) {
+            let payload = serde_json::json!({
+                "connectionId": connection.id,
+                "bankName": connection.name,
+                "timeUntilReauthorizationInDays": (until - now).num_days(),
+                "tppConsent": connection.tpp_consent,
+            });
+            let user_id = connection.user_id.clone();
+            self.emit("reauthReminder", &user_id, payload);
+        }
+        let Some(connection) = self.connections.get_mut(connection_id) else {
+            return None;
+        };
         connection.user_consented_at = now;
         let was_expired = connection.extended_status == Some(ExtendedStatus::Expired);
         if was_expired {

@@ -8,7 +8,7 @@ use harness::{
     AuthOptions, Sandbox, Style, lifecycle_claims, new_connection_claims, parse_callback, post_form,
 };
 use moneyhub_sandbox::clients::{DEMO_JWT_CLIENT_ID, DEMO_REDIRECT_URI};
-use moneyhub_sandbox::keys;
+use moneyhub_sandbox::keys::{self, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -674,4 +674,212 @@ async fn pushed_request_uris_are_single_use_and_par_needs_client_authentication(
 
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn replays_double_submits_and_out_of_list_choices_are_refused() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let scope = format!("openid id:{MOCK_BANK}");
+
+    // An unsigned request object from a client registered for RS256 is refused.
+
+    let now = sandbox.running.shared.now().timestamp();
+    let header = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        br#"{"alg":"none"}"#,
+    );
+    let claims = json!({ "iss": DEMO_JWT_CLIENT_ID, "aud": sandbox.issuer, "exp": now + 300, "client_id": DEMO_JWT_CLIENT_ID,
+        "redirect_uri": DEMO_REDIRECT_URI, "response_type": "code", "scope": scope, "state": "s" });
+    let object = format!(
+        "{header}.{}.",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            claims.to_string()
+        )
+    );
+    let url = sandbox.url(&format!(
+        "/oidc/auth?client_id={DEMO_JWT_CLIENT_ID}&redirect_uri={}&request={object}",
+        urlencode(DEMO_REDIRECT_URI)
+    ));
+    let refused = sandbox.http.get(url).send().await.expect("auth");
+    let callback = parse_callback(refused.headers()["location"].to_str().expect("location"));
+    assert_eq!(callback.get("error"), Some("invalid_request_object"));
+
+    // The same request object twice: the second is a replay.
+    let signed = SigningKey::demo_client().sign(&json!({ "iss": DEMO_JWT_CLIENT_ID, "aud": sandbox.issuer, "exp": now + 300, "jti": "once-only",
+        "client_id": DEMO_JWT_CLIENT_ID, "redirect_uri": DEMO_REDIRECT_URI, "response_type": "code", "scope": scope, "state": "s",
+        "claims": new_connection_claims(Some(&user)) }));
+    let url = sandbox.url(&format!(
+        "/oidc/auth?client_id={DEMO_JWT_CLIENT_ID}&redirect_uri={}&request={signed}",
+        urlencode(DEMO_REDIRECT_URI)
+    ));
+    assert_eq!(
+        sandbox.http.get(&url).send().await.expect("auth").status(),
+        StatusCode::SEE_OTHER
+    );
+    let replay = sandbox.http.get(&url).send().await.expect("auth");
+    let callback = parse_callback(replay.headers()["location"].to_str().expect("location"));
+    assert_eq!(callback.get("error"), Some("invalid_request_object"));
+
+    // A double click on "Allow" completes once.
+    let response = sandbox
+        .begin(&AuthOptions::new(
+            &scope,
+            new_connection_claims(Some(&user)),
+        ))
+        .await;
+    let page = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    for step in [
+        vec![("step", "login"), ("username", "u"), ("password", "p")],
+        vec![("step", "accounts"), ("account", "0")],
+    ] {
+        let mut form = step;
+        form.push(("action", "continue"));
+        sandbox
+            .http
+            .post(sandbox.url(&page))
+            .form(&form)
+            .send()
+            .await
+            .expect("submit");
+    }
+    let allow = [("step", "consent"), ("action", "continue")];
+    let (first, second) = tokio::join!(
+        sandbox.http.post(sandbox.url(&page)).form(&allow).send(),
+        sandbox.http.post(sandbox.url(&page)).form(&allow).send()
+    );
+    let statuses = [
+        first.expect("first").status(),
+        second.expect("second").status(),
+    ];
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+
+    // The chooser only takes banks from the list it offered.
+    let response = sandbox
+        .begin(&AuthOptions {
+            style: Style::Plain,
+            ..AuthOptions::new("openid id:legacy", new_connection_claims(Some(&user)))
+        })
+        .await;
+    let page = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let off_list = sandbox
+        .http
+        .post(sandbox.url(&page))
+        .form(&[
+            ("step", "chooser"),
+            ("bank", MOCK_BANK),
+            ("action", "continue"),
+        ])
+        .send()
+        .await
+        .expect("choose");
+    assert_eq!(off_list.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A bank down for maintenance sends the user back with temporarily_unavailable.
+    let maintenance = sandbox.bank_id("Sandbox Bank (down for maintenance)").await;
+    let scope = format!("openid id:{maintenance}");
+    let response = sandbox
+        .begin(&AuthOptions::new(
+            &scope,
+            new_connection_claims(Some(&user)),
+        ))
+        .await;
+    let page = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let down = sandbox
+        .http
+        .post(sandbox.url(&page))
+        .form(&[
+            ("step", "login"),
+            ("username", "u"),
+            ("password", "p"),
+            ("action", "continue"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    let callback = parse_callback(down.headers()["location"].to_str().expect("location"));
+    assert_eq!(callback.get("error"), Some("temporarily_unavailable"));
+}
+
+#[tokio::test]
+async fn refresh_tokens_end_with_their_connection_and_a_near_expiry_patch_reminds_at_once() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let scope = format!("openid offline_access id:{MOCK_BANK}");
+    let options = AuthOptions::new(&scope, new_connection_claims(Some(&user)));
+    let callback = sandbox
+        .walk(sandbox.begin(&options).await, &[], &mut Vec::new())
+        .await;
+    let (_, tokens) = sandbox
+        .exchange(
+            callback.get("code").expect("code"),
+            options.verifier,
+            Some(&user),
+        )
+        .await;
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    let connection = sandbox
+        .verify_id_token(tokens["id_token"].as_str().expect("id_token"))
+        .await["mh:con_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let update = sandbox.cc_token("connection:update", None).await;
+    let soon = (harness::start_time() + chrono::Duration::days(4)).to_rfc3339();
+    let patched = sandbox
+        .http
+        .patch(sandbox.url(&format!("/users/{user}/connections/{connection}")))
+        .bearer_auth(&update)
+        .json(&json!({ "expiresAt": soon }))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(patched.status(), StatusCode::NO_CONTENT);
+    let events = sandbox
+        .admin(reqwest::Method::GET, "/webhooks", Value::Null)
+        .await;
+    let reminder = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["eventType"] == "reauthReminder")
+        .expect("a reauthReminder right away");
+    assert_eq!(reminder["payload"]["timeUntilReauthorizationInDays"], 4);
+
+    let delete = sandbox.cc_token("connection:delete", None).await;
+    sandbox
+        .http
+        .delete(sandbox.url(&format!("/users/{user}/connections/{connection}")))
+        .bearer_auth(&delete)
+        .send()
+        .await
+        .expect("delete");
+    let (status, error) = sandbox
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 }

@@ -113,6 +113,7 @@ fn request_object(
     client: &ApiClient,
     issuer: &str,
     now: DateTime<Utc>,
+    seen: &mut clients::SeenAssertions,
 ) -> Result<Params, OAuthError> {
     let invalid = |message: &str| OAuthError::new("invalid_request_object", message.to_string());
     let peeked = keys::peek(jwt).map_err(|err| invalid(&err))?;
@@ -161,6 +162,16 @@ fn request_object(
         && id != client.client_id
     {
         return Err(invalid("the request object's client_id does not match"));
+    }
+    if let Some(jti) = map.get("jti").and_then(Value::as_str) {
+        let until = DateTime::from_timestamp(exp, 0).unwrap_or(now);
+        if !seen.check_and_remember(
+            format!("request-object:{}:{jti}", client.client_id),
+            until,
+            now,
+        ) {
+            return Err(invalid("this request object was already used (jti)"));
+        }
     }
     Ok(map)
 }
@@ -482,7 +493,13 @@ pub async fn pushed_authorization_request(
         return OAuthError::invalid_request("request_uri cannot be pushed").into_response();
     }
     if let Some(jwt) = string_param(&params, "request") {
-        match request_object(&jwt, &client, &shared.issuer, now) {
+        match request_object(
+            &jwt,
+            &client,
+            &shared.issuer,
+            now,
+            &mut lock(&shared.seen_assertions),
+        ) {
             Ok(object) => params = object,
             Err(err) => return err.into_response(),
         }
@@ -509,7 +526,7 @@ pub async fn pushed_authorization_request(
     };
     let handle = format!(
         "urn:ietf:params:oauth:request_uri:{}",
-        lock(&shared.world).random_token(24)
+        crate::keys::secret_token(24)
     );
     let mut oidc = lock(&shared.oidc);
     oidc.pushed.retain(|_, (_, expires)| *expires > now);
@@ -606,10 +623,20 @@ pub async fn authorize(
                     "This app (client_id) is not registered with the sandbox.",
                 );
             };
-            match request_object(&jwt, &client, &shared.issuer, now) {
+            match request_object(
+                &jwt,
+                &client,
+                &shared.issuer,
+                now,
+                &mut lock(&shared.seen_assertions),
+            ) {
+                // Only what the request object says counts: unsigned query parameters must
+                // not add to a signed request.
                 Ok(object) => {
-                    params.remove("request");
-                    params.extend(object);
+                    params = object;
+                    params
+                        .entry("client_id")
+                        .or_insert_with(|| Value::String(client.client_id.clone()));
                 }
                 Err(err) => {
                     // The redirect is only trusted when the query's own redirect_uri is registered.
@@ -641,7 +668,7 @@ pub async fn authorize(
     };
 
     let interaction = Interaction::new(request, now);
-    let id = lock(&shared.world).random_token(16);
+    let id = crate::keys::secret_token(16);
     let mut oidc = lock(&shared.oidc);
     oidc.interactions
         .retain(|_, i| now - i.created < INTERACTION_LIFETIME);
@@ -879,12 +906,18 @@ pub async fn interaction_submit(
     match step {
         Step::Chooser => {
             let bank = field("bank").unwrap_or_default();
+            let offered = match &interaction.request.flow {
+                FlowKind::New {
+                    chooser: Some(list),
+                    ..
+                } => list.clone(),
+                _ => "all".into(),
+            };
             let known = shared
                 .world()
                 .catalogue
-                .get(&bank)
-                .filter(|i| i.accepts_new_connections())
-                .is_some();
+                .chooser(&offered)
+                .is_some_and(|banks| banks.iter().any(|b| b.id == bank));
             if !known {
                 return render_step(
                     &shared,
@@ -973,7 +1006,13 @@ pub async fn interaction_submit(
             interaction.answered_security_question = true;
         }
         Step::Consent => {
-            lock(&shared.oidc).interactions.remove(&id);
+            // Removing it is the claim: a second "Allow" (a double click) finds nothing to finish.
+            if lock(&shared.oidc).interactions.remove(&id).is_none() {
+                return pages::error_page(
+                    StatusCode::CONFLICT,
+                    "This sign-in was already completed. Go back to the app.",
+                );
+            }
             return finish(&shared, &interaction, &reply, now);
         }
     }
@@ -1021,7 +1060,7 @@ fn finish(
             None => return connection_gone(shared, reply),
         },
     };
-    let code = world.random_token(32);
+    let code = crate::keys::secret_token(32);
     drop(world);
     let mut params = vec![("code".to_string(), code.clone())];
     if request.response_type == ResponseType::CodeIdToken {

@@ -56,6 +56,7 @@ pub struct RefreshGrant {
     pub user_id: String,
     pub scope: String,
     pub connection_id: String,
+    pub auth_time: DateTime<Utc>,
 }
 
 pub async fn token(
@@ -120,6 +121,12 @@ fn authorization_code(
             .codes
             .get_mut(code)
             .ok_or_else(|| OAuthError::invalid_grant("the code is invalid or has expired"))?;
+        // Another client cannot burn this client's code.
+        if grant.client_id != client_id {
+            return Err(OAuthError::invalid_grant(
+                "the code was issued to another client",
+            ));
+        }
         if grant.used {
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
@@ -203,7 +210,7 @@ fn authorization_code(
         "scope": grant.scope,
     });
     if grant.offline_access {
-        let refresh = lock(&shared.world).random_token(32);
+        let refresh = crate::keys::secret_token(32);
         lock(&shared.oidc).refresh_tokens.insert(
             refresh.clone(),
             RefreshGrant {
@@ -211,6 +218,7 @@ fn authorization_code(
                 user_id: grant.user_id.clone(),
                 scope: grant.scope.clone(),
                 connection_id,
+                auth_time: grant.auth_time,
             },
         );
         body["refresh_token"] = json!(refresh);
@@ -285,6 +293,18 @@ fn refresh_token(
             "the refresh token was issued to another client",
         ));
     }
+    // A refresh token ends with its connection (deleted, or replaced by a reauth).
+    let alive = shared
+        .world()
+        .connections
+        .get(&grant.connection_id)
+        .is_some_and(|c| c.user_id == grant.user_id);
+    if !alive {
+        lock(&shared.oidc).refresh_tokens.remove(token);
+        return Err(OAuthError::invalid_grant(
+            "the refresh token's connection no longer exists",
+        ));
+    }
     let access = access_token(
         shared,
         client_id,
@@ -296,6 +316,7 @@ fn refresh_token(
     let id_claims = json!({
         "iss": shared.issuer, "sub": grant.user_id, "aud": client_id, "iat": now.timestamp(),
         "exp": (now + AUTH_CODE_TOKEN_LIFETIME).timestamp(), "mh:con_id": grant.connection_id,
+        "auth_time": grant.auth_time.timestamp(),
     });
     Ok(json!({
         "access_token": access,
@@ -315,7 +336,7 @@ fn access_token(
     lifetime: Duration,
     now: DateTime<Utc>,
 ) -> String {
-    let jti = lock(&shared.world).random_token(12);
+    let jti = crate::keys::secret_token(12);
     let mut claims = json!({
         "iss": shared.issuer,
         "aud": client_id,

@@ -16,6 +16,12 @@ use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// A number no other call in this test process gets (for `jti`s).
+pub fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Monday 2 March 2026, 09:00 UK (GMT).
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
@@ -277,7 +283,7 @@ impl Sandbox {
             claims.insert("aud".into(), json!(self.issuer));
             claims.insert("exp".into(), json!(now + 300));
             claims.insert("iat".into(), json!(now));
-            claims.insert("jti".into(), json!(format!("jti-{now}-{}", options.state)));
+            claims.insert("jti".into(), json!(format!("jti-{}", unique())));
             Value::Object(claims)
         };
         let sign = |claims: &Value| {
@@ -319,7 +325,7 @@ impl Sandbox {
                     ));
                     form.push((
                         "client_assertion".into(),
-                        self.client_assertion(&format!("par-{now}-{}", options.state)),
+                        self.client_assertion(&format!("par-{}", unique())),
                     ));
                 } else {
                     builder = builder.header("authorization", Self::basic());
