@@ -1184,9 +1184,7 @@ impl World {
             let user_id = connection.user_id.clone();
             self.emit("reauthReminder", &user_id, payload);
         }
-        let Some(connection) = self.connections.get_mut(connection_id) else {
-            return None;
-        };
+        let connection = self.connections.get_mut(connection_id)?;
         connection.user_consented_at = now;
         let was_expired = connection.extended_status == Some(ExtendedStatus::Expired);
         if was_expired {
