@@ -37,6 +37,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/clients", get(list_clients).post(register_client))
         .route("/banks", get(banks))
         .route("/webhooks", get(recent_webhooks))
+        .route("/keys/rotate", post(rotate_keys))
 }
 
 type Reply = Result<Response, ApiError>;
@@ -399,4 +400,18 @@ async fn banks(State(shared): State<Arc<Shared>>) -> Reply {
 async fn recent_webhooks(State(shared): State<Arc<Shared>>) -> Reply {
     let events: Vec<_> = lock(&shared.recent_webhooks).iter().cloned().collect();
     Ok(axum::Json(events).into_response())
+}
+
+/// Switches signing to the next key; the old one stays published, as a provider rotating keys
+/// would do. Clients must fetch the key set again when a token names an unknown `kid`.
+async fn rotate_keys(State(shared): State<Arc<Shared>>) -> Reply {
+    let next = crate::keys::SigningKey::from_pem(crate::keys::NEXT_IDENTITY_SIGNING_KEY_PEM)
+        .map_err(ApiError::internal)?;
+    let mut keys = lock(&shared.keys);
+    if keys.iter().any(|k| k.kid == next.kid) {
+        return Err(ApiError::bad_request("already rotated"));
+    }
+    let kid = next.kid.clone();
+    keys.push(next);
+    Ok(axum::Json(json!({ "kid": kid })).into_response())
 }

@@ -49,7 +49,6 @@ pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<TokenClaims,
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::unauthorized("Missing authorization header"))?;
     let claims: TokenClaims = shared
-        .key
         .verify(token.trim())
         .map_err(|_| ApiError::unauthorized("Invalid access Token"))?;
     let expired = DateTime::from_timestamp(claims.exp, 0).is_none_or(|exp| exp <= shared.now());

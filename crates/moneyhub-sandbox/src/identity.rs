@@ -133,7 +133,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(json!({ "keys": [shared.key.public_jwk()] })).into_response()
+    axum::Json(shared.jwks()).into_response()
 }
 
 /// `GET /oidc/.well-known/{name}-connections`: a bare array. Unknown query strings (Moneyhub's

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 pub const IDENTITY_SIGNING_KEY_PEM: &str = include_str!("../keys/identity-signing-key.pem");
+/// The key a rotation (admin API) switches to.
+pub const NEXT_IDENTITY_SIGNING_KEY_PEM: &str =
+    include_str!("../keys/identity-signing-key-next.pem");
 /// The demo `private_key_jwt` client's private key: public by design, for Demo mode and tests.
 pub const DEMO_CLIENT_PRIVATE_KEY_PEM: &str = include_str!("../keys/demo-client-key.pem");
 

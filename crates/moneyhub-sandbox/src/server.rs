@@ -53,7 +53,9 @@ pub struct Shared {
     pub base_url: String,
     pub issuer: String,
     pub clock: SandboxClock,
-    pub key: SigningKey,
+    /// Signing keys, newest last: tokens are signed with the newest; older ones stay published
+    /// (and accepted) after a rotation.
+    pub keys: Mutex<Vec<SigningKey>>,
     pub world: Mutex<World>,
     pub clients: Mutex<HashMap<String, ApiClient>>,
     pub seen_assertions: Mutex<SeenAssertions>,
@@ -98,7 +100,7 @@ impl Shared {
             base_url,
             world: Mutex::new(world),
             clock,
-            key: SigningKey::identity(),
+            keys: Mutex::new(vec![SigningKey::identity()]),
             clients: Mutex::new(clients),
             seen_assertions: Mutex::new(SeenAssertions::default()),
             oidc: Mutex::new(OidcState::default()),
@@ -111,6 +113,37 @@ impl Shared {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Signs with the newest key.
+    pub fn sign(&self, claims: &serde_json::Value) -> String {
+        let keys = lock(&self.keys);
+        keys.last()
+            .expect("there is always a signing key")
+            .sign(claims)
+    }
+
+    /// Verifies a token signed by any published key.
+    pub fn verify<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, String> {
+        let keys = lock(&self.keys).clone();
+        let mut last = String::from("no keys");
+        for key in keys.iter().rev() {
+            match key.verify(token) {
+                Ok(claims) => return Ok(claims),
+                Err(err) => last = err,
+            }
+        }
+        Err(last)
+    }
+
+    /// The published key set.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = lock(&self.keys)
+            .iter()
+            .rev()
+            .map(|k| k.public_jwk().clone())
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 
     /// The world, caught up to now. Hold the guard only for one operation, never across an

@@ -88,9 +88,12 @@ impl Purpose {
         }
     }
 
-    fn scope(&self) -> String {
+    fn scope(&self, offline_access: bool) -> String {
         match self {
             // The order Moneyhub's own client uses.
+            Purpose::AddConnection { bank, .. } if offline_access => {
+                format!("{} openid offline_access", bank.scope())
+            }
             Purpose::AddConnection { bank, .. } => format!("{} openid", bank.scope()),
             Purpose::Reauth { .. } => "openid reauth".into(),
             Purpose::Reconsent { .. } => "openid reconsent".into(),
@@ -258,7 +261,7 @@ impl Moneyhub {
         let issuer = self.config.issuer();
         let claims = json!({
             "client_id": self.config.client_id,
-            "scope": purpose.scope(),
+            "scope": purpose.scope(self.config.offline_access),
             "state": state,
             "nonce": nonce,
             "claims": purpose.claims(),
@@ -296,11 +299,7 @@ impl Moneyhub {
                     ("client_id".to_string(), self.config.client_id.clone()),
                 ];
                 let request = self.authenticate(self.http.post(&endpoint), &mut form, &issuer)?;
-                let response = request
-                    .form(&form)
-                    .send()
-                    .await
-                    .map_err(Error::from_reqwest)?;
+                let response = self.send_raw(request.form(&form)).await?;
                 let status = response.status();
                 let body = response.bytes().await.map_err(Error::from_reqwest)?;
                 // RFC 9126: exactly 201 with request_uri and expires_in.
@@ -330,7 +329,7 @@ impl Moneyhub {
                 url.query_pairs_mut()
                     .append_pair("client_id", &self.config.client_id)
                     .append_pair("response_type", self.config.response_type.as_str())
-                    .append_pair("scope", &purpose.scope())
+                    .append_pair("scope", &purpose.scope(self.config.offline_access))
                     .append_pair("redirect_uri", &self.config.redirect_uri)
                     .append_pair("request", &request_object);
                 url

@@ -90,6 +90,7 @@ pub struct Moneyhub {
     metadata: OnceCell<Metadata>,
     pub(crate) jwks: RwLock<Option<CoreJsonWebKeySet>>,
     tokens: Mutex<HashMap<(String, Option<String>), CachedToken>>,
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Moneyhub {
@@ -113,11 +114,22 @@ impl Moneyhub {
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
             tokens: Mutex::new(HashMap::new()),
+            requests: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// HTTP requests this client has sent (for benchmarks and tests of caching).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_request(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Discovery (fetched once): endpoints and, with them, the signing keys.
@@ -150,6 +162,7 @@ impl Moneyhub {
     /// The HTTP seam openidconnect calls through.
     async fn oidc_http(&self, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
         let request = reqwest::Request::try_from(request)?;
+        self.count_request();
         let response = self.http.execute(request).await?;
         let mut builder = http::Response::builder().status(response.status());
         for (name, value) in response.headers() {
@@ -225,6 +238,7 @@ impl Moneyhub {
             .map(|u| u.url().to_string())
             .ok_or_else(|| Error::Discovery("no token endpoint".into()))?;
         let request = self.authenticate(self.http.post(&endpoint), &mut form, &endpoint)?;
+        self.count_request();
         let response = request
             .form(&form)
             .send()
@@ -282,6 +296,26 @@ impl Moneyhub {
         Ok(cached.token)
     }
 
+    /// A new access token from a refresh token (granted with `offline_access`).
+    pub async fn refresh_access_token(&self, refresh_token: &Secret) -> Result<Secret, Error> {
+        let form = vec![
+            ("grant_type".to_string(), "refresh_token".to_string()),
+            (
+                "refresh_token".to_string(),
+                refresh_token.expose().to_string(),
+            ),
+        ];
+        let body = self.token_request(form).await?;
+        body.get("access_token")
+            .and_then(Value::as_str)
+            .map(Secret::new)
+            .ok_or_else(|| Error::Decode {
+                what: "access_token",
+                reason: "missing".into(),
+                excerpt: String::new(),
+            })
+    }
+
     /// Forgets cached tokens for `sub` (e.g. after a user is deleted).
     pub async fn forget_tokens(&self, sub: Option<&str>) {
         self.tokens
@@ -336,12 +370,22 @@ impl Moneyhub {
         }
     }
 
+    /// Sends once, counting it, and hands back the raw response.
+    pub(crate) async fn send_raw(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        self.count_request();
+        request.send().await.map_err(Error::from_reqwest)
+    }
+
     /// Sends once and turns error statuses into [`Error`]s.
     pub(crate) async fn send(
         &self,
         request: reqwest::RequestBuilder,
         what: &'static str,
     ) -> Result<Vec<u8>, Error> {
+        self.count_request();
         let response = request.send().await.map_err(Error::from_reqwest)?;
         let status = response.status();
         let retry_after = response

@@ -61,6 +61,8 @@ pub struct Config {
     pub timeout: Duration,
     /// Leeway for id_token `exp` and `iat`.
     pub clock_leeway: Duration,
+    /// Ask for `offline_access` when adding a connection, to get a refresh token.
+    pub offline_access: bool,
 }
 
 impl Config {
@@ -97,6 +99,7 @@ impl Config {
             use_par: true,
             timeout: Duration::from_secs(30),
             clock_leeway: Duration::from_secs(60),
+            offline_access: false,
         }
     }
 

@@ -594,3 +594,84 @@ async fn gets_are_retried_within_bounds_and_errors_are_typed() {
         Err(Error::Http { status: 500, .. })
     ));
 }
+
+#[tokio::test]
+async fn a_key_rotation_is_followed_by_refetching_the_key_set_once() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    // Discovery and keys are fetched now, before the rotation.
+    client.metadata().await.expect("metadata");
+    setup
+        .sandbox
+        .admin(Method::POST, "/keys/rotate", serde_json::Value::Null)
+        .await;
+    let begun = client
+        .begin(Purpose::AddConnection {
+            user_id: user,
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let before = client.requests_sent();
+    let done = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("accepted after refetching the keys");
+    assert!(done.connection_id.starts_with(MOCK_BANK));
+    // The token call, then one key-set fetch for the unknown kid.
+    assert_eq!(client.requests_sent() - before, 2);
+}
+
+#[tokio::test]
+async fn client_tokens_are_cached_per_scope_and_user_and_refresh_tokens_work() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    client.connections(&user).await.expect("connections");
+    let after_first = client.requests_sent();
+    client.connections(&user).await.expect("connections");
+    assert_eq!(
+        client.requests_sent() - after_first,
+        1,
+        "the cached token is reused: one request"
+    );
+    // Two hours later the token has expired: a new one is fetched.
+    setup.advance("2h", 7200).await;
+    let before = client.requests_sent();
+    client.connections(&user).await.expect("connections");
+    assert_eq!(
+        client.requests_sent() - before,
+        2,
+        "a new token, then the call"
+    );
+
+    // offline_access: the refresh token gives a new access token.
+    let mut config = setup.config(false);
+    config.offline_access = true;
+    let offline = setup.client(config);
+    let begun = offline
+        .begin(Purpose::AddConnection {
+            user_id: user.clone(),
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let done = offline
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    let refresh = done
+        .refresh_token
+        .expect("a refresh token with offline_access");
+    let renewed = offline
+        .refresh_access_token(&refresh)
+        .await
+        .expect("refreshed");
+    assert_ne!(renewed.expose(), done.access_token.expose());
+    assert!(
+        matches!(offline.refresh_access_token(&"not-a-token".into()).await, Err(Error::OAuth { ref error, .. }) if error == "invalid_grant")
+    );
+}

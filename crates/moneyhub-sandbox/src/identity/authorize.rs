@@ -1077,7 +1077,7 @@ fn finish(
         if let Some(state) = &request.state {
             claims["s_hash"] = json!(keys::left_half_hash(state));
         }
-        params.push(("id_token".into(), shared.key.sign(&claims)));
+        params.push(("id_token".into(), shared.sign(&claims)));
     }
     if let Some(state) = &request.state {
         params.push(("state".into(), state.clone()));

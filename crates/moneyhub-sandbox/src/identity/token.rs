@@ -206,7 +206,7 @@ fn authorization_code(
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": AUTH_CODE_TOKEN_LIFETIME.num_seconds(),
-        "id_token": shared.key.sign(&id_claims),
+        "id_token": shared.sign(&id_claims),
         "scope": grant.scope,
     });
     if grant.offline_access {
@@ -322,7 +322,7 @@ fn refresh_token(
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": AUTH_CODE_TOKEN_LIFETIME.num_seconds(),
-        "id_token": shared.key.sign(&id_claims),
+        "id_token": shared.sign(&id_claims),
         "refresh_token": token,
         "scope": grant.scope,
     }))
@@ -349,5 +349,5 @@ fn access_token(
     if let Some(sub) = sub {
         claims["sub"] = json!(sub);
     }
-    shared.key.sign(&claims)
+    shared.sign(&claims)
 }
