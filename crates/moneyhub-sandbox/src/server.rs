@@ -282,15 +282,31 @@ impl RunningSandbox {
         users: usize,
         connections_per_user: usize,
     ) -> Vec<String> {
+        self.populate_with(client_id, users, connections_per_user, false)
+    }
+
+    /// Like [`RunningSandbox::populate`]; with `business`, every connection is to a business
+    /// bank with three busy trading accounts (about 2,000 transactions a year each).
+    pub fn populate_with(
+        &self,
+        client_id: &str,
+        users: usize,
+        connections_per_user: usize,
+        business: bool,
+    ) -> Vec<String> {
         let now = self.shared.now();
         let mut world = self.shared.world();
         let banks: Vec<String> = world
             .catalogue
             .all()
             .iter()
+            .filter(|i| i.script == crate::catalogue::Script::Healthy)
             .filter(|i| {
-                i.account_types == ["cash:current", "card"]
-                    && i.script == crate::catalogue::Script::Healthy
+                if business {
+                    i.business
+                } else {
+                    i.account_types == ["cash:current", "card"]
+                }
             })
             .map(|i| i.id.clone())
             .collect();
@@ -299,9 +315,12 @@ impl RunningSandbox {
             let user = world.create_user(client_id, Some(format!("bulk-{n}")), now);
             for c in 0..connections_per_user {
                 let bank = &banks[(n + c) % banks.len()];
-                let selection = crate::world::Selection {
-                    accounts: vec![0, 0, 1],
+                let accounts = if business {
+                    vec![0, 0, 0]
+                } else {
+                    vec![0, 0, 1]
                 };
+                let selection = crate::world::Selection { accounts };
                 world.create_connection(&user.id, bank, &selection, None, now);
             }
             ids.push(user.id);

@@ -515,15 +515,20 @@ impl World {
             let Some(account) = self.accounts.get(&account_id) else {
                 continue;
             };
-            let (seed, account_type, fetched) =
-                (account.seed, account.account_type, account.fetched);
+            let (seed, account_type, business, fetched) = (
+                account.seed,
+                account.account_type,
+                account.business,
+                account.fetched,
+            );
             let mut fresh = Vec::new();
             let mut day = from;
             while day <= until_day {
                 // A day is fetched whole, once.
                 let known = fetched.is_some_and(|(first, last)| day >= first && day <= last);
                 if !known {
-                    for generated in generator::transactions_on(self.seed, seed, account_type, day)
+                    for generated in
+                        generator::transactions_on(self.seed, seed, account_type, business, day)
                     {
                         let status = if until - day_noon(day) < PENDING_FOR {
                             TransactionStatus::Pending
@@ -631,10 +636,16 @@ impl World {
         while cursor < day {
             let Some(next) = cursor.succ_opt() else { break };
             cursor = next;
-            value += generator::transactions_on(seed, account.seed, account.account_type, cursor)
-                .iter()
-                .map(|t| t.amount)
-                .sum::<i64>();
+            value += generator::transactions_on(
+                seed,
+                account.seed,
+                account.account_type,
+                account.business,
+                cursor,
+            )
+            .iter()
+            .map(|t| t.amount)
+            .sum::<i64>();
         }
         account.running_balance = Some((cursor, value));
         value

@@ -138,7 +138,10 @@ impl Moneyhub {
             .get_or_try_init(|| async {
                 let issuer = IssuerUrl::new(self.config.issuer())
                     .map_err(|err| Error::Config(err.to_string()))?;
-                let http = |request: HttpRequest| self.oidc_http(request);
+                let http = OidcHttp {
+                    http: &self.http,
+                    requests: &self.requests,
+                };
                 let metadata = Metadata::discover_async(issuer, &http)
                     .await
                     .map_err(|err| Error::Discovery(describe(&err)))?;
@@ -151,27 +154,15 @@ impl Moneyhub {
     /// Fetches the key set again (after a rotation).
     pub(crate) async fn refresh_jwks(&self) -> Result<CoreJsonWebKeySet, Error> {
         let metadata = self.metadata().await?;
-        let http = |request: HttpRequest| self.oidc_http(request);
+        let http = OidcHttp {
+            http: &self.http,
+            requests: &self.requests,
+        };
         let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &http)
             .await
             .map_err(|err| Error::Discovery(describe(&err)))?;
         *self.jwks.write().await = Some(keys.clone());
         Ok(keys)
-    }
-
-    /// The HTTP seam openidconnect calls through.
-    async fn oidc_http(&self, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
-        let request = reqwest::Request::try_from(request)?;
-        self.count_request();
-        let response = self.http.execute(request).await?;
-        let mut builder = http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            builder = builder.header(name, value);
-        }
-        let body = response.bytes().await?.to_vec();
-        Ok(builder
-            .body(body)
-            .unwrap_or_else(|_| http::Response::new(Vec::new())))
     }
 
     pub(crate) fn random_token(&self, bytes: usize) -> String {
@@ -431,6 +422,38 @@ impl Moneyhub {
                 correlation_id: field("correlationId"),
                 body: raw,
             },
+        })
+    }
+}
+
+/// The HTTP seam openidconnect calls through: the client's own `reqwest::Client`. A named type
+/// rather than a closure so the futures it returns are `Send` (the app runs them on spawned
+/// tasks).
+struct OidcHttp<'a> {
+    http: &'a reqwest::Client,
+    requests: &'a std::sync::atomic::AtomicU64,
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for OidcHttp<'_> {
+    type Error = reqwest::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, reqwest::Error>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request)?;
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let response = self.http.execute(request).await?;
+            let mut builder = http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            let body = response.bytes().await?.to_vec();
+            Ok(builder
+                .body(body)
+                .unwrap_or_else(|_| http::Response::new(Vec::new())))
         })
     }
 }

@@ -33,6 +33,12 @@ const EATING_OUT: &[&str] = &[
     "NANDOS",
     "GREGGS",
 ];
+const SUPPLIERS: &[&str] = &[
+    "BOOKER WHOLESALE",
+    "BRAKES FOODSERVICE",
+    "SCREWFIX DIRECT",
+    "VIKING DIRECT",
+];
 const SHOPS: &[&str] = &[
     "AMAZON.CO.UK",
     "JOHN LEWIS",
@@ -53,6 +59,7 @@ pub fn transactions_on(
     seed: u64,
     account_seed: u64,
     account_type: &str,
+    business: bool,
     date: NaiveDate,
 ) -> Vec<Generated> {
     let mut rng = day_rng(seed, account_seed, date);
@@ -66,6 +73,36 @@ pub fn transactions_on(
         })
     };
     match account_type {
+        "cash:current" if business => {
+            // A trading account: card takings most days, suppliers, payroll and HMRC monthly.
+            let weekday = date.weekday().num_days_from_monday() < 5;
+            let takings = if weekday {
+                rng.random_range(3..9)
+            } else {
+                rng.random_range(0..3)
+            };
+            for _ in 0..takings {
+                push(
+                    "CARD TAKINGS SETTLEMENT",
+                    "std:income",
+                    rng.random_range(1_500..48_000),
+                );
+            }
+            if weekday && rng.random_ratio(1, 2) {
+                let supplier = SUPPLIERS[rng.random_range(0..SUPPLIERS.len())];
+                push(
+                    supplier,
+                    "std:business-expenses",
+                    -rng.random_range(5_000..180_000),
+                );
+            }
+            if day == 28 {
+                push("PAYROLL", "std:salaries", -1_450_000);
+            }
+            if day == 19 {
+                push("HMRC VAT", "std:tax", -rng.random_range(200_000..600_000));
+            }
+        }
         "cash:current" => {
             if day == 25 {
                 push("ACME LTD SALARY", "std:income", 285_000);
@@ -165,8 +202,8 @@ mod tests {
 
     #[test]
     fn the_same_inputs_give_the_same_transactions() {
-        let a = transactions_on(7, 99, "cash:current", date(2026, 3, 25));
-        let b = transactions_on(7, 99, "cash:current", date(2026, 3, 25));
+        let a = transactions_on(7, 99, "cash:current", false, date(2026, 3, 25));
+        let b = transactions_on(7, 99, "cash:current", false, date(2026, 3, 25));
         assert_eq!(a, b);
         assert!(
             a.iter()
@@ -177,16 +214,18 @@ mod tests {
     #[test]
     fn recurring_bills_fall_on_their_days_and_valuations_have_none() {
         assert!(
-            transactions_on(1, 2, "cash:current", date(2026, 4, 1))
+            transactions_on(1, 2, "cash:current", false, date(2026, 4, 1))
                 .iter()
                 .any(|t| t.category == "std:rent")
         );
         assert!(
-            transactions_on(1, 2, "cash:current", date(2026, 4, 7))
+            transactions_on(1, 2, "cash:current", false, date(2026, 4, 7))
                 .iter()
                 .any(|t| t.description == "NETFLIX.COM")
         );
-        assert!(transactions_on(1, 2, "properties:residential", date(2026, 4, 1)).is_empty());
+        assert!(
+            transactions_on(1, 2, "properties:residential", false, date(2026, 4, 1)).is_empty()
+        );
     }
 
     #[test]
@@ -194,9 +233,20 @@ mod tests {
         let mut day = date(2025, 1, 1);
         let mut count = 0;
         while day < date(2026, 1, 1) {
-            count += transactions_on(3, 4, "cash:current", day).len();
+            count += transactions_on(3, 4, "cash:current", false, day).len();
             day = day.succ_opt().expect("next day");
         }
         assert!((300..1_200).contains(&count), "{count}");
+    }
+
+    #[test]
+    fn a_business_current_account_is_busy() {
+        let mut day = date(2025, 1, 1);
+        let mut count = 0;
+        while day < date(2026, 1, 1) {
+            count += transactions_on(3, 4, "cash:current", true, day).len();
+            day = day.succ_opt().expect("next day");
+        }
+        assert!((1_300..2_300).contains(&count), "{count}");
     }
 }

@@ -1,0 +1,99 @@
+//! Fetches everything for one user — 20 connections, 60 accounts, ~100,000 transactions — from
+//! the in-process sandbox over loopback, and reports wall time, requests made and the client's
+//! peak memory. Run: `cargo bench -p moneyhub --bench fetch`.
+//!
+//! Connections are fetched four at a time over one keep-alive client; transactions are read a
+//! page (1000) at a time and only counted, so memory follows the page size, not the history.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moneyhub::api::TransactionQuery;
+use moneyhub::{ClientAuth, Config, Moneyhub};
+use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
+use moneyhub_sandbox::{RunningSandbox, SandboxConfig};
+use tokio::sync::Semaphore;
+
+const CONNECTIONS: usize = 20;
+const IN_FLIGHT: usize = 4;
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let sandbox = RunningSandbox::start(SandboxConfig { manual_clock_start: Some(chrono::Utc::now()), ..SandboxConfig::default() }).await.expect("sandbox");
+        let user = sandbox.populate_with(DEMO_CLIENT_ID, 1, CONNECTIONS, true).remove(0);
+        let config = Config::new(
+            url::Url::parse(&sandbox.identity_url()).expect("url"),
+            url::Url::parse(&sandbox.api_url()).expect("url"),
+            DEMO_CLIENT_ID,
+            ClientAuth::SecretBasic { secret: DEMO_CLIENT_SECRET.into() },
+            DEMO_REDIRECT_URI,
+        );
+        let client = Arc::new(Moneyhub::new(config).expect("client"));
+
+        // Sample the process's memory while the client works.
+        let baseline = rss_kb();
+        let peak = Arc::new(AtomicU64::new(baseline));
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (peak, done) = (peak.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss_kb(), Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        };
+
+        let started = Instant::now();
+        let connections = client.connections(&user).await.expect("connections");
+        let limit = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut tasks = Vec::new();
+        for connection in connections.clone() {
+            let (client, user, limit) = (client.clone(), user.clone(), limit.clone());
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore");
+                let accounts = client.accounts(&user, Some(&connection.id)).await.expect("accounts");
+                let query = TransactionQuery { account_ids: accounts.iter().map(|a| a.id.clone()).collect(), ..TransactionQuery::default() };
+                let mut pages = client.transactions(&user, query);
+                let mut count = 0usize;
+                while let Some(page) = pages.next_page().await.expect("page") {
+                    count += page.len();
+                }
+                (accounts.len(), count)
+            }));
+        }
+        let (mut accounts, mut transactions) = (0, 0);
+        for task in tasks {
+            let (a, t) = task.await.expect("task");
+            accounts += a;
+            transactions += t;
+        }
+        let elapsed = started.elapsed();
+        done.store(true, Ordering::Relaxed);
+        let _ = sampler.await;
+        println!(
+            "fetched {} connections, {accounts} accounts, {transactions} transactions in {:.2} s with {} requests; peak RSS {:.1} MB over the {:.1} MB before fetching",
+            connections.len(),
+            elapsed.as_secs_f64(),
+            client.requests_sent(),
+            peak.load(Ordering::Relaxed).saturating_sub(baseline) as f64 / 1024.0,
+            baseline as f64 / 1024.0,
+        );
+        sandbox.stop().await;
+    });
+}
