@@ -8,10 +8,12 @@
 
 pub mod deep_link;
 pub mod error;
+pub mod health;
 pub mod keychain;
 pub mod keychain_probe;
 pub mod random;
 pub mod sensitive;
+pub mod sync_policy;
 
 pub use error::{Error, ErrorCode};
 pub use sensitive::Sensitive;
