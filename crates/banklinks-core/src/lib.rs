@@ -13,6 +13,7 @@ pub mod keychain;
 pub mod keychain_probe;
 pub mod random;
 pub mod sensitive;
+pub mod store;
 pub mod sync_policy;
 
 pub use error::{Error, ErrorCode};

@@ -1,0 +1,619 @@
+//! The local store: one SQLite file (WAL, `busy_timeout`), migrated by append-only SQL files
+//! embedded in the binary. Every multi-row change runs in one transaction, so a process killed
+//! in the middle leaves the file as it was before the change. A file that will not open or
+//! migrate is moved aside and reported — never wiped.
+//!
+//! No secret is ever written here (see the migration's header).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection as Db, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+/// Migrations, in order. Append only: a released migration is never edited.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("store/0001_initial.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file could not be opened or migrated; it was moved to `moved_to` and nothing was lost.
+    #[error(
+        "the database {path} could not be opened ({reason}); it was moved to {moved_to} and a new one can be created"
+    )]
+    MovedAside {
+        path: PathBuf,
+        moved_to: PathBuf,
+        reason: String,
+    },
+    /// The file is newer than this version of Banklinks understands.
+    #[error(
+        "the database was written by a newer Banklinks (schema {found}, this one knows {known})"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("could not move the broken database aside: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[derive(Debug)]
+pub struct Store {
+    db: Db,
+    path: PathBuf,
+}
+
+/// An environment (Demo, Moneyhub or a custom server); its secrets are in the keychain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentRecord {
+    pub id: String,
+    /// `demo`, `moneyhub` or `custom`.
+    pub kind: String,
+    pub name: String,
+    pub identity_url: String,
+    pub api_url: String,
+    pub client_id: String,
+}
+
+/// A connection as the store keeps it (Moneyhub's fields plus local state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredConnection {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub extended_status: Option<String>,
+    pub connected_on: Option<DateTime<Utc>>,
+    pub last_updated: Option<DateTime<Utc>>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub tpp_consent: bool,
+    pub single_sync_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredAccount {
+    pub id: String,
+    pub connection_id: String,
+    pub name: String,
+    pub account_type: String,
+    pub currency: String,
+    pub balance_minor: i64,
+    pub balance_date: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTransaction {
+    pub id: String,
+    pub account_id: String,
+    pub booked_at: DateTime<Utc>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub description: String,
+    pub category_id: Option<String>,
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    User,
+    Automatic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub connection_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub actor: Actor,
+    pub details: serde_json::Value,
+}
+
+/// What removing a connection deleted from this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovalReceipt {
+    pub accounts: u64,
+    pub transactions: u64,
+}
+
+/// One row of the dashboard: a connection with its accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardRow {
+    pub connection: StoredConnection,
+    pub accounts: Vec<StoredAccount>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        match Self::open_and_migrate(path) {
+            Ok(db) => Ok(Self {
+                db,
+                path: path.to_path_buf(),
+            }),
+            Err(StoreError::TooNew { found, known }) => Err(StoreError::TooNew { found, known }),
+            Err(err) if path.exists() => {
+                let moved_to = aside_name(path);
+                std::fs::rename(path, &moved_to)?;
+                for suffix in ["-wal", "-shm"] {
+                    let side = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if side.exists() {
+                        let _ = std::fs::rename(
+                            &side,
+                            PathBuf::from(format!("{}{suffix}", moved_to.display())),
+                        );
+                    }
+                }
+                Err(StoreError::MovedAside {
+                    path: path.to_path_buf(),
+                    moved_to,
+                    reason: err.to_string(),
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn open_and_migrate(path: &Path) -> Result<Db, StoreError> {
+        let mut db = Db::open(path)?;
+        db.busy_timeout(std::time::Duration::from_secs(5))?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.pragma_update(None, "synchronous", "NORMAL")?;
+        // Reading the schema version also proves the file is a database at all.
+        let version: i64 = db.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        for (index, (_, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
+        }
+        db.query_row("PRAGMA integrity_check", [], |row| row.get::<_, String>(0))
+            .and_then(|verdict| {
+                if verdict == "ok" {
+                    Ok(())
+                } else {
+                    Err(rusqlite::Error::InvalidQuery)
+                }
+            })?;
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn ensure_environment(
+        &self,
+        environment: &EnvironmentRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO environments (id, kind, name, identity_url, api_url, client_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, identity_url = excluded.identity_url, api_url = excluded.api_url, client_id = excluded.client_id",
+            params![environment.id, environment.kind, environment.name, environment.identity_url, environment.api_url, environment.client_id, iso(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn ensure_profile(
+        &self,
+        id: &str,
+        environment_id: &str,
+        user_id: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO profiles (id, environment_id, user_id, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+            params![id, environment_id, user_id, name, iso(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces what the store knows of a profile's connections with Moneyhub's list, in one
+    /// transaction. Connections Moneyhub no longer lists are kept (their data is the user's),
+    /// but not seen again.
+    pub fn save_connections(
+        &mut self,
+        profile: &str,
+        connections: &[StoredConnection],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO connections (profile_id, id, name, kind, status, error, extended_status, connected_on, last_updated, last_synced_at, expires_at, tpp_consent, single_sync_only, last_seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT(profile_id, id) DO UPDATE SET name = excluded.name, kind = excluded.kind, status = excluded.status, error = excluded.error,
+                   extended_status = excluded.extended_status, connected_on = excluded.connected_on, last_updated = excluded.last_updated,
+                   last_synced_at = excluded.last_synced_at, expires_at = excluded.expires_at, tpp_consent = excluded.tpp_consent,
+                   single_sync_only = excluded.single_sync_only, last_seen_at = excluded.last_seen_at",
+            )?;
+            for c in connections {
+                upsert.execute(params![
+                    profile,
+                    c.id,
+                    c.name,
+                    c.kind,
+                    c.status,
+                    c.error,
+                    c.extended_status,
+                    c.connected_on.map(iso),
+                    c.last_updated.map(iso),
+                    c.last_synced_at.map(iso),
+                    c.expires_at.map(iso),
+                    c.tpp_consent,
+                    c.single_sync_only,
+                    iso(now)
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Saves accounts and today's balances, in one transaction.
+    pub fn save_accounts(
+        &mut self,
+        profile: &str,
+        accounts: &[StoredAccount],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO accounts (profile_id, id, connection_id, name, account_type, currency, balance_minor, balance_date, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(profile_id, id) DO UPDATE SET connection_id = excluded.connection_id, name = excluded.name, account_type = excluded.account_type,
+                   currency = excluded.currency, balance_minor = excluded.balance_minor, balance_date = excluded.balance_date, updated_at = excluded.updated_at",
+            )?;
+            let mut balance = tx.prepare_cached(
+                "INSERT INTO balances (profile_id, account_id, day, amount_minor, currency) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(profile_id, account_id, day) DO UPDATE SET amount_minor = excluded.amount_minor",
+            )?;
+            for a in accounts {
+                upsert.execute(params![
+                    profile,
+                    a.id,
+                    a.connection_id,
+                    a.name,
+                    a.account_type,
+                    a.currency,
+                    a.balance_minor,
+                    a.balance_date,
+                    iso(now)
+                ])?;
+                let day = a
+                    .balance_date
+                    .clone()
+                    .unwrap_or_else(|| now.format("%Y-%m-%d").to_string());
+                balance.execute(params![profile, a.id, day, a.balance_minor, a.currency])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Imports a batch of transactions in one transaction. Ids are Moneyhub's, so a re-import
+    /// updates rather than duplicates, and a pending transaction that posts keeps its row.
+    /// Returns how many rows were new.
+    pub fn import_transactions(
+        &mut self,
+        profile: &str,
+        transactions: &[StoredTransaction],
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM transactions WHERE profile_id = ?1",
+            [profile],
+            |r| r.get(0),
+        )?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO transactions (profile_id, id, account_id, booked_at, amount_minor, currency, description, category_id, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(profile_id, id) DO UPDATE SET booked_at = excluded.booked_at, amount_minor = excluded.amount_minor,
+                   description = excluded.description, category_id = excluded.category_id, status = excluded.status",
+            )?;
+            for t in transactions {
+                upsert.execute(params![
+                    profile,
+                    t.id,
+                    t.account_id,
+                    iso(t.booked_at),
+                    t.amount_minor,
+                    t.currency,
+                    t.description,
+                    t.category_id,
+                    if t.pending { "pending" } else { "posted" }
+                ])?;
+            }
+        }
+        let after: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM transactions WHERE profile_id = ?1",
+            [profile],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(u64::try_from(after - before).unwrap_or(0))
+    }
+
+    pub fn transactions(
+        &self,
+        profile: &str,
+        account: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<StoredTransaction>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT id, account_id, booked_at, amount_minor, currency, description, category_id, status FROM transactions
+             WHERE profile_id = ?1 AND account_id = ?2 ORDER BY booked_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+        )?;
+        let rows = query.query_map(params![profile, account, limit, offset], |row| {
+            Ok(StoredTransaction {
+                id: row.get(0)?,
+                account_id: row.get(1)?,
+                booked_at: parse_time(row.get(2)?).unwrap_or_default(),
+                amount_minor: row.get(3)?,
+                currency: row.get(4)?,
+                description: row.get(5)?,
+                category_id: row.get(6)?,
+                pending: row.get::<_, String>(7)? == "pending",
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn append_journal(
+        &self,
+        profile: &str,
+        connection: Option<&str>,
+        event: &str,
+        actor: Actor,
+        details: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.db.execute(
+            "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![profile, connection, iso(now), event, match actor { Actor::User => "user", Actor::Automatic => "automatic" }, details.to_string()],
+        )?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    /// A connection's journal, including what happened under its earlier ids (a reauth can
+    /// change the id; the journal is append-only, so history is followed, not rewritten).
+    pub fn connection_journal(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut ids = vec![connection.to_string()];
+        loop {
+            let newest = ids.last().cloned().unwrap_or_default();
+            let previous: Option<String> = self
+                .db
+                .query_row(
+                    "SELECT json_extract(details_json, '$.previousId') FROM journal WHERE profile_id = ?1 AND connection_id = ?2 AND event = 'reauthed' AND json_extract(details_json, '$.previousId') IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                    params![profile, newest],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .flatten();
+            match previous {
+                Some(previous) if !ids.contains(&previous) => ids.push(previous),
+                _ => break,
+            }
+        }
+        let mut entries = Vec::new();
+        let mut query = self.db.prepare_cached(
+            "SELECT seq, connection_id, at, event, actor, details_json FROM journal WHERE profile_id = ?1 AND connection_id = ?2 ORDER BY seq",
+        )?;
+        for id in &ids {
+            let rows = query.query_map(params![profile, id], journal_row)?;
+            for row in rows {
+                entries.push(row?);
+            }
+        }
+        entries.sort_by_key(|entry| entry.seq);
+        Ok(entries)
+    }
+
+    pub fn journal(&self, profile: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut query = self.db.prepare_cached("SELECT seq, connection_id, at, event, actor, details_json FROM journal WHERE profile_id = ?1 ORDER BY seq")?;
+        let rows = query.query_map([profile], journal_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A reauth gave the connection a new id: move its accounts (and with them balances and
+    /// transactions) onto the new id, in one transaction, and journal the change.
+    pub fn rename_connection(
+        &mut self,
+        profile: &str,
+        old: &str,
+        new: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The new row may already exist (fetched from Moneyhub): keep it, move the children.
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM connections WHERE profile_id = ?1 AND id = ?2)",
+            params![profile, new],
+            |r| r.get(0),
+        )?;
+        if exists {
+            tx.execute("UPDATE accounts SET connection_id = ?3 WHERE profile_id = ?1 AND connection_id = ?2", params![profile, old, new])?;
+            tx.execute(
+                "DELETE FROM connections WHERE profile_id = ?1 AND id = ?2",
+                params![profile, old],
+            )?;
+        } else {
+            // ON UPDATE CASCADE carries the accounts along.
+            tx.execute(
+                "UPDATE connections SET id = ?3 WHERE profile_id = ?1 AND id = ?2",
+                params![profile, old, new],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, 'reauthed', 'user', ?4)",
+            params![profile, new, iso(now), serde_json::json!({ "previousId": old, "newId": new }).to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a connection and all its local data in one transaction; the journal keeps a
+    /// receipt of what went.
+    pub fn remove_connection(
+        &mut self,
+        profile: &str,
+        connection: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<RemovalReceipt, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let accounts: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM accounts WHERE profile_id = ?1 AND connection_id = ?2",
+            params![profile, connection],
+            |r| r.get(0),
+        )?;
+        let transactions: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM transactions WHERE profile_id = ?1 AND account_id IN (SELECT id FROM accounts WHERE profile_id = ?1 AND connection_id = ?2)",
+            params![profile, connection],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "DELETE FROM connections WHERE profile_id = ?1 AND id = ?2",
+            params![profile, connection],
+        )?;
+        let receipt = RemovalReceipt {
+            accounts: u64::try_from(accounts).unwrap_or(0),
+            transactions: u64::try_from(transactions).unwrap_or(0),
+        };
+        tx.execute(
+            "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, 'removed', ?4, ?5)",
+            params![profile, connection, iso(now), match actor { Actor::User => "user", Actor::Automatic => "automatic" }, serde_json::to_string(&receipt).unwrap_or_default()],
+        )?;
+        tx.commit()?;
+        Ok(receipt)
+    }
+
+    /// Every connection of a profile with its accounts and balances: what the dashboard shows.
+    pub fn dashboard(&self, profile: &str) -> Result<Vec<DashboardRow>, StoreError> {
+        let mut connections = self.db.prepare_cached(
+            "SELECT id, name, kind, status, error, extended_status, connected_on, last_updated, last_synced_at, expires_at, tpp_consent, single_sync_only
+             FROM connections WHERE profile_id = ?1 ORDER BY name, id",
+        )?;
+        let mut rows: Vec<DashboardRow> = connections
+            .query_map([profile], |row| {
+                Ok(DashboardRow {
+                    connection: StoredConnection {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                        kind: row.get(2)?,
+                        status: row.get(3)?,
+                        error: row.get(4)?,
+                        extended_status: row.get(5)?,
+                        connected_on: parse_time(row.get(6)?),
+                        last_updated: parse_time(row.get(7)?),
+                        last_synced_at: parse_time(row.get(8)?),
+                        expires_at: parse_time(row.get(9)?),
+                        tpp_consent: row.get(10)?,
+                        single_sync_only: row.get(11)?,
+                    },
+                    accounts: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut accounts = self.db.prepare_cached(
+            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date FROM accounts WHERE profile_id = ?1 ORDER BY connection_id, name",
+        )?;
+        let all = accounts.query_map([profile], |row| {
+            Ok(StoredAccount {
+                id: row.get(0)?,
+                connection_id: row.get(1)?,
+                name: row.get(2)?,
+                account_type: row.get(3)?,
+                currency: row.get(4)?,
+                balance_minor: row.get(5)?,
+                balance_date: row.get(6)?,
+            })
+        })?;
+        let index: std::collections::HashMap<String, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.connection.id.clone(), i))
+            .collect();
+        for account in all {
+            let account = account?;
+            if let Some(&i) = index.get(&account.connection_id) {
+                rows[i].accounts.push(account);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+fn journal_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
+    Ok(JournalEntry {
+        seq: row.get(0)?,
+        connection_id: row.get(1)?,
+        at: parse_time(row.get(2)?).unwrap_or_default(),
+        event: row.get(3)?,
+        actor: if row.get::<_, String>(4)? == "user" {
+            Actor::User
+        } else {
+            Actor::Automatic
+        },
+        details: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn aside_name(path: &Path) -> PathBuf {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S");
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".broken-{stamp}"));
+    path.with_file_name(name)
+}
