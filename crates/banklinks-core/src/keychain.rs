@@ -10,7 +10,7 @@ use crate::sensitive::Sensitive;
 
 /// Where one secret is kept: the app's keychain service name plus an account within it.
 /// Accounts are namespaced by the caller (for example `demo/client-secret`).
-pub trait SecretStore: Send + Sync {
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
     /// Which keychain backs this store, for the diagnostics panel.
     fn backend(&self) -> Result<String, KeychainError>;
     /// Creates or replaces the secret under `account`.

@@ -8,6 +8,10 @@
 
 pub mod deep_link;
 pub mod error;
+pub mod flows;
+#[cfg(test)]
+#[path = "flows_tests.rs"]
+mod flows_tests;
 pub mod health;
 pub mod keychain;
 pub mod keychain_probe;

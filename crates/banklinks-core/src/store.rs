@@ -593,6 +593,87 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Keeps a pending authorization (no secrets in it) until its callback or expiry.
+    pub fn save_pending(
+        &self,
+        state: &str,
+        profile: &str,
+        purpose_json: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO pending_authorizations (state, profile_id, purpose_json, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![state, profile, purpose_json, iso(now), iso(expires)],
+        )?;
+        Ok(())
+    }
+
+    /// The profile's pending authorizations that have not expired: (state, purpose JSON, created).
+    pub fn pending(
+        &self,
+        profile: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+        let mut query = self.db.prepare_cached("SELECT state, purpose_json, created_at FROM pending_authorizations WHERE profile_id = ?1 AND expires_at > ?2 ORDER BY created_at")?;
+        let rows = query.query_map(params![profile, iso(now)], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                parse_time(row.get(2)?).unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets a pending authorization; `false` if it was already gone (used or cancelled).
+    pub fn take_pending(&self, state: &str) -> Result<bool, StoreError> {
+        Ok(self.db.execute(
+            "DELETE FROM pending_authorizations WHERE state = ?1",
+            [state],
+        )? == 1)
+    }
+
+    /// Records an accepted manual sync, or Moneyhub's `Retry-After`.
+    pub fn note_manual_sync(
+        &self,
+        profile: &str,
+        connection: &str,
+        accepted_at: Option<DateTime<Utc>>,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE connections SET last_manual_sync = COALESCE(?3, last_manual_sync), server_retry_at = ?4 WHERE profile_id = ?1 AND id = ?2",
+            params![profile, connection, accepted_at.map(iso), retry_at.map(iso)],
+        )?;
+        Ok(())
+    }
+
+    /// Accepted manual syncs of a connection (from the journal) and Moneyhub's last `Retry-After`.
+    pub fn manual_sync_history(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<crate::sync_policy::ManualSyncHistory, StoreError> {
+        let (last, retry): (Option<String>, Option<String>) = self
+            .db
+            .query_row("SELECT last_manual_sync, server_retry_at FROM connections WHERE profile_id = ?1 AND id = ?2", params![profile, connection], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((None, None));
+        let mut query = self.db.prepare_cached("SELECT at FROM journal WHERE profile_id = ?1 AND connection_id = ?2 AND event = 'sync_requested' ORDER BY seq DESC LIMIT 20")?;
+        let accepted = query
+            .query_map(params![profile, connection], |r| r.get::<_, String>(0))?
+            .filter_map(|r| parse_time(r.ok()))
+            .collect();
+        Ok(crate::sync_policy::ManualSyncHistory {
+            last_accepted: parse_time(last),
+            accepted,
+            server_retry_at: parse_time(retry),
+        })
+    }
+}
+
 fn journal_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
     Ok(JournalEntry {
         seq: row.get(0)?,

@@ -28,4 +28,4 @@ pub mod world;
 
 pub use admin::parse_duration;
 pub use faults::FaultRule;
-pub use server::{RunningSandbox, SandboxConfig};
+pub use server::{RunningSandbox, SandboxConfig, Shared};

@@ -175,6 +175,11 @@ impl Moneyhub {
         self.env.now()
     }
 
+    /// The client's clock (its injected environment), so callers judge time the same way.
+    pub fn now_for_flows(&self) -> DateTime<Utc> {
+        self.env.now()
+    }
+
     /// Adds client authentication to a token or PAR request.
     pub(crate) fn authenticate(
         &self,

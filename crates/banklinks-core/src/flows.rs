@@ -1,0 +1,473 @@
+//! The operations the UI calls, for one profile (a Moneyhub user in one environment): refresh
+//! from Moneyhub into the store, begin and complete authorizations, sync, remove, and the
+//! dashboard with each connection's health.
+//!
+//! The store is synchronous (SQLite); it is locked only between awaits, never across one.
+//! Secrets of pending authorizations (PKCE verifier, nonce) go to the keychain; the store keeps
+//! the rest.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use moneyhub::api::TransactionQuery;
+use moneyhub::models::{self, ConnectionType};
+use moneyhub::{
+    Callback, Moneyhub, PendingAuthorization, PendingSecrets, Purpose, Secret, find_pending,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::health::{self, Facts, Health, Tried};
+use crate::keychain::{KeychainError, SecretStore};
+use crate::sensitive::Sensitive;
+use crate::store::{Actor, Store, StoreError, StoredAccount, StoredConnection, StoredTransaction};
+use crate::sync_policy::{self, SyncAllowance};
+
+/// Pending authorizations expire after this long.
+pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    #[error(transparent)]
+    Moneyhub(#[from] moneyhub::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    /// A manual sync asked for before it is allowed; says when.
+    #[error("a sync is not allowed until {0}")]
+    SyncNotYet(DateTime<Utc>),
+    /// The callback belongs to no pending authorization (expired, cancelled, used or forged).
+    #[error("this callback does not match an authorization in progress")]
+    NoSuchAuthorization,
+    #[error("the secrets of this authorization are missing from the keychain")]
+    SecretsMissing,
+}
+
+/// A dashboard row: a connection, its accounts and what to do about it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub connection: StoredConnection,
+    pub accounts: Vec<StoredAccount>,
+    pub health: Health,
+    pub sync: SyncAllowance,
+}
+
+/// What completing an authorization did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    pub connection_id: String,
+    pub previous_connection_id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Flows {
+    pub client: Moneyhub,
+    pub store: Arc<Mutex<Store>>,
+    pub keychain: Arc<dyn SecretStore>,
+    /// Keychain accounts are namespaced by environment.
+    pub environment: String,
+    pub profile: String,
+    pub user_id: String,
+}
+
+pub(crate) fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+fn stored_connection(c: &models::Connection) -> StoredConnection {
+    let text = |value: &dyn erased::Wire| value.wire();
+    StoredConnection {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        kind: text(&c.kind),
+        status: text(&c.status),
+        error: c.error.as_ref().map(|e| text(e)),
+        extended_status: c.extended_status.as_ref().map(|e| text(e)),
+        connected_on: c.connected_on,
+        last_updated: c.last_updated,
+        last_synced_at: c.last_synced_at,
+        expires_at: c.expires_at,
+        tpp_consent: c.tpp_consent.unwrap_or(false),
+        single_sync_only: c.single_sync_only.unwrap_or(false),
+    }
+}
+
+/// Moneyhub's enum values as the wire strings the store keeps.
+mod erased {
+    pub trait Wire {
+        fn wire(&self) -> String;
+    }
+    impl<T: serde::Serialize> Wire for T {
+        fn wire(&self) -> String {
+            serde_json::to_value(self)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn facts(connection: &StoredConnection, accounts: &[StoredAccount]) -> Facts {
+    use health::{ErrorCode, ExtendedStatus, Kind, Status};
+    Facts {
+        kind: match connection.kind.as_str() {
+            "legacy" => Kind::Legacy,
+            "test" => Kind::Test,
+            "zoopla" | "mouseprice" | "autotrader" => Kind::Valuation,
+            _ => Kind::Api,
+        },
+        status: match connection.status.as_str() {
+            "ok" => Status::Ok,
+            "never" => Status::Never,
+            _ => Status::Error,
+        },
+        error: connection.error.as_deref().and_then(|e| match e {
+            "resync" => Some(ErrorCode::Resync),
+            "sync_error" => Some(ErrorCode::SyncError),
+            "sync_partial" => Some(ErrorCode::SyncPartial),
+            "mfa_required" => Some(ErrorCode::MfaRequired),
+            "credentials_error" => Some(ErrorCode::CredentialsError),
+            _ => None,
+        }),
+        extended_status: connection.extended_status.as_deref().and_then(|e| match e {
+            "expired" => Some(ExtendedStatus::Expired),
+            "stoppedSyncing" => Some(ExtendedStatus::StoppedSyncing),
+            _ => None,
+        }),
+        last_updated: connection.last_updated,
+        expires_at: connection.expires_at,
+        tpp_consent: connection.tpp_consent,
+        single_sync_only: connection.single_sync_only,
+        account_types: accounts.iter().map(|a| a.account_type.clone()).collect(),
+        provider_degraded: false,
+    }
+}
+
+impl Flows {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.client.now_for_flows()
+    }
+
+    pub(crate) fn secret_key(&self, state: &str, what: &str) -> String {
+        format!("{}/pending/{state}/{what}", self.environment)
+    }
+
+    /// Fetches the profile's connections, accounts and transactions into the store. Each page
+    /// of transactions is saved in its own transaction, so progress survives an interruption.
+    pub async fn refresh(&self) -> Result<(), FlowError> {
+        let now = self.now();
+        let connections = self.client.connections(&self.user_id).await?;
+        let stored: Vec<StoredConnection> = connections.iter().map(stored_connection).collect();
+        lock(&self.store).save_connections(&self.profile, &stored, now)?;
+        for connection in &connections {
+            if matches!(connection.kind, ConnectionType::Other) {
+                continue;
+            }
+            let accounts = self
+                .client
+                .accounts(&self.user_id, Some(&connection.id))
+                .await?;
+            let rows: Vec<StoredAccount> = accounts
+                .iter()
+                .map(|a| StoredAccount {
+                    id: a.id.clone(),
+                    connection_id: connection.id.clone(),
+                    name: a.account_name.clone(),
+                    account_type: a.account_type.clone(),
+                    currency: a.balance.amount.currency.clone(),
+                    balance_minor: a.balance.amount.value,
+                    balance_date: a.balance.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                })
+                .collect();
+            lock(&self.store).save_accounts(&self.profile, &rows, now)?;
+            if accounts.is_empty() {
+                continue;
+            }
+            let query = TransactionQuery {
+                account_ids: accounts.iter().map(|a| a.id.clone()).collect(),
+                ..TransactionQuery::default()
+            };
+            let mut pages = self.client.transactions(&self.user_id, query);
+            while let Some(page) = pages.next_page().await? {
+                let rows: Vec<StoredTransaction> = page
+                    .into_iter()
+                    .filter_map(|t| {
+                        Some(StoredTransaction {
+                            account_id: t.account_id?,
+                            id: t.id,
+                            booked_at: t.date,
+                            amount_minor: t.amount.value,
+                            currency: t.amount.currency,
+                            description: if t.short_description.is_empty() {
+                                t.long_description
+                            } else {
+                                t.short_description
+                            },
+                            category_id: t.category_id,
+                            pending: t.status == models::TransactionStatus::Pending,
+                        })
+                    })
+                    .collect();
+                lock(&self.store).import_transactions(&self.profile, &rows)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts an authorization: the URL to open in the browser. The pending record goes to the
+    /// store, its secrets to the keychain.
+    pub async fn begin(&self, purpose: Purpose) -> Result<url::Url, FlowError> {
+        let begun = self.client.begin(purpose).await?;
+        let now = self.now();
+        self.keychain.put(
+            &self.secret_key(&begun.pending.state, "verifier"),
+            &Sensitive::new(begun.secrets.code_verifier.expose().to_string()),
+        )?;
+        self.keychain.put(
+            &self.secret_key(&begun.pending.state, "nonce"),
+            &Sensitive::new(begun.secrets.nonce.expose().to_string()),
+        )?;
+        let purpose_json = serde_json::to_string(&begun.pending).unwrap_or_default();
+        lock(&self.store).save_pending(
+            &begun.pending.state,
+            &self.profile,
+            &purpose_json,
+            now,
+            now + PENDING_LIFETIME,
+        )?;
+        lock(&self.store).append_journal(
+            &self.profile,
+            begun.pending.purpose.connection_id(),
+            "authorization_started",
+            Actor::User,
+            &json!({ "purpose": begun.pending.purpose }),
+            now,
+        )?;
+        Ok(begun.url)
+    }
+
+    /// Completes an authorization from its callback URL, then refreshes the profile's data.
+    pub async fn complete(&self, callback_url: &str) -> Result<Connected, FlowError> {
+        let callback = Callback::parse(callback_url)?;
+        let now = self.now();
+        let candidates: Vec<PendingAuthorization> = lock(&self.store)
+            .pending(&self.profile, now)?
+            .into_iter()
+            .filter_map(|(_, json, _)| serde_json::from_str(&json).ok())
+            .collect();
+        let pending = find_pending(&candidates, &callback)
+            .cloned()
+            .ok_or(FlowError::NoSuchAuthorization)?;
+        // Claim it first: a second delivery of the same callback finds nothing.
+        if !lock(&self.store).take_pending(&pending.state)? {
+            return Err(FlowError::NoSuchAuthorization);
+        }
+        let verifier = self
+            .keychain
+            .get(&self.secret_key(&pending.state, "verifier"))?;
+        let nonce = self
+            .keychain
+            .get(&self.secret_key(&pending.state, "nonce"))?;
+        self.keychain
+            .delete(&self.secret_key(&pending.state, "verifier"))?;
+        self.keychain
+            .delete(&self.secret_key(&pending.state, "nonce"))?;
+        let (Some(verifier), Some(nonce)) = (verifier, nonce) else {
+            return Err(FlowError::SecretsMissing);
+        };
+        let secrets = PendingSecrets {
+            code_verifier: Secret::new(verifier.expose().clone()),
+            nonce: Secret::new(nonce.expose().clone()),
+        };
+        let done = match self.client.complete(&pending, &secrets, &callback).await {
+            Ok(done) => done,
+            Err(err) => {
+                lock(&self.store).append_journal(
+                    &self.profile,
+                    pending.purpose.connection_id(),
+                    "authorization_failed",
+                    Actor::User,
+                    &json!({ "error": err.to_string() }),
+                    self.now(),
+                )?;
+                return Err(err.into());
+            }
+        };
+        let event = match pending.purpose {
+            Purpose::AddConnection { .. } => "added",
+            Purpose::Reauth { .. } => "reauth_completed",
+            Purpose::Reconsent { .. } => "reconsented",
+            Purpose::Refresh { .. } => "refreshed",
+        };
+        {
+            let mut store = lock(&self.store);
+            if let Some(previous) = &done.previous_connection_id {
+                store.rename_connection(&self.profile, previous, &done.connection_id, now)?;
+            }
+            store.append_journal(
+                &self.profile,
+                Some(&done.connection_id),
+                event,
+                Actor::User,
+                &json!({}),
+                now,
+            )?;
+        }
+        self.refresh().await?;
+        Ok(Connected {
+            connection_id: done.connection_id,
+            previous_connection_id: done.previous_connection_id,
+        })
+    }
+
+    /// Cancels a pending authorization (its callback will be refused).
+    pub fn cancel(&self, state: &str) -> Result<bool, FlowError> {
+        let existed = lock(&self.store).take_pending(state)?;
+        self.keychain.delete(&self.secret_key(state, "verifier"))?;
+        self.keychain.delete(&self.secret_key(state, "nonce"))?;
+        Ok(existed)
+    }
+
+    /// When a manual sync of `connection` is allowed.
+    pub fn sync_allowance(
+        &self,
+        connection: &str,
+        institution_name: &str,
+    ) -> Result<SyncAllowance, FlowError> {
+        let history = lock(&self.store).manual_sync_history(&self.profile, connection)?;
+        Ok(sync_policy::manual_sync_allowance(
+            &history,
+            sync_policy::provider_daily_cap(institution_name),
+            self.now(),
+        ))
+    }
+
+    /// A user-requested sync, refused before it is allowed; a 429 is remembered.
+    pub async fn sync_now(
+        &self,
+        connection: &str,
+        institution_name: &str,
+        customer_ip: Option<IpAddr>,
+    ) -> Result<(), FlowError> {
+        if let SyncAllowance::At { at, .. } = self.sync_allowance(connection, institution_name)? {
+            lock(&self.store).append_journal(
+                &self.profile,
+                Some(connection),
+                "sync_throttled",
+                Actor::User,
+                &json!({ "until": at }),
+                self.now(),
+            )?;
+            return Err(FlowError::SyncNotYet(at));
+        }
+        let now = self.now();
+        match self
+            .client
+            .sync(&self.user_id, connection, customer_ip)
+            .await
+        {
+            Ok(started) => {
+                let store = lock(&self.store);
+                store.note_manual_sync(&self.profile, connection, Some(now), None)?;
+                store.append_journal(
+                    &self.profile,
+                    Some(connection),
+                    "sync_requested",
+                    Actor::User,
+                    &json!({ "status": started.status }),
+                    now,
+                )?;
+            }
+            Err(moneyhub::Error::RateLimited { retry_after, .. }) => {
+                let at = now
+                    + Duration::from_std(
+                        retry_after.unwrap_or(std::time::Duration::from_secs(1800)),
+                    )
+                    .unwrap_or(Duration::minutes(30));
+                let store = lock(&self.store);
+                store.note_manual_sync(&self.profile, connection, None, Some(at))?;
+                store.append_journal(
+                    &self.profile,
+                    Some(connection),
+                    "sync_throttled",
+                    Actor::User,
+                    &json!({ "until": at }),
+                    now,
+                )?;
+                return Err(FlowError::SyncNotYet(at));
+            }
+            Err(err) => return Err(err.into()),
+        }
+        self.refresh().await
+    }
+
+    /// Removes a connection: Moneyhub first (revoking consent and deleting its data there), then
+    /// this device, with a receipt in the journal.
+    pub async fn remove(
+        &self,
+        connection: &str,
+    ) -> Result<crate::store::RemovalReceipt, FlowError> {
+        self.client
+            .delete_connection(&self.user_id, connection)
+            .await?;
+        Ok(lock(&self.store).remove_connection(
+            &self.profile,
+            connection,
+            Actor::User,
+            self.now(),
+        )?)
+    }
+
+    /// Every connection with its accounts, health and sync availability, from the store alone
+    /// (instant, and offline).
+    pub fn dashboard(&self) -> Result<Vec<ConnectionView>, FlowError> {
+        let now = self.now();
+        let store = lock(&self.store);
+        let rows = store.dashboard(&self.profile)?;
+        let mut views = Vec::with_capacity(rows.len());
+        for row in rows {
+            let history = store.manual_sync_history(&self.profile, &row.connection.id)?;
+            let sync = sync_policy::manual_sync_allowance(
+                &history,
+                sync_policy::provider_daily_cap(&row.connection.name),
+                now,
+            );
+            let tried = tried_since_problem(&store, &self.profile, &row.connection)?;
+            let health = health::assess(&facts(&row.connection, &row.accounts), sync, &tried, now);
+            views.push(ConnectionView {
+                connection: row.connection,
+                accounts: row.accounts,
+                health,
+                sync,
+            });
+        }
+        Ok(views)
+    }
+}
+
+/// Fixes the user completed since the connection's data last updated (the problem's start).
+fn tried_since_problem(
+    store: &Store,
+    profile: &str,
+    connection: &StoredConnection,
+) -> Result<Tried, StoreError> {
+    let since = connection.last_updated.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let mut tried = Tried::default();
+    for entry in store.connection_journal(profile, &connection.id)? {
+        if entry.at <= since {
+            continue;
+        }
+        match entry.event.as_str() {
+            "sync_requested" => tried.sync = true,
+            "reauth_completed" => tried.reauth = true,
+            "reconsented" => tried.reconsent = true,
+            "refreshed" => tried.refresh = true,
+            _ => {}
+        }
+    }
+    Ok(tried)
+}

@@ -1,0 +1,265 @@
+//! The flows end to end against the in-process sandbox.
+
+#[allow(dead_code, clippy::all)]
+#[path = "../../moneyhub-sandbox/tests/support/harness.rs"]
+mod harness;
+
+use crate::flows::*;
+use crate::health;
+use crate::keychain::{MemoryKeychain, SecretStore};
+use crate::store::Store;
+use crate::sync_policy::SyncAllowance;
+use chrono::{DateTime, Duration, Utc};
+use moneyhub::{BankChoice, ClientAuth, Config, Environment};
+use moneyhub::{Moneyhub, Purpose};
+use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
+use std::sync::{Arc, Mutex};
+
+/// The client judges time by the sandbox's clock.
+#[derive(Debug)]
+struct SandboxTime(Arc<moneyhub_sandbox::Shared>);
+
+impl Environment for SandboxTime {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        moneyhub::SystemEnvironment.fill_random(buf);
+    }
+}
+
+const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+async fn journey(sandbox: &harness::Sandbox, url: &url::Url) -> String {
+    let response = sandbox.http.get(url.as_str()).send().await.expect("open");
+    let callback = sandbox.walk(response, &[], &mut Vec::new()).await;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(callback.params.iter())
+        .finish();
+    format!(
+        "{DEMO_REDIRECT_URI}{}{query}",
+        if callback.in_fragment { '#' } else { '?' }
+    )
+}
+
+#[tokio::test]
+async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
+    let sandbox = harness::Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("banklinks.sqlite");
+    let store = Store::open(&db_path).expect("store");
+    store
+        .ensure_environment(
+            &crate::store::EnvironmentRecord {
+                id: "demo".into(),
+                kind: "demo".into(),
+                name: "Demo".into(),
+                identity_url: sandbox.running.identity_url(),
+                api_url: sandbox.running.api_url(),
+                client_id: DEMO_CLIENT_ID.into(),
+            },
+            harness::start_time(),
+        )
+        .expect("env");
+    store
+        .ensure_profile("p1", "demo", &user, "Alex", harness::start_time())
+        .expect("profile");
+    let config = Config::new(
+        url::Url::parse(&sandbox.running.identity_url()).expect("url"),
+        url::Url::parse(&sandbox.running.api_url()).expect("url"),
+        DEMO_CLIENT_ID,
+        ClientAuth::SecretBasic {
+            secret: DEMO_CLIENT_SECRET.into(),
+        },
+        DEMO_REDIRECT_URI,
+    );
+    let client = Moneyhub::with_environment(
+        config,
+        Arc::new(SandboxTime(sandbox.running.shared.clone())),
+    )
+    .expect("client");
+    let keychain = Arc::new(MemoryKeychain::default());
+    let flows = Flows {
+        client,
+        store: Arc::new(Mutex::new(store)),
+        keychain: keychain.clone(),
+        environment: "demo".into(),
+        profile: "p1".into(),
+        user_id: user.clone(),
+    };
+
+    // Add a connection.
+    let url = flows
+        .begin(Purpose::AddConnection {
+            user_id: user.clone(),
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    let pending_state = lock(&flows.store)
+        .pending("p1", flows.now())
+        .expect("pending")[0]
+        .0
+        .clone();
+    let verifier = keychain
+        .get(&flows.secret_key(&pending_state, "verifier"))
+        .expect("keychain")
+        .expect("verifier stored");
+    let callback = journey(&sandbox, &url).await;
+    let connected = flows.complete(&callback).await.expect("complete");
+    assert!(connected.connection_id.starts_with(MOCK_BANK));
+    assert!(
+        keychain
+            .get(&flows.secret_key(&pending_state, "verifier"))
+            .expect("keychain")
+            .is_none(),
+        "secrets are removed after use"
+    );
+    assert!(
+        matches!(
+            flows.complete(&callback).await,
+            Err(FlowError::NoSuchAuthorization)
+        ),
+        "a callback works once"
+    );
+
+    let dashboard = flows.dashboard().expect("dashboard");
+    assert_eq!(dashboard.len(), 1);
+    assert_eq!(dashboard[0].accounts.len(), 2);
+    assert_eq!(dashboard[0].health.recommended, health::Fix::None);
+    let account = dashboard[0].accounts[0].id.clone();
+    assert!(
+        !lock(&flows.store)
+            .transactions("p1", &account, 10, 0)
+            .expect("rows")
+            .is_empty()
+    );
+
+    // Sync once; the second click is answered locally with when it will be allowed.
+    flows
+        .sync_now(
+            &connected.connection_id,
+            "Moneyhub Open Banking Mock",
+            Some("203.0.113.5".parse().expect("ip")),
+        )
+        .await
+        .expect("sync");
+    match flows
+        .sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", None)
+        .await
+    {
+        Err(FlowError::SyncNotYet(at)) => {
+            assert_eq!(at, harness::start_time() + Duration::minutes(30))
+        }
+        other => panic!("expected a local refusal, got {other:?}"),
+    }
+    assert!(matches!(
+        flows.dashboard().expect("dashboard")[0].sync,
+        SyncAllowance::At { .. }
+    ));
+
+    // 91 days later the consent has expired: the fix is a reconsent; doing it heals it.
+    sandbox.advance("91d").await;
+    flows.refresh().await.expect("refresh");
+    let expired = &flows.dashboard().expect("dashboard")[0];
+    assert_eq!(
+        expired.health.recommended,
+        health::Fix::Reconsent,
+        "{:?}",
+        expired.health
+    );
+    let url = flows
+        .begin(Purpose::Reconsent {
+            user_id: user.clone(),
+            connection_id: connected.connection_id.clone(),
+            expires_at: None,
+        })
+        .await
+        .expect("begin");
+    flows
+        .complete(&journey(&sandbox, &url).await)
+        .await
+        .expect("reconsent");
+    assert_eq!(
+        flows.dashboard().expect("dashboard")[0].health.recommended,
+        health::Fix::None
+    );
+
+    // A reauth at a bank that changes the id moves the data and joins the journal.
+    let bank = sandbox.bank_id("Sandbox Bank (new id on reauth)").await;
+    let url = flows
+        .begin(Purpose::AddConnection {
+            user_id: user.clone(),
+            bank: BankChoice::Bank(bank),
+        })
+        .await
+        .expect("begin");
+    let second = flows
+        .complete(&journey(&sandbox, &url).await)
+        .await
+        .expect("added");
+    let url = flows
+        .begin(Purpose::Reauth {
+            user_id: user.clone(),
+            connection_id: second.connection_id.clone(),
+        })
+        .await
+        .expect("begin");
+    let moved = flows
+        .complete(&journey(&sandbox, &url).await)
+        .await
+        .expect("reauth");
+    assert_eq!(
+        moved.previous_connection_id.as_deref(),
+        Some(second.connection_id.as_str())
+    );
+    let ids: Vec<String> = flows
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .map(|v| v.connection.id)
+        .collect();
+    assert!(
+        ids.contains(&moved.connection_id) && !ids.contains(&second.connection_id),
+        "{ids:?}"
+    );
+    let events: Vec<String> = lock(&flows.store)
+        .connection_journal("p1", &moved.connection_id)
+        .expect("journal")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(
+        events.contains(&"added".to_string()) && events.contains(&"reauthed".to_string()),
+        "{events:?}"
+    );
+
+    // Remove: Moneyhub first, then here, with a receipt.
+    let receipt = flows.remove(&moved.connection_id).await.expect("remove");
+    assert!(
+        receipt.accounts >= 1 && receipt.transactions > 0,
+        "{receipt:?}"
+    );
+    assert_eq!(flows.dashboard().expect("dashboard").len(), 1);
+
+    // Offline: the sandbox is gone; the dashboard still answers from the store, errors are typed.
+    let harness::Sandbox { running, .. } = sandbox;
+    running.stop().await;
+    assert_eq!(flows.dashboard().expect("offline dashboard").len(), 1);
+    assert!(matches!(
+        flows.refresh().await,
+        Err(FlowError::Moneyhub(moneyhub::Error::Transport { .. }))
+    ));
+
+    // No secret reached the database file.
+    drop(flows);
+    let mut bytes = std::fs::read(&db_path).expect("db");
+    bytes.extend(std::fs::read(dir.path().join("banklinks.sqlite-wal")).unwrap_or_default());
+    let haystack = String::from_utf8_lossy(&bytes);
+    assert!(
+        !haystack.contains(verifier.expose().as_str()),
+        "a PKCE verifier was written to SQLite"
+    );
+    assert!(!haystack.contains(DEMO_CLIENT_SECRET));
+}
