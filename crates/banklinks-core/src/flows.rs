@@ -44,6 +44,9 @@ pub enum FlowError {
     NoSuchAuthorization,
     #[error("the secrets of this authorization are missing from the keychain")]
     SecretsMissing,
+    /// Something is already running on this connection; this request was not queued.
+    #[error("an operation on {0} is already running")]
+    Busy(String),
 }
 
 /// A dashboard row: a connection, its accounts and what to do about it.
@@ -72,6 +75,57 @@ pub struct Flows {
     pub environment: String,
     pub profile: String,
     pub user_id: String,
+    /// Connections with an operation running: a second click is answered, not queued.
+    busy: Mutex<std::collections::HashSet<String>>,
+    events: tokio::sync::broadcast::Sender<FlowEvent>,
+}
+
+/// What the flows tell the UI as they go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum FlowEvent {
+    /// The profile's connections were fetched again.
+    ConnectionsRefreshed,
+    /// Transactions saved so far for a connection during a refresh.
+    HistoryProgress {
+        connection_id: String,
+        transactions: u32,
+    },
+    Connected {
+        connection_id: String,
+        previous_connection_id: Option<String>,
+    },
+    SyncRequested {
+        connection_id: String,
+    },
+    ConnectionRemoved {
+        connection_id: String,
+        accounts: u32,
+        transactions: u32,
+    },
+}
+
+/// Marks a connection busy until dropped.
+struct Busy<'a> {
+    set: &'a Mutex<std::collections::HashSet<String>>,
+    id: String,
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
+/// Formats for exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ExportFormat {
+    Csv,
+    Json,
 }
 
 pub(crate) fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -148,6 +202,47 @@ fn facts(connection: &StoredConnection, accounts: &[StoredAccount]) -> Facts {
 }
 
 impl Flows {
+    pub fn new(
+        client: Moneyhub,
+        store: Arc<Mutex<Store>>,
+        keychain: Arc<dyn SecretStore>,
+        environment: String,
+        profile: String,
+        user_id: String,
+    ) -> Self {
+        let (events, _) = tokio::sync::broadcast::channel(256);
+        Self {
+            client,
+            store,
+            keychain,
+            environment,
+            profile,
+            user_id,
+            busy: Mutex::default(),
+            events,
+        }
+    }
+
+    /// Events as the flows run; a slow listener misses old ones rather than stalling the flows.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<FlowEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: FlowEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn claim(&self, connection: &str) -> Result<Busy<'_>, FlowError> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        if !busy.insert(connection.to_string()) {
+            return Err(FlowError::Busy(connection.to_string()));
+        }
+        Ok(Busy {
+            set: &self.busy,
+            id: connection.to_string(),
+        })
+    }
+
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.client.now_for_flows()
     }
@@ -192,7 +287,9 @@ impl Flows {
                 ..TransactionQuery::default()
             };
             let mut pages = self.client.transactions(&self.user_id, query);
+            let mut saved: u32 = 0;
             while let Some(page) = pages.next_page().await? {
+                saved = saved.saturating_add(u32::try_from(page.len()).unwrap_or(u32::MAX));
                 let rows: Vec<StoredTransaction> = page
                     .into_iter()
                     .filter_map(|t| {
@@ -213,8 +310,13 @@ impl Flows {
                     })
                     .collect();
                 lock(&self.store).import_transactions(&self.profile, &rows)?;
+                self.emit(FlowEvent::HistoryProgress {
+                    connection_id: connection.id.clone(),
+                    transactions: saved,
+                });
             }
         }
+        self.emit(FlowEvent::ConnectionsRefreshed);
         Ok(())
     }
 
@@ -317,6 +419,10 @@ impl Flows {
                 now,
             )?;
         }
+        self.emit(FlowEvent::Connected {
+            connection_id: done.connection_id.clone(),
+            previous_connection_id: done.previous_connection_id.clone(),
+        });
         self.refresh().await?;
         Ok(Connected {
             connection_id: done.connection_id,
@@ -353,6 +459,7 @@ impl Flows {
         institution_name: &str,
         customer_ip: Option<IpAddr>,
     ) -> Result<(), FlowError> {
+        let _busy = self.claim(connection)?;
         if let SyncAllowance::At { at, .. } = self.sync_allowance(connection, institution_name)? {
             lock(&self.store).append_journal(
                 &self.profile,
@@ -411,15 +518,96 @@ impl Flows {
         &self,
         connection: &str,
     ) -> Result<crate::store::RemovalReceipt, FlowError> {
+        let _busy = self.claim(connection)?;
         self.client
             .delete_connection(&self.user_id, connection)
             .await?;
-        Ok(lock(&self.store).remove_connection(
+        let receipt = lock(&self.store).remove_connection(
             &self.profile,
             connection,
             Actor::User,
             self.now(),
-        )?)
+        )?;
+        self.emit(FlowEvent::ConnectionRemoved {
+            connection_id: connection.to_string(),
+            accounts: u32::try_from(receipt.accounts).unwrap_or(u32::MAX),
+            transactions: u32::try_from(receipt.transactions).unwrap_or(u32::MAX),
+        });
+        Ok(receipt)
+    }
+
+    /// The profile's journal as CSV or JSON.
+    pub fn export_journal(&self, format: ExportFormat) -> Result<String, FlowError> {
+        let entries = lock(&self.store).journal(&self.profile)?;
+        Ok(match format {
+            ExportFormat::Json => serde_json::to_string_pretty(&entries).unwrap_or_default(),
+            ExportFormat::Csv => {
+                let mut out = String::from("seq,at,connection_id,event,actor,details\n");
+                for e in entries {
+                    let actor = match e.actor {
+                        Actor::User => "user",
+                        Actor::Automatic => "automatic",
+                    };
+                    let row = [
+                        e.seq.to_string(),
+                        crate::store::iso(e.at),
+                        e.connection_id.unwrap_or_default(),
+                        e.event,
+                        actor.to_string(),
+                        e.details.to_string(),
+                    ];
+                    out.push_str(
+                        &row.iter()
+                            .map(|field| csv_field(field))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
+                    out.push('\n');
+                }
+                out
+            }
+        })
+    }
+
+    /// An account's transactions as CSV or JSON (amounts in minor units with the currency).
+    pub fn export_transactions(
+        &self,
+        account: &str,
+        format: ExportFormat,
+    ) -> Result<String, FlowError> {
+        let rows = lock(&self.store).transactions(&self.profile, account, u32::MAX, 0)?;
+        Ok(match format {
+            ExportFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default(),
+            ExportFormat::Csv => {
+                let mut out = String::from(
+                    "id,account_id,booked_at,amount_minor,currency,description,category_id,status\n",
+                );
+                for t in rows {
+                    let row = [
+                        t.id,
+                        t.account_id,
+                        crate::store::iso(t.booked_at),
+                        t.amount_minor.to_string(),
+                        t.currency,
+                        t.description,
+                        t.category_id.unwrap_or_default(),
+                        if t.pending {
+                            "pending".into()
+                        } else {
+                            "posted".into()
+                        },
+                    ];
+                    out.push_str(
+                        &row.iter()
+                            .map(|field| csv_field(field))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
+                    out.push('\n');
+                }
+                out
+            }
+        })
     }
 
     /// Every connection with its accounts, health and sync availability, from the store alone
@@ -449,6 +637,21 @@ impl Flows {
     }
 }
 
+/// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed so a spreadsheet never runs a
+/// bank description as a formula.
+fn csv_field(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
 /// Fixes the user completed since the connection's data last updated (the problem's start).
 fn tried_since_problem(
     store: &Store,
@@ -470,4 +673,18 @@ fn tried_since_problem(
         }
     }
     Ok(tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1250"), "-1250", "numbers stay numbers");
+    }
 }

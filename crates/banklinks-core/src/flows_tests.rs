@@ -80,14 +80,15 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     )
     .expect("client");
     let keychain = Arc::new(MemoryKeychain::default());
-    let flows = Flows {
+    let flows = Flows::new(
         client,
-        store: Arc::new(Mutex::new(store)),
-        keychain: keychain.clone(),
-        environment: "demo".into(),
-        profile: "p1".into(),
-        user_id: user.clone(),
-    };
+        Arc::new(Mutex::new(store)),
+        keychain.clone(),
+        "demo".into(),
+        "p1".into(),
+        user.clone(),
+    );
+    let mut events = flows.subscribe();
 
     // Add a connection.
     let url = flows
@@ -124,6 +125,22 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         "a callback works once"
     );
 
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, FlowEvent::Connected { .. })),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, FlowEvent::HistoryProgress { transactions, .. } if *transactions > 0)
+        ),
+        "{seen:?}"
+    );
+
     let dashboard = flows.dashboard().expect("dashboard");
     assert_eq!(dashboard.len(), 1);
     assert_eq!(dashboard[0].accounts.len(), 2);
@@ -137,14 +154,14 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     );
 
     // Sync once; the second click is answered locally with when it will be allowed.
-    flows
-        .sync_now(
-            &connected.connection_id,
-            "Moneyhub Open Banking Mock",
-            Some("203.0.113.5".parse().expect("ip")),
-        )
-        .await
-        .expect("sync");
+    // Two clicks at once: one runs, the other is told it is already running.
+    let ip = Some("203.0.113.5".parse().expect("ip"));
+    let (first, second) = tokio::join!(
+        flows.sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", ip),
+        flows.sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", ip)
+    );
+    assert!(first.is_ok(), "{first:?}");
+    assert!(matches!(second, Err(FlowError::Busy(_))), "{second:?}");
     match flows
         .sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", None)
         .await
@@ -242,6 +259,22 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         "{receipt:?}"
     );
     assert_eq!(flows.dashboard().expect("dashboard").len(), 1);
+
+    // Exports.
+    let csv = flows.export_journal(ExportFormat::Csv).expect("csv");
+    assert!(
+        csv.starts_with("seq,at,connection_id,event,actor,details\n")
+            && csv.contains(",removed,user,"),
+        "{csv}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&flows.export_journal(ExportFormat::Json).expect("json"))
+            .expect("valid JSON");
+    assert!(json.as_array().is_some_and(|a| a.len() > 5));
+    let transactions = flows
+        .export_transactions(&account, ExportFormat::Csv)
+        .expect("csv");
+    assert!(transactions.lines().count() > 10 && transactions.contains(",GBP,"));
 
     // Offline: the sandbox is gone; the dashboard still answers from the store, errors are typed.
     let harness::Sandbox { running, .. } = sandbox;
