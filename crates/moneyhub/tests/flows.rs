@@ -675,3 +675,39 @@ async fn client_tokens_are_cached_per_scope_and_user_and_refresh_tokens_work() {
         matches!(offline.refresh_access_token(&"not-a-token".into()).await, Err(Error::OAuth { ref error, .. }) if error == "invalid_grant")
     );
 }
+
+#[tokio::test]
+async fn syncing_an_expired_connection_is_a_typed_consent_error() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    let begun = client
+        .begin(Purpose::AddConnection {
+            user_id: user.clone(),
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let done = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    setup.advance("91d", 91 * 86_400).await;
+    let result = client.sync(&user, &done.connection_id, None).await;
+    assert!(
+        matches!(result, Err(Error::ConsentExpired { .. })),
+        "{result:?}"
+    );
+    let connection = client
+        .connections(&user)
+        .await
+        .expect("connections")
+        .into_iter()
+        .next()
+        .expect("one");
+    assert_eq!(
+        connection.extended_status,
+        Some(moneyhub::models::ExtendedStatus::Expired)
+    );
+}
