@@ -296,3 +296,130 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     );
     assert!(!haystack.contains(DEMO_CLIENT_SECRET));
 }
+
+#[tokio::test]
+async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
+    use crate::environment::{self, Demo, EnvironmentError};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("banklinks.sqlite")).expect("store");
+    let keychain = Arc::new(MemoryKeychain::default());
+    let now = Utc::now();
+    let demo = Demo::start(
+        &store,
+        keychain.as_ref(),
+        Some(dir.path().join("sandbox")),
+        now,
+    )
+    .await
+    .expect("demo");
+    let attention = demo
+        .load_persona(&store, "needs-attention", now)
+        .expect("persona");
+    let everyday = demo.load_persona(&store, "everyday", now).expect("persona");
+    assert!(demo.load_persona(&store, "nonsense", now).is_none());
+    let profiles = store.profiles(environment::DEMO).expect("profiles");
+    assert_eq!(profiles.len(), 2);
+    let store = Arc::new(Mutex::new(store));
+
+    let flows_for = |profile: &str| {
+        let user = profiles
+            .iter()
+            .find(|(id, _, _)| id == profile)
+            .map(|(_, user, _)| user.clone())
+            .expect("user");
+        let client = environment::client(
+            &demo.settings,
+            keychain.as_ref(),
+            Arc::new(moneyhub::SystemEnvironment),
+        )
+        .expect("client");
+        Flows::new(
+            client,
+            store.clone(),
+            keychain.clone(),
+            environment::DEMO.into(),
+            profile.to_string(),
+            user,
+        )
+    };
+    let attention_flows = flows_for(&attention);
+    attention_flows.refresh().await.expect("refresh");
+    let views = attention_flows.dashboard().expect("dashboard");
+    assert_eq!(views.len(), 6);
+    let fix_of = |name: &str| {
+        views
+            .iter()
+            .find(|v| v.connection.name.contains(name))
+            .map(|v| v.health.recommended)
+            .expect(name)
+    };
+    assert_eq!(
+        fix_of("Hargreaves"),
+        health::Fix::Refresh,
+        "MFA on a legacy connection"
+    );
+    assert_eq!(
+        fix_of("Scottish Widows"),
+        health::Fix::Reauth,
+        "credentials error"
+    );
+    assert_eq!(
+        fix_of("consent expires"),
+        health::Fix::Reconsent,
+        "consent ending soon"
+    );
+    assert_eq!(
+        fix_of("Ulster"),
+        health::Fix::Sync,
+        "a failed sync: try a sync first"
+    );
+
+    let everyday_flows = flows_for(&everyday);
+    everyday_flows.refresh().await.expect("refresh");
+    let views = everyday_flows.dashboard().expect("dashboard");
+    assert_eq!(views.len(), 3, "only this profile's connections");
+    assert!(
+        views
+            .iter()
+            .all(|v| v.health.recommended == health::Fix::None),
+        "{views:?}"
+    );
+
+    // Removing the environment removes its secret and its profiles' data.
+    drop(attention_flows);
+    drop(everyday_flows);
+    let mut store = Arc::try_unwrap(store)
+        .expect("sole owner")
+        .into_inner()
+        .expect("store");
+    environment::remove(&mut store, keychain.as_ref(), environment::DEMO).expect("remove");
+    assert!(
+        keychain
+            .get("demo/client-secret")
+            .expect("keychain")
+            .is_none()
+    );
+    assert!(
+        store
+            .profiles(environment::DEMO)
+            .expect("profiles")
+            .is_empty()
+    );
+    assert!(store.dashboard(&everyday).expect("dashboard").is_empty());
+    assert!(matches!(
+        environment::client(
+            &demo.settings,
+            keychain.as_ref(),
+            Arc::new(moneyhub::SystemEnvironment)
+        ),
+        Err(EnvironmentError::MissingSecret(_))
+    ));
+
+    let mut bad = demo.settings.clone();
+    bad.identity_url = "ftp://example.com".into();
+    assert!(matches!(
+        environment::save(&store, keychain.as_ref(), &bad, None, now),
+        Err(EnvironmentError::BadUrl(_))
+    ));
+}

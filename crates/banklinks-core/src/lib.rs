@@ -7,6 +7,7 @@
 //! ([`error`]).
 
 pub mod deep_link;
+pub mod environment;
 pub mod error;
 pub mod flows;
 #[cfg(test)]

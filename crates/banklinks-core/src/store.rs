@@ -594,6 +594,57 @@ impl Store {
 }
 
 impl Store {
+    /// An environment's non-secret settings (JSON), if it exists.
+    pub fn environment_settings(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT settings_json FROM environments WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_environment_settings(
+        &self,
+        id: &str,
+        settings_json: &str,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE environments SET settings_json = ?2 WHERE id = ?1",
+            params![id, settings_json],
+        )?;
+        Ok(())
+    }
+
+    /// The profiles of an environment: (profile id, Moneyhub user id, name).
+    pub fn profiles(&self, environment: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut query = self.db.prepare_cached("SELECT id, user_id, name FROM profiles WHERE environment_id = ?1 ORDER BY created_at, id")?;
+        let rows = query.query_map([environment], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// States of every pending authorization in an environment, expired or not (their secrets
+    /// must be cleared too).
+    pub fn pending_states(&self, environment: &str) -> Result<Vec<String>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT state FROM pending_authorizations WHERE profile_id IN (SELECT id FROM profiles WHERE environment_id = ?1)",
+        )?;
+        let rows = query.query_map([environment], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Removes an environment with its profiles and all their data (the journal keeps its rows).
+    pub fn remove_environment(&mut self, id: &str) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM environments WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Keeps a pending authorization (no secrets in it) until its callback or expiry.
     pub fn save_pending(
         &self,

@@ -192,60 +192,9 @@ async fn load_scenario(
     if !lock(&shared.clients).contains_key(&client_id) {
         return Err(ApiError::not_found("No such client"));
     }
-    let now = shared.now();
-    let mut world = shared.world();
-    let banks: &[&str] = match name.as_str() {
-        "everyday" => &["Monzo", "Barclaycard", "Aviva"],
-        "needs-attention" => &[
-            "Sandbox Bank (consent expires in 3 days)",
-            "Hargreaves Lansdown",
-            "Scottish Widows",
-            "Ulster Bank",
-            "Danske Bank",
-            "Vanguard Investor",
-        ],
-        "expired" => &["Lloyds Bank", "Halifax"],
-        _ => return Err(ApiError::not_found("No such scenario")),
-    };
-    let user = world.create_user(&client_id, Some(format!("scenario-{name}")), now);
-    let mut connection_ids = Vec::new();
-    for bank_name in banks {
-        let Some(institution) = world
-            .catalogue
-            .all()
-            .iter()
-            .find(|i| i.name == *bank_name)
-            .cloned()
-        else {
-            continue;
-        };
-        let selection = Selection {
-            accounts: (0..institution.account_types.len()).collect(),
-        };
-        let Some(id) = world.create_connection(&user.id, &institution.id, &selection, None, now)
-        else {
-            continue;
-        };
-        match institution.script {
-            // Show the state the script leads to straight away.
-            Script::LegacyMfa
-            | Script::CredentialsError
-            | Script::IntermittentErrors
-            | Script::Unavailable => {
-                world.run_sync(&id, SyncAction::AutoUpdate, now);
-            }
-            _ => {}
-        }
-        world.invalidate_schedule();
-        if name == "expired" {
-            if let Some(connection) = world.connections.get_mut(&id) {
-                connection.expires_at = now - Duration::days(1);
-                connection.tpp_consent = institution.name != "Halifax";
-            }
-            world.run_sync(&id, SyncAction::AutoUpdate, now);
-        }
-        connection_ids.push(id);
-    }
+    let (user_id, connection_ids) = load_persona(&shared, &name, &client_id)
+        .ok_or_else(|| ApiError::not_found("No such scenario"))?;
+    let user = UserRef { id: user_id };
     Ok((
         StatusCode::CREATED,
         axum::Json(
@@ -414,4 +363,73 @@ async fn rotate_keys(State(shared): State<Arc<Shared>>) -> Reply {
     let kid = next.kid.clone();
     keys.push(next);
     Ok(axum::Json(json!({ "kid": kid })).into_response())
+}
+
+struct UserRef {
+    id: String,
+}
+
+/// The persona names and what each shows.
+pub const PERSONAS: &[(&str, &str)] = SCENARIOS;
+
+/// Creates a persona: a user of `client_id` with connections in the states the name promises.
+/// `None` for an unknown name.
+pub fn load_persona(shared: &Shared, name: &str, client_id: &str) -> Option<(String, Vec<String>)> {
+    let banks: &[&str] = match name {
+        "everyday" => &["Monzo", "Barclaycard", "Aviva"],
+        "needs-attention" => &[
+            "Sandbox Bank (consent expires in 3 days)",
+            "Hargreaves Lansdown",
+            "Scottish Widows",
+            "Ulster Bank",
+            "Danske Bank",
+            "Vanguard Investor",
+        ],
+        "expired" => &["Lloyds Bank", "Halifax"],
+        _ => return None,
+    };
+    let now = shared.now();
+    let mut world = shared.world();
+    let user = world.create_user(client_id, Some(format!("scenario-{name}")), now);
+    let mut connection_ids = Vec::new();
+    for bank_name in banks {
+        let Some(institution) = world
+            .catalogue
+            .all()
+            .iter()
+            .find(|i| i.name == *bank_name)
+            .cloned()
+        else {
+            continue;
+        };
+        let selection = Selection {
+            accounts: (0..institution.account_types.len()).collect(),
+        };
+        let Some(id) = world.create_connection(&user.id, &institution.id, &selection, None, now)
+        else {
+            continue;
+        };
+        match institution.script {
+            // Show the state the script leads to straight away.
+            Script::LegacyMfa | Script::CredentialsError | Script::Unavailable => {
+                world.run_sync(&id, SyncAction::AutoUpdate, now);
+            }
+            // Every other sync fails: the second one shows it.
+            Script::IntermittentErrors => {
+                world.run_sync(&id, SyncAction::AutoUpdate, now);
+                world.run_sync(&id, SyncAction::AutoUpdate, now);
+            }
+            _ => {}
+        }
+        world.invalidate_schedule();
+        if name == "expired" {
+            if let Some(connection) = world.connections.get_mut(&id) {
+                connection.expires_at = now - Duration::days(1);
+                connection.tpp_consent = institution.name != "Halifax";
+            }
+            world.run_sync(&id, SyncAction::AutoUpdate, now);
+        }
+        connection_ids.push(id);
+    }
+    Some((user.id, connection_ids))
 }

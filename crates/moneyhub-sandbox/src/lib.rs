@@ -26,6 +26,6 @@ mod webhooks;
 mod wire;
 pub mod world;
 
-pub use admin::parse_duration;
+pub use admin::{PERSONAS, parse_duration};
 pub use faults::FaultRule;
 pub use server::{RunningSandbox, SandboxConfig, Shared};

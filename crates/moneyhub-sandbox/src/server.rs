@@ -330,6 +330,14 @@ impl RunningSandbox {
         ids
     }
 
+    /// Creates a persona (`everyday`, `needs-attention`, `expired`) for `client_id`: its user id
+    /// and connection ids, or `None` for an unknown name.
+    pub fn load_persona(&self, name: &str, client_id: &str) -> Option<(String, Vec<String>)> {
+        let found = crate::admin::load_persona(&self.shared, name, client_id);
+        crate::webhooks::flush(&self.shared);
+        found
+    }
+
     /// Stops accepting connections, waits for in-flight requests, and saves the world when a
     /// data dir is set.
     pub async fn stop(mut self) {

@@ -1,0 +1,290 @@
+//! Environments (where Moneyhub is, and as which API client) and their profiles (Moneyhub users).
+//!
+//! - **Demo** (the default): the sandbox runs in-process on a loopback port with the
+//!   pre-registered demo client; personas give a presenter users with ready-made connections.
+//! - **Moneyhub**: production URLs; the user's client id, secret or private key, redirect URI.
+//! - **Custom**: any URLs.
+//!
+//! Settings are stored without secrets; the client secret or private key is in the keychain
+//! under `<environment>/client-secret` or `<environment>/private-key`. Removing an environment
+//! removes those entries and the secrets of its pending authorizations.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use moneyhub::jwt::{KeyAlgorithm, SigningKey};
+use moneyhub::{ClientAuth, Config, Moneyhub, RequestObjectSigning, ResponseType};
+use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
+use moneyhub_sandbox::{RunningSandbox, SandboxConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::keychain::{KeychainError, SecretStore};
+use crate::sensitive::Sensitive;
+use crate::store::{EnvironmentRecord, Store, StoreError};
+
+pub const DEMO: &str = "demo";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum EnvironmentKind {
+    Demo,
+    Moneyhub,
+    Custom,
+}
+
+impl EnvironmentKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentKind::Demo => "demo",
+            EnvironmentKind::Moneyhub => "moneyhub",
+            EnvironmentKind::Custom => "custom",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthKind {
+    ClientSecretBasic,
+    PrivateKeyJwtRs256,
+    PrivateKeyJwtPs256,
+}
+
+/// Everything about an environment except its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentSettings {
+    pub id: String,
+    pub kind: EnvironmentKind,
+    pub name: String,
+    pub identity_url: String,
+    pub api_url: String,
+    pub client_id: String,
+    pub auth: AuthKind,
+    pub signed_request_objects: bool,
+    pub redirect_uri: String,
+    pub hybrid_response: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvironmentError {
+    #[error("{0} is not a valid http(s) URL")]
+    BadUrl(String),
+    #[error("the environment has no {0} in the keychain; enter it again in Settings")]
+    MissingSecret(&'static str),
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Moneyhub(#[from] moneyhub::Error),
+    #[error("no environment {0}")]
+    Unknown(String),
+}
+
+fn secret_account(environment: &str, auth: AuthKind) -> String {
+    match auth {
+        AuthKind::ClientSecretBasic => format!("{environment}/client-secret"),
+        AuthKind::PrivateKeyJwtRs256 | AuthKind::PrivateKeyJwtPs256 => {
+            format!("{environment}/private-key")
+        }
+    }
+}
+
+fn checked_url(text: &str) -> Result<url::Url, EnvironmentError> {
+    let url = url::Url::parse(text).map_err(|_| EnvironmentError::BadUrl(text.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(EnvironmentError::BadUrl(text.to_string()));
+    }
+    Ok(url)
+}
+
+/// Saves an environment; `secret` (the client secret, or the private key as PEM or JWK) goes to
+/// the keychain.
+pub fn save(
+    store: &Store,
+    keychain: &dyn SecretStore,
+    settings: &EnvironmentSettings,
+    secret: Option<&Sensitive<String>>,
+    now: DateTime<Utc>,
+) -> Result<(), EnvironmentError> {
+    checked_url(&settings.identity_url)?;
+    checked_url(&settings.api_url)?;
+    if let Some(secret) = secret {
+        keychain.put(&secret_account(&settings.id, settings.auth), secret)?;
+    }
+    store.ensure_environment(
+        &EnvironmentRecord {
+            id: settings.id.clone(),
+            kind: settings.kind.as_str().into(),
+            name: settings.name.clone(),
+            identity_url: settings.identity_url.clone(),
+            api_url: settings.api_url.clone(),
+            client_id: settings.client_id.clone(),
+        },
+        now,
+    )?;
+    store.set_environment_settings(
+        &settings.id,
+        &serde_json::to_string(settings).unwrap_or_default(),
+    )?;
+    Ok(())
+}
+
+pub fn load(store: &Store, id: &str) -> Result<EnvironmentSettings, EnvironmentError> {
+    let json = store
+        .environment_settings(id)?
+        .ok_or_else(|| EnvironmentError::Unknown(id.to_string()))?;
+    serde_json::from_str(&json).map_err(|_| EnvironmentError::Unknown(id.to_string()))
+}
+
+/// A Moneyhub client for an environment, with its secret from the keychain.
+pub fn client(
+    settings: &EnvironmentSettings,
+    keychain: &dyn SecretStore,
+    env: Arc<dyn moneyhub::Environment>,
+) -> Result<Moneyhub, EnvironmentError> {
+    let secret = keychain
+        .get(&secret_account(&settings.id, settings.auth))?
+        .ok_or(EnvironmentError::MissingSecret(
+            if settings.auth == AuthKind::ClientSecretBasic {
+                "client secret"
+            } else {
+                "private key"
+            },
+        ))?;
+    let auth = match settings.auth {
+        AuthKind::ClientSecretBasic => ClientAuth::SecretBasic {
+            secret: moneyhub::Secret::new(secret.expose().clone()),
+        },
+        kind => {
+            let algorithm = if kind == AuthKind::PrivateKeyJwtPs256 {
+                KeyAlgorithm::Ps256
+            } else {
+                KeyAlgorithm::Rs256
+            };
+            let text = secret.expose().trim();
+            let key = if text.starts_with('{') {
+                SigningKey::from_jwk(text)?
+            } else {
+                SigningKey::from_pem(text, algorithm, None)?
+            };
+            ClientAuth::PrivateKeyJwt { key }
+        }
+    };
+    let mut config = Config::new(
+        checked_url(&settings.identity_url)?,
+        checked_url(&settings.api_url)?,
+        settings.client_id.clone(),
+        auth,
+        settings.redirect_uri.clone(),
+    );
+    config.request_object_signing = if settings.signed_request_objects {
+        RequestObjectSigning::Rs256
+    } else {
+        RequestObjectSigning::None
+    };
+    config.response_type = if settings.hybrid_response {
+        ResponseType::CodeIdToken
+    } else {
+        ResponseType::Code
+    };
+    Ok(Moneyhub::with_environment(config, env)?)
+}
+
+/// Removes an environment: its keychain entries (the secret and any pending authorization's
+/// verifier and nonce), then its profiles and their data.
+pub fn remove(
+    store: &mut Store,
+    keychain: &dyn SecretStore,
+    id: &str,
+) -> Result<(), EnvironmentError> {
+    for auth in [AuthKind::ClientSecretBasic, AuthKind::PrivateKeyJwtRs256] {
+        keychain.delete(&secret_account(id, auth))?;
+    }
+    for state in store.pending_states(id)? {
+        keychain.delete(&format!("{id}/pending/{state}/verifier"))?;
+        keychain.delete(&format!("{id}/pending/{state}/nonce"))?;
+    }
+    store.remove_environment(id)?;
+    Ok(())
+}
+
+/// The Demo environment: the sandbox running in this process.
+#[derive(Debug)]
+pub struct Demo {
+    pub sandbox: RunningSandbox,
+    pub settings: EnvironmentSettings,
+}
+
+impl Demo {
+    /// Starts the sandbox on a free loopback port (keeping its world in `data_dir`, when given,
+    /// so Demo connections survive a restart) and records the Demo environment.
+    pub async fn start(
+        store: &Store,
+        keychain: &dyn SecretStore,
+        data_dir: Option<PathBuf>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, EnvironmentError> {
+        let sandbox = RunningSandbox::start(SandboxConfig {
+            data_dir,
+            ..SandboxConfig::default()
+        })
+        .await
+        .map_err(|err| {
+            EnvironmentError::Moneyhub(moneyhub::Error::Discovery(format!(
+                "the demo sandbox did not start: {err}"
+            )))
+        })?;
+        let settings = EnvironmentSettings {
+            id: DEMO.into(),
+            kind: EnvironmentKind::Demo,
+            name: "Demo".into(),
+            identity_url: sandbox.identity_url(),
+            api_url: sandbox.api_url(),
+            client_id: DEMO_CLIENT_ID.into(),
+            auth: AuthKind::ClientSecretBasic,
+            signed_request_objects: false,
+            redirect_uri: DEMO_REDIRECT_URI.into(),
+            hybrid_response: false,
+        };
+        save(
+            store,
+            keychain,
+            &settings,
+            Some(&Sensitive::new(DEMO_CLIENT_SECRET.to_string())),
+            now,
+        )?;
+        Ok(Self { sandbox, settings })
+    }
+
+    /// Creates a persona's user in the sandbox and a profile for it.
+    pub fn load_persona(&self, store: &Store, persona: &str, now: DateTime<Utc>) -> Option<String> {
+        let (user_id, _) = self.sandbox.load_persona(persona, DEMO_CLIENT_ID)?;
+        let profile = format!("{DEMO}-{persona}-{user_id}");
+        store
+            .ensure_profile(&profile, DEMO, &user_id, persona, now)
+            .ok()?;
+        Some(profile)
+    }
+}
+
+/// A new Moneyhub user for a profile (or `existing_user_id`, checked first).
+pub async fn create_profile(
+    store: &Store,
+    client: &Moneyhub,
+    environment: &str,
+    name: &str,
+    existing_user_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, EnvironmentError> {
+    let user = match existing_user_id {
+        Some(id) => client.get_user(id).await?,
+        None => client.register_user(Some(name)).await?,
+    };
+    let profile = format!("{environment}-{}", user.user_id);
+    store.ensure_profile(&profile, environment, &user.user_id, name, now)?;
+    Ok(profile)
+}
