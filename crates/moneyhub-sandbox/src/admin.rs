@@ -194,11 +194,10 @@ async fn load_scenario(
     }
     let (user_id, connection_ids) = load_persona(&shared, &name, &client_id)
         .ok_or_else(|| ApiError::not_found("No such scenario"))?;
-    let user = UserRef { id: user_id };
     Ok((
         StatusCode::CREATED,
         axum::Json(
-            json!({ "userId": user.id, "clientId": client_id, "connectionIds": connection_ids }),
+            json!({ "userId": user_id, "clientId": client_id, "connectionIds": connection_ids }),
         ),
     )
         .into_response())
@@ -363,10 +362,6 @@ async fn rotate_keys(State(shared): State<Arc<Shared>>) -> Reply {
     let kid = next.kid.clone();
     keys.push(next);
     Ok(axum::Json(json!({ "kid": kid })).into_response())
-}
-
-struct UserRef {
-    id: String,
 }
 
 /// The persona names and what each shows.

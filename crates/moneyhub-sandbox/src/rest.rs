@@ -85,6 +85,20 @@ impl Paging {
     }
 }
 
+/// The preamble of every per-user route: a valid token, one of `scopes`, and a user of the
+/// token's client.
+fn authorize_for_user(
+    shared: &Shared,
+    headers: &HeaderMap,
+    scopes: &[&str],
+    user_id: &str,
+) -> Result<TokenClaims, ApiError> {
+    let claims = bearer::authenticate(shared, headers)?;
+    claims.require_any(scopes)?;
+    owned_user(shared, &claims, user_id)?;
+    Ok(claims)
+}
+
 fn owned_user(shared: &Shared, claims: &TokenClaims, user_id: &str) -> Result<(), ApiError> {
     let world = shared.world();
     match world.users.get(user_id) {
@@ -159,9 +173,7 @@ async fn get_user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["user:read"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(&shared, &headers, &["user:read"], &user_id)?;
     let world = shared.world();
     let user = world
         .users
@@ -175,9 +187,7 @@ async fn delete_user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["user:delete"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(&shared, &headers, &["user:delete"], &user_id)?;
     shared.world().delete_user(&user_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -187,9 +197,12 @@ async fn list_connections(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:read", "user:read"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:read", "user:read"],
+        &user_id,
+    )?;
     let world = shared.world();
     let data: Vec<Value> = world
         .user_connections(&user_id)
@@ -203,9 +216,12 @@ async fn get_connection(
     headers: HeaderMap,
     Path((user_id, connection_id)): Path<(String, String)>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:read", "user:read"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:read", "user:read"],
+        &user_id,
+    )?;
     let world = shared.world();
     let connection = world
         .connections
@@ -228,9 +244,12 @@ async fn update_connection(
     Path((user_id, connection_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:update", "user:update"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:update", "user:update"],
+        &user_id,
+    )?;
     let update: ConnectionUpdate = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("The body must be {\"expiresAt\": \"<ISO 8601>\"}"))?;
     let until = DateTime::parse_from_rfc3339(&update.expires_at)
@@ -259,9 +278,12 @@ async fn delete_connection(
     headers: HeaderMap,
     Path((user_id, connection_id)): Path<(String, String)>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:delete", "user:delete"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:delete", "user:delete"],
+        &user_id,
+    )?;
     let mut world = shared.world();
     let owned = world
         .connections
@@ -280,9 +302,12 @@ async fn connection_syncs(
     Path((user_id, connection_id)): Path<(String, String)>,
     Query(paging): Query<Paging>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:read", "user:read"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:read", "user:read"],
+        &user_id,
+    )?;
     let (limit, offset) = paging.resolve(100, 1000)?;
     let world = shared.world();
     let syncs: Vec<_> = world
@@ -306,9 +331,12 @@ async fn user_syncs(
     Path(user_id): Path<String>,
     Query(paging): Query<Paging>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:read", "user:read"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:read", "user:read"],
+        &user_id,
+    )?;
     let (limit, offset) = paging.resolve(100, 1000)?;
     let world = shared.world();
     let syncs: Vec<_> = world
@@ -331,9 +359,12 @@ async fn one_sync(
     headers: HeaderMap,
     Path((user_id, sync_id)): Path<(String, String)>,
 ) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["connection:read", "user:read"])?;
-    owned_user(&shared, &claims, &user_id)?;
+    authorize_for_user(
+        &shared,
+        &headers,
+        &["connection:read", "user:read"],
+        &user_id,
+    )?;
     let world = shared.world();
     let sync = world
         .syncs
