@@ -84,7 +84,7 @@ pub enum EnvironmentError {
     Unknown(String),
 }
 
-fn secret_account(environment: &str, auth: AuthKind) -> String {
+pub(crate) fn secret_account(environment: &str, auth: AuthKind) -> String {
     match auth {
         AuthKind::ClientSecretBasic => format!("{environment}/client-secret"),
         AuthKind::PrivateKeyJwtRs256 | AuthKind::PrivateKeyJwtPs256 => {
@@ -148,13 +148,25 @@ pub fn client(
 ) -> Result<Moneyhub, EnvironmentError> {
     let secret = keychain
         .get(&secret_account(&settings.id, settings.auth))?
-        .ok_or(EnvironmentError::MissingSecret(
-            if settings.auth == AuthKind::ClientSecretBasic {
-                "client secret"
-            } else {
-                "private key"
-            },
-        ))?;
+        .ok_or(EnvironmentError::MissingSecret(secret_name(settings.auth)))?;
+    client_with_secret(settings, &secret, env)
+}
+
+/// What the secret of `auth` is called, for messages.
+pub fn secret_name(auth: AuthKind) -> &'static str {
+    if auth == AuthKind::ClientSecretBasic {
+        "client secret"
+    } else {
+        "private key"
+    }
+}
+
+/// A Moneyhub client for settings not saved yet (to verify them first).
+pub fn client_with_secret(
+    settings: &EnvironmentSettings,
+    secret: &Sensitive<String>,
+    env: Arc<dyn moneyhub::Environment>,
+) -> Result<Moneyhub, EnvironmentError> {
     let auth = match settings.auth {
         AuthKind::ClientSecretBasic => ClientAuth::SecretBasic {
             secret: moneyhub::Secret::new(secret.expose().clone()),
@@ -228,12 +240,25 @@ impl Demo {
         data_dir: Option<PathBuf>,
         now: DateTime<Utc>,
     ) -> Result<Self, EnvironmentError> {
-        let sandbox = RunningSandbox::start(SandboxConfig {
-            data_dir,
+        let demo = Self::launch(data_dir, 0).await?;
+        demo.record(store, keychain, now)?;
+        Ok(demo)
+    }
+
+    /// Starts the sandbox on loopback `port` when it is free (so links and pending
+    /// authorizations from an earlier run still point at it), else on any free port. Nothing
+    /// is recorded until [`Demo::record`].
+    pub async fn launch(data_dir: Option<PathBuf>, port: u16) -> Result<Self, EnvironmentError> {
+        let config = |port: u16| SandboxConfig {
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            data_dir: data_dir.clone(),
             ..SandboxConfig::default()
-        })
-        .await
-        .map_err(|err| {
+        };
+        let started = match RunningSandbox::start(config(port)).await {
+            Err(_) if port != 0 => RunningSandbox::start(config(0)).await,
+            other => other,
+        };
+        let sandbox = started.map_err(|err| {
             EnvironmentError::Moneyhub(moneyhub::Error::Discovery(format!(
                 "the demo sandbox did not start: {err}"
             )))
@@ -250,14 +275,23 @@ impl Demo {
             redirect_uri: DEMO_REDIRECT_URI.into(),
             hybrid_response: false,
         };
+        Ok(Self { sandbox, settings })
+    }
+
+    /// Records the Demo environment (its URLs change with the port) and its client secret.
+    pub fn record(
+        &self,
+        store: &Store,
+        keychain: &dyn SecretStore,
+        now: DateTime<Utc>,
+    ) -> Result<(), EnvironmentError> {
         save(
             store,
             keychain,
-            &settings,
+            &self.settings,
             Some(&Sensitive::new(DEMO_CLIENT_SECRET.to_string())),
             now,
-        )?;
-        Ok(Self { sandbox, settings })
+        )
     }
 
     /// Creates a persona's user in the sandbox and a profile for it.
@@ -268,6 +302,20 @@ impl Demo {
             .ensure_profile(&profile, DEMO, &user_id, persona, now)
             .ok()?;
         Some(profile)
+    }
+}
+
+/// The Demo client judges time by the sandbox's clock, so the presenter's time travel moves
+/// the whole app (health, countdowns, cooldowns) with it.
+#[derive(Debug)]
+pub struct SandboxTime(pub Arc<moneyhub_sandbox::Shared>);
+
+impl moneyhub::Environment for SandboxTime {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+    fn fill_random(&self, buf: &mut [u8]) {
+        moneyhub::SystemEnvironment.fill_random(buf);
     }
 }
 

@@ -47,16 +47,62 @@ pub enum FlowError {
     /// Something is already running on this connection; this request was not queued.
     #[error("an operation on {0} is already running")]
     Busy(String),
+    #[error("there is no connection {0} in this profile")]
+    NoSuchConnection(String),
 }
 
 /// A dashboard row: a connection, its accounts and what to do about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionView {
     pub connection: StoredConnection,
     pub accounts: Vec<StoredAccount>,
     pub health: Health,
     pub sync: SyncAllowance,
+    /// Manual syncs allowed per UK day by this provider, when it caps them.
+    pub daily_sync_cap: Option<u32>,
+    /// Moneyhub's next scheduled sync of this connection (UK schedule).
+    #[specta(type = Option<String>)]
+    pub next_automatic_sync: Option<DateTime<Utc>>,
+    /// The provider reports problems right now.
+    pub provider_degraded: bool,
+}
+
+/// An authorization waiting for its callback (shown as "Waiting for your bank…").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingView {
+    pub state: String,
+    /// `addConnection`, `reauth`, `reconsent` or `refresh`.
+    pub purpose: String,
+    pub connection_id: Option<String>,
+    /// The bank chosen for a new connection.
+    pub bank_id: Option<String>,
+    #[specta(type = String)]
+    pub started_at: DateTime<Utc>,
+    #[specta(type = String)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One connection in full, for its detail page.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionDetail {
+    pub view: ConnectionView,
+    pub journal: Vec<crate::store::JournalEntry>,
+    /// Per account, its daily balances.
+    pub balances: Vec<(String, Vec<crate::store::BalancePoint>)>,
+    #[specta(type = f64)]
+    pub transaction_count: u64,
+}
+
+/// A page of a connection's transactions.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionPage {
+    pub transactions: Vec<StoredTransaction>,
+    #[specta(type = f64)]
+    pub total: u64,
 }
 
 /// What completing an authorization did.
@@ -78,6 +124,8 @@ pub struct Flows {
     /// Connections with an operation running: a second click is answered, not queued.
     busy: Mutex<std::collections::HashSet<String>>,
     events: tokio::sync::broadcast::Sender<FlowEvent>,
+    /// Banks whose provider reports problems (from the institution list), by bank id.
+    degraded_banks: Mutex<std::collections::HashSet<String>>,
 }
 
 /// What the flows tell the UI as they go.
@@ -165,7 +213,11 @@ mod erased {
     }
 }
 
-fn facts(connection: &StoredConnection, accounts: &[StoredAccount]) -> Facts {
+fn facts(
+    connection: &StoredConnection,
+    accounts: &[StoredAccount],
+    provider_degraded: bool,
+) -> Facts {
     use health::{ErrorCode, ExtendedStatus, Kind, Status};
     Facts {
         kind: match connection.kind.as_str() {
@@ -197,7 +249,7 @@ fn facts(connection: &StoredConnection, accounts: &[StoredAccount]) -> Facts {
         tpp_consent: connection.tpp_consent,
         single_sync_only: connection.single_sync_only,
         account_types: accounts.iter().map(|a| a.account_type.clone()).collect(),
-        provider_degraded: false,
+        provider_degraded,
     }
 }
 
@@ -220,7 +272,30 @@ impl Flows {
             user_id,
             busy: Mutex::default(),
             events,
+            degraded_banks: Mutex::default(),
         }
+    }
+
+    /// Sends events to `sender` (one channel for the app, whichever profile is active).
+    pub fn with_events(mut self, sender: tokio::sync::broadcast::Sender<FlowEvent>) -> Self {
+        self.events = sender;
+        self
+    }
+
+    /// Which banks' providers report problems, so health can say so.
+    pub fn set_degraded_banks(&self, banks: std::collections::HashSet<String>) {
+        *self
+            .degraded_banks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = banks;
+    }
+
+    fn provider_degraded(&self, connection: &str) -> bool {
+        let bank = connection.split(':').next().unwrap_or(connection);
+        self.degraded_banks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(bank)
     }
 
     /// Events as the flows run; a slow listener misses old ones rather than stalling the flows.
@@ -613,27 +688,128 @@ impl Flows {
     /// Every connection with its accounts, health and sync availability, from the store alone
     /// (instant, and offline).
     pub fn dashboard(&self) -> Result<Vec<ConnectionView>, FlowError> {
-        let now = self.now();
         let store = lock(&self.store);
         let rows = store.dashboard(&self.profile)?;
-        let mut views = Vec::with_capacity(rows.len());
-        for row in rows {
-            let history = store.manual_sync_history(&self.profile, &row.connection.id)?;
-            let sync = sync_policy::manual_sync_allowance(
-                &history,
-                sync_policy::provider_daily_cap(&row.connection.name),
-                now,
-            );
-            let tried = tried_since_problem(&store, &self.profile, &row.connection)?;
-            let health = health::assess(&facts(&row.connection, &row.accounts), sync, &tried, now);
-            views.push(ConnectionView {
-                connection: row.connection,
-                accounts: row.accounts,
-                health,
-                sync,
-            });
+        rows.into_iter()
+            .map(|row| self.view(&store, row.connection, row.accounts))
+            .collect()
+    }
+
+    fn view(
+        &self,
+        store: &Store,
+        connection: StoredConnection,
+        accounts: Vec<StoredAccount>,
+    ) -> Result<ConnectionView, FlowError> {
+        let now = self.now();
+        let history = store.manual_sync_history(&self.profile, &connection.id)?;
+        let daily_sync_cap = sync_policy::provider_daily_cap(&connection.name);
+        let sync = sync_policy::manual_sync_allowance(&history, daily_sync_cap, now);
+        let tried = tried_since_problem(store, &self.profile, &connection)?;
+        let provider_degraded = self.provider_degraded(&connection.id);
+        let facts = facts(&connection, &accounts, provider_degraded);
+        let health = health::assess(&facts, sync, &tried, now);
+        let schedule = match facts.kind {
+            health::Kind::Legacy => sync_policy::ScheduleKind::Legacy,
+            health::Kind::Valuation => sync_policy::ScheduleKind::Valuation,
+            health::Kind::Api | health::Kind::Test => sync_policy::ScheduleKind::OpenBanking,
+        };
+        let next_automatic_sync =
+            sync_policy::next_automatic_sync(schedule, connection.connected_on.unwrap_or(now), now);
+        Ok(ConnectionView {
+            connection,
+            accounts,
+            health,
+            sync,
+            daily_sync_cap,
+            next_automatic_sync,
+            provider_degraded,
+        })
+    }
+
+    /// One connection with its journal (following earlier ids) and balance history.
+    pub fn connection_detail(&self, connection: &str) -> Result<ConnectionDetail, FlowError> {
+        let store = lock(&self.store);
+        let row = store
+            .dashboard(&self.profile)?
+            .into_iter()
+            .find(|row| row.connection.id == connection)
+            .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))?;
+        let mut balances = Vec::with_capacity(row.accounts.len());
+        for account in &row.accounts {
+            balances.push((
+                account.id.clone(),
+                store.balance_history(&self.profile, &account.id)?,
+            ));
         }
-        Ok(views)
+        let journal = store.connection_journal(&self.profile, connection)?;
+        let (_, transaction_count) =
+            store.connection_transactions(&self.profile, connection, "", 0, 0)?;
+        let view = self.view(&store, row.connection, row.accounts)?;
+        Ok(ConnectionDetail {
+            view,
+            journal,
+            balances,
+            transaction_count,
+        })
+    }
+
+    /// A page of a connection's transactions, newest first, filtered by description.
+    pub fn transactions(
+        &self,
+        connection: &str,
+        search: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<TransactionPage, FlowError> {
+        let (transactions, total) = lock(&self.store).connection_transactions(
+            &self.profile,
+            connection,
+            search,
+            limit.min(500),
+            offset,
+        )?;
+        Ok(TransactionPage {
+            transactions,
+            total,
+        })
+    }
+
+    /// The profile's journal, newest last.
+    pub fn journal(&self) -> Result<Vec<crate::store::JournalEntry>, FlowError> {
+        Ok(lock(&self.store).journal(&self.profile)?)
+    }
+
+    /// Authorizations still waiting for their callback (they survive a restart).
+    pub fn pending_authorizations(&self) -> Result<Vec<PendingView>, FlowError> {
+        let now = self.now();
+        let rows = lock(&self.store).pending(&self.profile, now)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(state, json, started_at)| {
+                let pending: PendingAuthorization = serde_json::from_str(&json).ok()?;
+                let (purpose, bank_id) = match &pending.purpose {
+                    Purpose::AddConnection { bank, .. } => (
+                        "addConnection",
+                        match bank {
+                            moneyhub::BankChoice::Bank(id) => Some(id.clone()),
+                            _ => None,
+                        },
+                    ),
+                    Purpose::Reauth { .. } => ("reauth", None),
+                    Purpose::Reconsent { .. } => ("reconsent", None),
+                    Purpose::Refresh { .. } => ("refresh", None),
+                };
+                Some(PendingView {
+                    state,
+                    purpose: purpose.into(),
+                    connection_id: pending.purpose.connection_id().map(str::to_string),
+                    bank_id,
+                    started_at,
+                    expires_at: started_at + PENDING_LIFETIME,
+                })
+            })
+            .collect())
     }
 }
 

@@ -16,10 +16,16 @@ mod flows_tests;
 pub mod health;
 pub mod keychain;
 pub mod keychain_probe;
+pub mod network;
+pub mod notices;
 pub mod random;
 pub mod sensitive;
 pub mod store;
 pub mod sync_policy;
+pub mod workspace;
+#[cfg(test)]
+#[path = "workspace_tests.rs"]
+mod workspace_tests;
 
 pub use error::{Error, ErrorCode};
 pub use sensitive::Sensitive;

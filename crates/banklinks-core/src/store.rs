@@ -12,7 +12,13 @@ use rusqlite::{Connection as Db, OptionalExtension, TransactionBehavior, params}
 use serde::Serialize;
 
 /// Migrations, in order. Append only: a released migration is never edited.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("store/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("store/0001_initial.sql")),
+    (
+        "0002_app_settings",
+        include_str!("store/0002_app_settings.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -65,7 +71,7 @@ pub struct EnvironmentRecord {
 }
 
 /// A connection as the store keeps it (Moneyhub's fields plus local state).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredConnection {
     pub id: String,
@@ -74,15 +80,19 @@ pub struct StoredConnection {
     pub status: String,
     pub error: Option<String>,
     pub extended_status: Option<String>,
+    #[specta(type = Option<String>)]
     pub connected_on: Option<DateTime<Utc>>,
+    #[specta(type = Option<String>)]
     pub last_updated: Option<DateTime<Utc>>,
+    #[specta(type = Option<String>)]
     pub last_synced_at: Option<DateTime<Utc>>,
+    #[specta(type = Option<String>)]
     pub expires_at: Option<DateTime<Utc>>,
     pub tpp_consent: bool,
     pub single_sync_only: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredAccount {
     pub id: String,
@@ -90,16 +100,19 @@ pub struct StoredAccount {
     pub name: String,
     pub account_type: String,
     pub currency: String,
+    #[specta(type = f64)]
     pub balance_minor: i64,
     pub balance_date: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredTransaction {
     pub id: String,
     pub account_id: String,
+    #[specta(type = String)]
     pub booked_at: DateTime<Utc>,
+    #[specta(type = f64)]
     pub amount_minor: i64,
     pub currency: String,
     pub description: String,
@@ -107,18 +120,20 @@ pub struct StoredTransaction {
     pub pending: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum Actor {
     User,
     Automatic,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct JournalEntry {
+    #[specta(type = f64)]
     pub seq: i64,
     pub connection_id: Option<String>,
+    #[specta(type = String)]
     pub at: DateTime<Utc>,
     pub event: String,
     pub actor: Actor,
@@ -126,10 +141,12 @@ pub struct JournalEntry {
 }
 
 /// What removing a connection deleted from this device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct RemovalReceipt {
+    #[specta(type = f64)]
     pub accounts: u64,
+    #[specta(type = f64)]
     pub transactions: u64,
 }
 
@@ -385,18 +402,7 @@ impl Store {
             "SELECT id, account_id, booked_at, amount_minor, currency, description, category_id, status FROM transactions
              WHERE profile_id = ?1 AND account_id = ?2 ORDER BY booked_at DESC, id DESC LIMIT ?3 OFFSET ?4",
         )?;
-        let rows = query.query_map(params![profile, account, limit, offset], |row| {
-            Ok(StoredTransaction {
-                id: row.get(0)?,
-                account_id: row.get(1)?,
-                booked_at: parse_time(row.get(2)?).unwrap_or_default(),
-                amount_minor: row.get(3)?,
-                currency: row.get(4)?,
-                description: row.get(5)?,
-                category_id: row.get(6)?,
-                pending: row.get::<_, String>(7)? == "pending",
-            })
-        })?;
+        let rows = query.query_map(params![profile, account, limit, offset], transaction_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -723,6 +729,127 @@ impl Store {
             server_retry_at: parse_time(retry),
         })
     }
+}
+
+/// A day's closing balance of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BalancePoint {
+    pub day: String,
+    #[specta(type = f64)]
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+impl Store {
+    pub fn environment_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut query = self
+            .db
+            .prepare_cached("SELECT id FROM environments ORDER BY created_at, id")?;
+        let rows = query.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes every profile of an environment with its data (the journal keeps its rows).
+    pub fn remove_profiles(&mut self, environment: &str) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM profiles WHERE environment_id = ?1",
+            [environment],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An app-wide setting (never a secret).
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT value FROM app_settings WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO app_settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// A connection's transactions, newest first, optionally only those whose description
+    /// contains `search` (case-insensitive), one page at a time for a virtualised list.
+    pub fn connection_transactions(
+        &self,
+        profile: &str,
+        connection: &str,
+        search: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<StoredTransaction>, u64), StoreError> {
+        let pattern = format!(
+            "%{}%",
+            search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let filter = "FROM transactions WHERE profile_id = ?1 AND account_id IN (SELECT id FROM accounts WHERE profile_id = ?1 AND connection_id = ?2) AND description LIKE ?3 ESCAPE '\\'";
+        let total: i64 = self.db.query_row(
+            &format!("SELECT COUNT(*) {filter}"),
+            params![profile, connection, pattern],
+            |r| r.get(0),
+        )?;
+        let mut query = self.db.prepare_cached(&format!(
+            "SELECT id, account_id, booked_at, amount_minor, currency, description, category_id, status {filter} ORDER BY booked_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+        ))?;
+        let rows = query.query_map(
+            params![profile, connection, pattern, limit, offset],
+            transaction_row,
+        )?;
+        Ok((
+            rows.collect::<Result<_, _>>()?,
+            u64::try_from(total).unwrap_or(0),
+        ))
+    }
+
+    /// An account's daily balances, oldest first.
+    pub fn balance_history(
+        &self,
+        profile: &str,
+        account: &str,
+    ) -> Result<Vec<BalancePoint>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT day, amount_minor, currency FROM balances WHERE profile_id = ?1 AND account_id = ?2 ORDER BY day",
+        )?;
+        let rows = query.query_map(params![profile, account], |r| {
+            Ok(BalancePoint {
+                day: r.get(0)?,
+                amount_minor: r.get(1)?,
+                currency: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn transaction_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTransaction> {
+    Ok(StoredTransaction {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        booked_at: parse_time(row.get(2)?).unwrap_or_default(),
+        amount_minor: row.get(3)?,
+        currency: row.get(4)?,
+        description: row.get(5)?,
+        category_id: row.get(6)?,
+        pending: row.get::<_, String>(7)? == "pending",
+    })
 }
 
 fn journal_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {

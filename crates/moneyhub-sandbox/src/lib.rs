@@ -18,6 +18,7 @@ mod data_api;
 pub mod error;
 mod faults;
 mod identity;
+pub mod journey;
 pub mod keys;
 mod persistence;
 mod rest;

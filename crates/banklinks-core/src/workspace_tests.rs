@@ -1,0 +1,229 @@
+//! The workspace end to end: Demo with its in-process sandbox, over HTTP, with a real SQLite
+//! file; once with the in-memory keychain and once (a platform test) with the OS keychain.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use moneyhub_sandbox::clients::DEMO_CLIENT_SECRET;
+
+use crate::error::{Error, ErrorCode};
+use crate::flows::ExportFormat;
+use crate::health::{Fix, Severity};
+use crate::keychain::{MemoryKeychain, OsKeychain, SecretStore};
+use crate::workspace::{AuthorizationRequest, Breakage, Export, Workspace};
+
+const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+async fn add_connection(workspace: &Workspace, bank: &str) -> String {
+    let url = workspace
+        .begin(AuthorizationRequest::AddConnection {
+            bank_id: bank.into(),
+        })
+        .await
+        .expect("begin");
+    let pending = workspace
+        .flows()
+        .expect("flows")
+        .pending_authorizations()
+        .expect("pending");
+    assert_eq!(pending.len(), 1, "the authorization waits for its callback");
+    assert_eq!(pending[0].bank_id.as_deref(), Some(bank));
+    let callback = moneyhub_sandbox::journey::walk(&url, &[])
+        .await
+        .expect("bank journey");
+    assert!(callback.starts_with("banklinks://"), "{callback}");
+    workspace
+        .complete(&callback)
+        .await
+        .expect("complete")
+        .connection_id
+}
+
+async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = Workspace::open(dir.path().to_path_buf(), keychain.clone())
+        .await
+        .expect("open");
+
+    // First run: Demo, no profile yet, personas on offer.
+    let overview = workspace.overview().await.expect("overview");
+    assert_eq!(overview.environment.id, "demo");
+    assert!(overview.active_profile.is_none());
+    assert!(
+        overview
+            .personas
+            .iter()
+            .any(|p| p.name == "needs-attention")
+    );
+    assert!(matches!(workspace.flows(), Err(Error::NoProfile)));
+    assert!(workspace.dashboard().expect("empty dashboard").is_empty());
+
+    // A persona shows problems, each with one fix.
+    workspace
+        .use_persona("needs-attention")
+        .await
+        .expect("persona");
+    let troubled = workspace.dashboard().expect("dashboard");
+    assert!(troubled.len() >= 5, "{}", troubled.len());
+    assert!(
+        troubled
+            .iter()
+            .any(|v| v.health.severity == Severity::Action && v.health.recommended != Fix::None)
+    );
+
+    // A fresh user: add a connection through the bank pages.
+    workspace
+        .create_profile("Alex", None)
+        .await
+        .expect("profile");
+    assert!(
+        workspace.dashboard().expect("dashboard").is_empty(),
+        "profiles never mix"
+    );
+    let id = add_connection(&workspace, MOCK_BANK).await;
+    let flows = workspace.flows().expect("flows");
+    assert!(flows.pending_authorizations().expect("pending").is_empty());
+    let detail = flows.connection_detail(&id).expect("detail");
+    assert!(!detail.view.accounts.is_empty());
+    assert!(detail.transaction_count > 0);
+    assert!(detail.journal.iter().any(|e| e.event == "added"));
+    let page = flows.transactions(&id, "", 10, 0).expect("page");
+    assert_eq!(page.transactions.len(), 10);
+    assert_eq!(page.total, detail.transaction_count);
+
+    // Sync, then the cooldown answers with its time; "as soon as allowed" queues and runs.
+    workspace.sync_now(&id).await.expect("sync");
+    let refused = workspace.sync_now(&id).await.expect_err("cooldown");
+    assert_eq!(refused.code(), ErrorCode::SyncNotYet);
+    let queued_for = workspace
+        .sync_when_allowed(&id)
+        .await
+        .expect("queue")
+        .expect("queued, not run");
+    assert!(workspace.queued_syncs().contains_key(&id), "{queued_for}");
+    let first = workspace.tick(Utc::now()).await;
+    assert!(first.synced.is_empty(), "not due yet");
+    workspace.demo_advance_clock("31m").await.expect("clock");
+    let later = workspace.tick(Utc::now() + Duration::minutes(6)).await;
+    assert_eq!(later.synced, vec![id.clone()], "{later:?}");
+
+    // Expired consent: the fix switches, a notice is given once, the fix works.
+    workspace
+        .demo_break(&id, Breakage::ExpireConsent)
+        .await
+        .expect("break");
+    let expired = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("still there");
+    assert!(
+        matches!(expired.health.recommended, Fix::Reconsent | Fix::Reauth),
+        "{:?}",
+        expired.health
+    );
+    let notices = workspace.take_notices(&flows).expect("notices");
+    assert!(notices.iter().any(|n| n.connection_id == id), "{notices:?}");
+    assert!(
+        workspace.take_notices(&flows).expect("notices").is_empty(),
+        "a notice is given once"
+    );
+    let fix = if expired.health.recommended == Fix::Reconsent {
+        AuthorizationRequest::Reconsent {
+            connection_id: id.clone(),
+        }
+    } else {
+        AuthorizationRequest::Reauth {
+            connection_id: id.clone(),
+        }
+    };
+    let url = workspace.begin(fix).await.expect("begin fix");
+    let callback = moneyhub_sandbox::journey::walk(&url, &[])
+        .await
+        .expect("journey");
+    let fixed = workspace.complete(&callback).await.expect("fixed");
+    let id = fixed.connection_id;
+    let healthy = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("there");
+    assert_eq!(
+        healthy.health.recommended,
+        Fix::None,
+        "{:?}",
+        healthy.health
+    );
+
+    // Offline: the demo server stopped; cached data stays, errors say offline.
+    let before = workspace.dashboard().expect("dashboard").len();
+    workspace.demo_set_online(false).await.expect("stop");
+    let offline = workspace.refresh().await.expect_err("offline");
+    assert_eq!(offline.code(), ErrorCode::Offline, "{offline}");
+    assert_eq!(workspace.dashboard().expect("cached").len(), before);
+    let failed = workspace.tick(Utc::now() + Duration::hours(1)).await;
+    assert!(failed.error.is_some());
+    workspace.demo_set_online(true).await.expect("start");
+    workspace.refresh().await.expect("back online");
+
+    // Exports land as files.
+    let exported = workspace
+        .export(
+            Export::Journal,
+            ExportFormat::Csv,
+            &dir.path().join("exports"),
+        )
+        .expect("export");
+    let text = std::fs::read_to_string(&exported).expect("read export");
+    assert!(text.starts_with("seq,at,connection_id,event,actor,details"));
+    assert!(text.contains(",added,"));
+
+    // Remove with a receipt.
+    let receipt = workspace.remove(&id).await.expect("remove");
+    assert!(receipt.accounts > 0 && receipt.transactions > 0);
+    assert!(workspace.dashboard().expect("dashboard").is_empty());
+
+    // A restart comes back to the same profile, from the store.
+    let profile = workspace.flows().expect("flows").profile.clone();
+    drop(flows);
+    drop(workspace);
+    let reopened = Workspace::open(dir.path().to_path_buf(), keychain)
+        .await
+        .expect("reopen");
+    assert_eq!(
+        reopened.overview().await.expect("overview").active_profile,
+        Some(profile)
+    );
+
+    // No secret in the database files: not the client secret, no token.
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("banklinks.sqlite") {
+            let bytes = std::fs::read(&path).expect("read db");
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(DEMO_CLIENT_SECRET),
+                "client secret in {name}"
+            );
+            assert!(!text.contains("eyJ"), "a JWT in {name}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_lifecycle_with_the_memory_keychain() {
+    the_whole_lifecycle(Arc::new(MemoryKeychain::default())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service (run inside the desktop session of scripts/test)"]
+async fn the_whole_lifecycle_with_the_os_keychain() {
+    let service = format!("banklinks-test-{}", std::process::id());
+    the_whole_lifecycle(Arc::new(OsKeychain::new(service))).await;
+}
