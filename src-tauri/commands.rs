@@ -1,7 +1,12 @@
-//! IPC commands: each extracts state, calls one core operation and converts the error.
+//! IPC commands: each extracts state, calls one core operation and converts the error. The
+//! keychain self-test lives here; the journeys are in the submodules.
 //!
 //! Keychain calls can block (a Secret Service prompt, a slow D-Bus) so they run on the blocking
 //! pool with a time limit; on the main thread they would freeze the window.
+
+pub mod connections;
+pub mod demo;
+pub mod session;
 
 use std::time::Duration;
 

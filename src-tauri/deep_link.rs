@@ -10,7 +10,13 @@ use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 use tauri_specta::Event;
 
-use crate::events::{DeepLinkReceived, DeepLinkRejected};
+use banklinks_core::deep_link::DeepLink;
+
+use crate::error::IpcError;
+use crate::events::{
+    AuthorizationFailed, AuthorizationFinished, DeepLinkReceived, DeepLinkRejected,
+    OpenConnectionRequested,
+};
 use crate::state::lock;
 
 pub fn listen<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
@@ -73,6 +79,7 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
     let emitted = match outcome {
         Ok(link) => {
             tracing::info!(link = %link.redacted(), "deep link received");
+            act_on(app, &link, raw);
             DeepLinkReceived {
                 summary: link.summary(),
                 sequence,
@@ -92,6 +99,43 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
         tracing::warn!(%err, "could not tell the UI about a deep link");
     }
     focus_main_window(app);
+}
+
+/// A bank callback completes its authorization (in the background: it exchanges the code and
+/// fetches the first data); a connection link asks the UI to show that connection.
+fn act_on<R: Runtime>(app: &AppHandle<R>, link: &DeepLink, raw: &str) {
+    match link {
+        DeepLink::AuthCallback(_) => {
+            let app = app.clone();
+            let raw = raw.to_string();
+            tauri::async_runtime::spawn(async move {
+                let result = match crate::state(&app).workspace() {
+                    Ok(workspace) => workspace.complete(&raw).await.map_err(IpcError::from),
+                    Err(err) => Err(err),
+                };
+                let emitted = match result {
+                    Ok(done) => AuthorizationFinished {
+                        connection_id: done.connection_id,
+                        previous_connection_id: done.previous_connection_id,
+                    }
+                    .emit(&app),
+                    Err(error) => {
+                        tracing::warn!(code = ?error.code, "an authorization could not be completed");
+                        AuthorizationFailed { error }.emit(&app)
+                    }
+                };
+                if let Err(err) = emitted {
+                    tracing::warn!(%err, "could not tell the UI how an authorization ended");
+                }
+            });
+        }
+        DeepLink::OpenConnection { connection_id } => {
+            let _ = OpenConnectionRequested {
+                connection_id: connection_id.clone(),
+            }
+            .emit(app);
+        }
+    }
 }
 
 pub fn focus_main_window<R: Runtime>(app: &AppHandle<R>) {

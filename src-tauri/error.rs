@@ -25,4 +25,12 @@ impl IpcError {
             message: message.into(),
         }
     }
+
+    /// Asked before the workspace finished opening.
+    pub fn starting() -> Self {
+        Self {
+            code: ErrorCode::OutOfOrder,
+            message: "Banklinks is still starting; try again in a moment.".into(),
+        }
+    }
 }

@@ -18,3 +18,34 @@ pub struct DeepLinkRejected {
     pub reason: String,
     pub sequence: u32,
 }
+
+/// The core reported progress or a change (history arriving, a connection added or removed,
+/// the connections refreshed).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowActivity {
+    pub event: banklinks_core::flows::FlowEvent,
+}
+
+/// A bank callback completed an authorization.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationFinished {
+    pub connection_id: String,
+    /// Set when a reauth gave the connection a new id.
+    pub previous_connection_id: Option<String>,
+}
+
+/// A bank callback arrived but its authorization could not be completed.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationFailed {
+    pub error: crate::error::IpcError,
+}
+
+/// A `banklinks://connection/<id>` link asked to show a connection.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenConnectionRequested {
+    pub connection_id: String,
+}

@@ -6,24 +6,63 @@ use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events};
 
 use crate::commands;
-use crate::events::{DeepLinkReceived, DeepLinkRejected};
+use crate::events::{
+    AuthorizationFailed, AuthorizationFinished, DeepLinkReceived, DeepLinkRejected, FlowActivity,
+    OpenConnectionRequested,
+};
 
 pub const BINDINGS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/ipc/bindings.gen.ts");
 
-pub fn builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
-    tauri_specta::Builder::<R>::new()
+/// Wry only: commands that open the browser or find the Downloads folder take the app handle.
+pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             commands::keychain_status,
             commands::keychain_probe_write,
             commands::keychain_probe_read,
             commands::keychain_probe_delete,
             commands::deep_link_activity,
+            commands::session::app_overview,
+            commands::session::use_persona,
+            commands::session::create_profile,
+            commands::session::select_profile,
+            commands::session::activate_environment,
+            commands::session::save_environment,
+            commands::session::remove_environment,
+            commands::session::set_notifications,
+            commands::session::set_customer_ip,
+            commands::connections::dashboard,
+            commands::connections::refresh,
+            commands::connections::institutions,
+            commands::connections::begin_authorization,
+            commands::connections::pending_authorizations,
+            commands::connections::cancel_authorization,
+            commands::connections::sync_now,
+            commands::connections::sync_when_allowed,
+            commands::connections::queued_syncs,
+            commands::connections::connection_detail,
+            commands::connections::transactions,
+            commands::connections::journal,
+            commands::connections::export_data,
+            commands::connections::remove_connection,
+            commands::demo::demo_advance_clock,
+            commands::demo::demo_break_connection,
+            commands::demo::demo_set_faults,
+            commands::demo::demo_reset,
+            commands::demo::demo_set_online,
         ])
-        .events(collect_events![DeepLinkReceived, DeepLinkRejected])
+        .events(collect_events![
+            DeepLinkReceived,
+            DeepLinkRejected,
+            FlowActivity,
+            AuthorizationFinished,
+            AuthorizationFailed,
+            OpenConnectionRequested
+        ])
 }
 
 pub fn export_bindings(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    builder::<tauri::Wry>().export(
+    builder().export(
         Typescript::default()
             .header("// Generated from src-tauri/ipc.rs by tauri-specta. Do not edit.\n"),
         path,

@@ -7,6 +7,8 @@ mod deep_link;
 mod error;
 mod events;
 pub mod ipc;
+mod opener;
+mod poller;
 mod state;
 
 use tauri::Manager;
@@ -45,6 +47,8 @@ pub fn run() {
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
+            // Before links are read: a cold start by callback link completes against it.
+            poller::open_workspace(app.handle());
             deep_link::listen(app.handle())?;
             Ok(())
         })

@@ -1,9 +1,12 @@
 //! What the shell keeps between commands. Secrets are not kept here: they stay in the keychain.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use banklinks_core::deep_link::LinkActivity;
 use banklinks_core::keychain::OsKeychain;
+use banklinks_core::workspace::Workspace;
+
+use crate::error::IpcError;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -11,6 +14,9 @@ pub struct AppState {
     /// Fingerprint of the keychain probe last written, so "read back" can check it.
     pub probe_fingerprint: Mutex<Option<String>>,
     pub links: Mutex<LinkActivity>,
+    /// The session, once opened; until then (or when opening failed) `workspace_error` says why.
+    pub workspace: Mutex<Option<Arc<Workspace>>>,
+    pub workspace_error: Mutex<Option<IpcError>>,
 }
 
 impl AppState {
@@ -19,7 +25,19 @@ impl AppState {
             keychain: OsKeychain::new(keychain_service),
             probe_fingerprint: Mutex::new(None),
             links: Mutex::new(LinkActivity::default()),
+            workspace: Mutex::new(None),
+            workspace_error: Mutex::new(None),
         }
+    }
+
+    /// The open workspace, or the reason there is none.
+    pub fn workspace(&self) -> Result<Arc<Workspace>, IpcError> {
+        if let Some(workspace) = lock(&self.workspace).clone() {
+            return Ok(workspace);
+        }
+        Err(lock(&self.workspace_error)
+            .clone()
+            .unwrap_or_else(|| IpcError::starting()))
     }
 }
 

@@ -130,7 +130,11 @@ pub struct Flows {
 
 /// What the flows tell the UI as they go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum FlowEvent {
     /// The profile's connections were fetched again.
     ConnectionsRefreshed,

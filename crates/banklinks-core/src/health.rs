@@ -133,6 +133,7 @@ pub struct Health {
     pub recommended: Fix,
     pub actions: Vec<ActionState>,
     /// Whole days until the consent ends (negative once it has).
+    #[specta(type = Option<f64>)]
     pub consent_days_left: Option<i64>,
     /// The reminder point reached: 14, 7, 3 or 1 days before the consent ends.
     pub consent_reminder: Option<u8>,

@@ -137,6 +137,8 @@ pub struct JournalEntry {
     pub at: DateTime<Utc>,
     pub event: String,
     pub actor: Actor,
+    /// Event-specific JSON (ids, counts, times); the UI shows it as text.
+    #[specta(type = specta_typescript::Any)]
     pub details: serde_json::Value,
 }
 

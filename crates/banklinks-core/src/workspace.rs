@@ -104,7 +104,11 @@ pub struct InstitutionView {
 
 /// What a user may start at the bank.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum AuthorizationRequest {
     AddConnection { bank_id: String },
     Reauth { connection_id: String },
@@ -929,7 +933,11 @@ impl Workspace {
 
 /// What to export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Export {
     Journal,
     Transactions { account_id: String },

@@ -13,15 +13,176 @@ export const commands = {
 	keychainProbeDelete: () => typedError<ProbeDeleted, IpcError>(__TAURI_INVOKE("keychain_probe_delete")),
 	/**  Links seen since start, so a UI that loads after a cold start by link still shows it. */
 	deepLinkActivity: () => __TAURI_INVOKE<LinkActivity_Serialize>("deep_link_activity"),
+	appOverview: () => typedError<Overview_Serialize, IpcError>(__TAURI_INVOKE("app_overview")),
+	usePersona: (persona: string) => typedError<string, IpcError>(__TAURI_INVOKE("use_persona", { persona })),
+	createProfile: (name: string, existingUserId: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("create_profile", { name, existingUserId })),
+	selectProfile: (profile: string) => typedError<null, IpcError>(__TAURI_INVOKE("select_profile", { profile })),
+	activateEnvironment: (environment: string) => typedError<null, IpcError>(__TAURI_INVOKE("activate_environment", { environment })),
+	/**
+	 *  `secret` is the client secret or private key as typed or read from a file in the UI; it goes
+	 *  straight to the keychain and is never sent back.
+	 */
+	saveEnvironment: (settings: EnvironmentSettings, secret: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("save_environment", { settings, secret })),
+	removeEnvironment: (environment: string) => typedError<null, IpcError>(__TAURI_INVOKE("remove_environment", { environment })),
+	setNotifications: (on: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("set_notifications", { on })),
+	setCustomerIp: (ip: string) => typedError<null, IpcError>(__TAURI_INVOKE("set_customer_ip", { ip })),
+	dashboard: () => typedError<ConnectionView_Serialize[], IpcError>(__TAURI_INVOKE("dashboard")),
+	refresh: () => typedError<null, IpcError>(__TAURI_INVOKE("refresh")),
+	institutions: () => typedError<InstitutionView_Serialize[], IpcError>(__TAURI_INVOKE("institutions")),
+	/**  Starts an authorization and opens the bank's page in the system browser. */
+	beginAuthorization: (request: AuthorizationRequest) => typedError<null, IpcError>(__TAURI_INVOKE("begin_authorization", { request })),
+	pendingAuthorizations: () => typedError<PendingView_Serialize[], IpcError>(__TAURI_INVOKE("pending_authorizations")),
+	cancelAuthorization: (stateId: string) => typedError<boolean, IpcError>(__TAURI_INVOKE("cancel_authorization", { stateId })),
+	syncNow: (connectionId: string) => typedError<null, IpcError>(__TAURI_INVOKE("sync_now", { connectionId })),
+	/**  Runs the sync now if allowed, else queues it; returns when it will run if queued. */
+	syncWhenAllowed: (connectionId: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("sync_when_allowed", { connectionId })),
+	queuedSyncs: () => typedError<{ [key in string]: string }, IpcError>(__TAURI_INVOKE("queued_syncs")),
+	connectionDetail: (connectionId: string) => typedError<ConnectionDetail_Serialize, IpcError>(__TAURI_INVOKE("connection_detail", { connectionId })),
+	transactions: (connectionId: string, search: string, limit: number, offset: number) => typedError<TransactionPage_Serialize, IpcError>(__TAURI_INVOKE("transactions", { connectionId, search, limit, offset })),
+	journal: () => typedError<JournalEntry_Serialize[], IpcError>(__TAURI_INVOKE("journal")),
+	/**
+	 *  Writes an export to the Downloads folder (the data folder when there is none); returns its
+	 *  path.
+	 */
+	exportData: (what: Export, format: ExportFormat) => typedError<string, IpcError>(__TAURI_INVOKE("export_data", { what, format })),
+	removeConnection: (connectionId: string) => typedError<RemovalReceipt, IpcError>(__TAURI_INVOKE("remove_connection", { connectionId })),
+	/**  `by`: "1h", "1d", "7d", "90d"… Returns the Demo clock's new time. */
+	demoAdvanceClock: (by: string) => typedError<string, IpcError>(__TAURI_INVOKE("demo_advance_clock", { by })),
+	demoBreakConnection: (connectionId: string, how: Breakage) => typedError<null, IpcError>(__TAURI_INVOKE("demo_break_connection", { connectionId, how })),
+	demoSetFaults: (preset: FaultPreset) => typedError<null, IpcError>(__TAURI_INVOKE("demo_set_faults", { preset })),
+	demoReset: () => typedError<null, IpcError>(__TAURI_INVOKE("demo_reset")),
+	demoSetOnline: (online: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("demo_set_online", { online })),
 };
 
 /** Events */
 export const events = {
+	authorizationFailed: makeEvent<AuthorizationFailed, AuthorizationFailed>("authorization-failed"),
+	authorizationFinished: makeEvent<AuthorizationFinished_Serialize, AuthorizationFinished_Deserialize>("authorization-finished"),
 	deepLinkReceived: makeEvent<DeepLinkReceived, DeepLinkReceived>("deep-link-received"),
 	deepLinkRejected: makeEvent<DeepLinkRejected, DeepLinkRejected>("deep-link-rejected"),
+	flowActivity: makeEvent<FlowActivity_Serialize, FlowActivity_Deserialize>("flow-activity"),
+	openConnectionRequested: makeEvent<OpenConnectionRequested, OpenConnectionRequested>("open-connection-requested"),
 };
 
 /* Types */
+export type Action = "reauth" | "reconsent" | "refresh" | "sync" | "remove";
+
+/**  One action and, when it is not allowed, why. */
+export type ActionState = ActionState_Serialize | ActionState_Deserialize;
+
+/**  One action and, when it is not allowed, why. */
+export type ActionState_Deserialize = {
+	action: Action,
+	allowed: boolean,
+	reason?: string | null,
+};
+
+/**  One action and, when it is not allowed, why. */
+export type ActionState_Serialize = {
+	action: Action,
+	allowed: boolean,
+	reason: string | null,
+};
+
+export type Actor = "user" | "automatic";
+
+export type AuthKind = "clientSecretBasic" | "privateKeyJwtRs256" | "privateKeyJwtPs256";
+
+/**  A bank callback arrived but its authorization could not be completed. */
+export type AuthorizationFailed = {
+	error: IpcError,
+};
+
+/**  A bank callback completed an authorization. */
+export type AuthorizationFinished = AuthorizationFinished_Serialize | AuthorizationFinished_Deserialize;
+
+/**  A bank callback completed an authorization. */
+export type AuthorizationFinished_Deserialize = {
+	connectionId: string,
+	/**  Set when a reauth gave the connection a new id. */
+	previousConnectionId?: string | null,
+};
+
+/**  A bank callback completed an authorization. */
+export type AuthorizationFinished_Serialize = {
+	connectionId: string,
+	/**  Set when a reauth gave the connection a new id. */
+	previousConnectionId: string | null,
+};
+
+/**  What a user may start at the bank. */
+export type AuthorizationRequest = { kind: "addConnection"; bankId: string } | { kind: "reauth"; connectionId: string } | { kind: "reconsent"; connectionId: string } | { kind: "refresh"; connectionId: string };
+
+/**  A day's closing balance of an account. */
+export type BalancePoint = {
+	day: string,
+	amountMinor: number | null,
+	currency: string,
+};
+
+/**  Ways the presenter can break a Demo connection. */
+export type Breakage = 
+/**  Consent ended yesterday. */
+"expireConsent" | 
+/**  Consent ends in 3 days. */
+"consentEndingSoon" | "mfaRequired" | "credentialsError" | "syncError" | 
+/**  No new data for 3 days (Moneyhub's `resync` rule). */
+"stale" | 
+/**  Clear everything forced and mark it healthy. */
+"heal";
+
+/**  One connection in full, for its detail page. */
+export type ConnectionDetail = ConnectionDetail_Serialize | ConnectionDetail_Deserialize;
+
+/**  One connection in full, for its detail page. */
+export type ConnectionDetail_Deserialize = {
+	view: ConnectionView_Deserialize,
+	journal: JournalEntry_Deserialize[],
+	/**  Per account, its daily balances. */
+	balances: ([string, BalancePoint[]])[],
+	transactionCount: number | null,
+};
+
+/**  One connection in full, for its detail page. */
+export type ConnectionDetail_Serialize = {
+	view: ConnectionView_Serialize,
+	journal: JournalEntry_Serialize[],
+	/**  Per account, its daily balances. */
+	balances: ([string, BalancePoint[]])[],
+	transactionCount: number | null,
+};
+
+/**  A dashboard row: a connection, its accounts and what to do about it. */
+export type ConnectionView = ConnectionView_Serialize | ConnectionView_Deserialize;
+
+/**  A dashboard row: a connection, its accounts and what to do about it. */
+export type ConnectionView_Deserialize = {
+	connection: StoredConnection_Deserialize,
+	accounts: StoredAccount_Deserialize[],
+	health: Health_Deserialize,
+	sync: SyncAllowance_Deserialize,
+	/**  Manual syncs allowed per UK day by this provider, when it caps them. */
+	dailySyncCap?: number | null,
+	/**  Moneyhub's next scheduled sync of this connection (UK schedule). */
+	nextAutomaticSync?: string | null,
+	/**  The provider reports problems right now. */
+	providerDegraded: boolean,
+};
+
+/**  A dashboard row: a connection, its accounts and what to do about it. */
+export type ConnectionView_Serialize = {
+	connection: StoredConnection_Serialize,
+	accounts: StoredAccount_Serialize[],
+	health: Health_Serialize,
+	sync: SyncAllowance_Serialize,
+	/**  Manual syncs allowed per UK day by this provider, when it caps them. */
+	dailySyncCap: number | null,
+	/**  Moneyhub's next scheduled sync of this connection (UK schedule). */
+	nextAutomaticSync: string | null,
+	/**  The provider reports problems right now. */
+	providerDegraded: boolean,
+};
+
 export type DeepLinkKind = "authCallback" | "openConnection";
 
 /**  A `banklinks://` link arrived and was accepted. Only its redacted form is sent. */
@@ -42,6 +203,30 @@ export type DeepLinkSummary = {
 	redacted: string,
 };
 
+export type DemoStatus = {
+	/**  The sandbox is serving (the presenter can stop it to show offline behaviour). */
+	online: boolean,
+	/**  The sandbox clock, which the presenter moves. */
+	now: string,
+	identityUrl: string,
+};
+
+export type EnvironmentKind = "demo" | "moneyhub" | "custom";
+
+/**  Everything about an environment except its secret. */
+export type EnvironmentSettings = {
+	id: string,
+	kind: EnvironmentKind,
+	name: string,
+	identityUrl: string,
+	apiUrl: string,
+	clientId: string,
+	auth: AuthKind,
+	signedRequestObjects: boolean,
+	redirectUri: string,
+	hybridResponse: boolean,
+};
+
 /**  What the UI switches on. Serialised in snake_case; the set only grows. */
 export type ErrorCode = 
 /**  No keychain: the UI explains how to get one; retrying will not help. */
@@ -54,12 +239,179 @@ export type ErrorCode =
 "deep_link_rejected" | 
 /**  The action needs an earlier step first. */
 "out_of_order" | 
+/**
+ *  Moneyhub could not be reached (offline, the server is down, a timeout): cached data
+ *  stays; the UI says the action needs a connection.
+ */
+"offline" | 
+/**  Moneyhub answered with an error; the message keeps its words. */
+"moneyhub_error" | 
+/**
+ *  Too early for a manual sync (ours, the provider's or Moneyhub's limit): the message says
+ *  until when.
+ */
+"sync_not_yet" | 
+/**  The connection's consent has expired: reconsent or reauth. */
+"consent_expired" | 
+/**  Something is already running on this connection. */
+"busy" | 
+/**  A callback that matches no authorization in progress (expired, cancelled, used, forged). */
+"no_such_authorization" | 
+/**  The bank or Moneyhub refused the authorization, or its tokens did not verify. */
+"authorization_failed" | 
+/**  The environment's settings or credentials are incomplete or wrong. */
+"configuration_invalid" | 
+/**  The database could not be opened and was moved aside. */
+"database_damaged" | 
+/**  No profile (Moneyhub user) is selected yet. */
+"no_profile" | 
+/**  The action is not allowed for this connection now. */
+"not_allowed" | 
+/**  No such connection, environment or profile. */
+"not_found" | 
 /**  Everything else; the message says what happened. */
 "internal";
+
+/**  What to export. */
+export type Export = { kind: "journal" } | { kind: "transactions"; accountId: string };
+
+/**  Formats for exports. */
+export type ExportFormat = "csv" | "json";
+
+/**  Fault presets for the Demo's API. */
+export type FaultPreset = "none" | 
+/**  Every sync answers 429 with `Retry-After`. */
+"rateLimited" | 
+/**  Half the Data API calls answer 503. */
+"serverErrors" | 
+/**  Every Data API call takes 3 seconds. */
+"slow";
+
+export type Fix = Fix_Serialize | Fix_Deserialize;
+
+export type Fix_Deserialize = { kind: "reauth" } | { kind: "reconsent" } | { kind: "refresh" } | { kind: "sync" } | { kind: "wait"; until?: string | null } | { kind: "contactSupport" } | { kind: "none" };
+
+export type Fix_Serialize = { kind: "reauth" } | { kind: "reconsent" } | { kind: "refresh" } | { kind: "sync" } | { kind: "wait"; until: string | null } | { kind: "contactSupport" } | { kind: "none" };
+
+/**
+ *  The core reported progress or a change (history arriving, a connection added or removed,
+ *  the connections refreshed).
+ */
+export type FlowActivity = FlowActivity_Serialize | FlowActivity_Deserialize;
+
+/**
+ *  The core reported progress or a change (history arriving, a connection added or removed,
+ *  the connections refreshed).
+ */
+export type FlowActivity_Deserialize = {
+	event: FlowEvent_Deserialize,
+};
+
+/**
+ *  The core reported progress or a change (history arriving, a connection added or removed,
+ *  the connections refreshed).
+ */
+export type FlowActivity_Serialize = {
+	event: FlowEvent_Serialize,
+};
+
+/**  What the flows tell the UI as they go. */
+export type FlowEvent = FlowEvent_Serialize | FlowEvent_Deserialize;
+
+/**  What the flows tell the UI as they go. */
+export type FlowEvent_Deserialize = 
+/**  The profile's connections were fetched again. */
+{ kind: "connectionsRefreshed" } | 
+/**  Transactions saved so far for a connection during a refresh. */
+{ kind: "historyProgress"; connectionId: string; transactions: number } | { kind: "connected"; connectionId: string; previousConnectionId?: string | null } | { kind: "syncRequested"; connectionId: string } | { kind: "connectionRemoved"; connectionId: string; accounts: number; transactions: number };
+
+/**  What the flows tell the UI as they go. */
+export type FlowEvent_Serialize = 
+/**  The profile's connections were fetched again. */
+{ kind: "connectionsRefreshed" } | 
+/**  Transactions saved so far for a connection during a refresh. */
+{ kind: "historyProgress"; connectionId: string; transactions: number } | { kind: "connected"; connectionId: string; previousConnectionId: string | null } | { kind: "syncRequested"; connectionId: string } | { kind: "connectionRemoved"; connectionId: string; accounts: number; transactions: number };
+
+export type Health = Health_Serialize | Health_Deserialize;
+
+export type Health_Deserialize = {
+	severity: Severity,
+	headline: string,
+	detail: string,
+	recommended: Fix_Deserialize,
+	actions: ActionState_Deserialize[],
+	/**  Whole days until the consent ends (negative once it has). */
+	consentDaysLeft?: number | null,
+	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
+	consentReminder?: number | null,
+};
+
+export type Health_Serialize = {
+	severity: Severity,
+	headline: string,
+	detail: string,
+	recommended: Fix_Serialize,
+	actions: ActionState_Serialize[],
+	/**  Whole days until the consent ends (negative once it has). */
+	consentDaysLeft: number | null,
+	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
+	consentReminder: number | null,
+};
+
+/**  An institution in the bank chooser. */
+export type InstitutionView = InstitutionView_Serialize | InstitutionView_Deserialize;
+
+/**  An institution in the bank chooser. */
+export type InstitutionView_Deserialize = {
+	id: string,
+	name: string,
+	/**  `api`, `legacy`, `test` or a valuation provider. */
+	kind: string,
+	accountTypes: string[],
+	beta: boolean,
+	/**  The provider reports problems syncing or authorising right now. */
+	degraded: boolean,
+	statusNote?: string | null,
+};
+
+/**  An institution in the bank chooser. */
+export type InstitutionView_Serialize = {
+	id: string,
+	name: string,
+	/**  `api`, `legacy`, `test` or a valuation provider. */
+	kind: string,
+	accountTypes: string[],
+	beta: boolean,
+	/**  The provider reports problems syncing or authorising right now. */
+	degraded: boolean,
+	statusNote: string | null,
+};
 
 export type IpcError = {
 	code: ErrorCode,
 	message: string,
+};
+
+export type JournalEntry = JournalEntry_Serialize | JournalEntry_Deserialize;
+
+export type JournalEntry_Deserialize = {
+	seq: number | null,
+	connectionId?: string | null,
+	at: string,
+	event: string,
+	actor: Actor,
+	/**  Event-specific JSON (ids, counts, times); the UI shows it as text. */
+	details: any,
+};
+
+export type JournalEntry_Serialize = {
+	seq: number | null,
+	connectionId: string | null,
+	at: string,
+	event: string,
+	actor: Actor,
+	/**  Event-specific JSON (ids, counts, times); the UI shows it as text. */
+	details: any,
 };
 
 export type KeychainStatus = {
@@ -100,6 +452,80 @@ export type LinkActivity_Serialize = {
 	rejected: number,
 };
 
+/**  A `banklinks://connection/<id>` link asked to show a connection. */
+export type OpenConnectionRequested = {
+	connectionId: string,
+};
+
+/**  Everything the shell's chrome needs: where we are, as whom, and what else there is. */
+export type Overview = Overview_Serialize | Overview_Deserialize;
+
+/**  Everything the shell's chrome needs: where we are, as whom, and what else there is. */
+export type Overview_Deserialize = {
+	environment: EnvironmentSettings,
+	environments: EnvironmentSettings[],
+	profiles: ProfileSummary[],
+	activeProfile?: string | null,
+	personas: Persona[],
+	demo?: DemoStatus | null,
+	dataLocation: string,
+	/**  Set when the database could not be opened at start and was moved aside. */
+	startupNotice?: string | null,
+	notifications: boolean,
+	customerIp?: string | null,
+	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
+	now: string,
+};
+
+/**  Everything the shell's chrome needs: where we are, as whom, and what else there is. */
+export type Overview_Serialize = {
+	environment: EnvironmentSettings,
+	environments: EnvironmentSettings[],
+	profiles: ProfileSummary[],
+	activeProfile: string | null,
+	personas: Persona[],
+	demo: DemoStatus | null,
+	dataLocation: string,
+	/**  Set when the database could not be opened at start and was moved aside. */
+	startupNotice: string | null,
+	notifications: boolean,
+	customerIp: string | null,
+	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
+	now: string,
+};
+
+/**  An authorization waiting for its callback (shown as "Waiting for your bank…"). */
+export type PendingView = PendingView_Serialize | PendingView_Deserialize;
+
+/**  An authorization waiting for its callback (shown as "Waiting for your bank…"). */
+export type PendingView_Deserialize = {
+	state: string,
+	/**  `addConnection`, `reauth`, `reconsent` or `refresh`. */
+	purpose: string,
+	connectionId?: string | null,
+	/**  The bank chosen for a new connection. */
+	bankId?: string | null,
+	startedAt: string,
+	expiresAt: string,
+};
+
+/**  An authorization waiting for its callback (shown as "Waiting for your bank…"). */
+export type PendingView_Serialize = {
+	state: string,
+	/**  `addConnection`, `reauth`, `reconsent` or `refresh`. */
+	purpose: string,
+	connectionId: string | null,
+	/**  The bank chosen for a new connection. */
+	bankId: string | null,
+	startedAt: string,
+	expiresAt: string,
+};
+
+export type Persona = {
+	name: string,
+	description: string,
+};
+
 /**  What deleting the probe did, confirmed by reading again afterwards. */
 export type ProbeDeleted = {
 	existed: boolean,
@@ -122,6 +548,142 @@ export type ProbeWritten = {
 	fingerprint: string,
 	backend: string,
 };
+
+export type ProfileSummary = {
+	id: string,
+	userId: string,
+	name: string,
+};
+
+/**  What removing a connection deleted from this device. */
+export type RemovalReceipt = {
+	accounts: number | null,
+	transactions: number | null,
+};
+
+export type Severity = 
+/**  Healthy. */
+"ok" | 
+/**  Worth knowing (e.g. consent ends in 14 days, data still arriving). */
+"info" | 
+/**  Soon needs the user (consent ends within 3 days, data is getting old). */
+"warning" | 
+/**  Needs the user now. */
+"action";
+
+export type StoredAccount = StoredAccount_Serialize | StoredAccount_Deserialize;
+
+export type StoredAccount_Deserialize = {
+	id: string,
+	connectionId: string,
+	name: string,
+	accountType: string,
+	currency: string,
+	balanceMinor: number | null,
+	balanceDate?: string | null,
+};
+
+export type StoredAccount_Serialize = {
+	id: string,
+	connectionId: string,
+	name: string,
+	accountType: string,
+	currency: string,
+	balanceMinor: number | null,
+	balanceDate: string | null,
+};
+
+/**  A connection as the store keeps it (Moneyhub's fields plus local state). */
+export type StoredConnection = StoredConnection_Serialize | StoredConnection_Deserialize;
+
+/**  A connection as the store keeps it (Moneyhub's fields plus local state). */
+export type StoredConnection_Deserialize = {
+	id: string,
+	name: string,
+	kind: string,
+	status: string,
+	error?: string | null,
+	extendedStatus?: string | null,
+	connectedOn?: string | null,
+	lastUpdated?: string | null,
+	lastSyncedAt?: string | null,
+	expiresAt?: string | null,
+	tppConsent: boolean,
+	singleSyncOnly: boolean,
+};
+
+/**  A connection as the store keeps it (Moneyhub's fields plus local state). */
+export type StoredConnection_Serialize = {
+	id: string,
+	name: string,
+	kind: string,
+	status: string,
+	error: string | null,
+	extendedStatus: string | null,
+	connectedOn: string | null,
+	lastUpdated: string | null,
+	lastSyncedAt: string | null,
+	expiresAt: string | null,
+	tppConsent: boolean,
+	singleSyncOnly: boolean,
+};
+
+export type StoredTransaction = StoredTransaction_Serialize | StoredTransaction_Deserialize;
+
+export type StoredTransaction_Deserialize = {
+	id: string,
+	accountId: string,
+	bookedAt: string,
+	amountMinor: number | null,
+	currency: string,
+	description: string,
+	categoryId?: string | null,
+	pending: boolean,
+};
+
+export type StoredTransaction_Serialize = {
+	id: string,
+	accountId: string,
+	bookedAt: string,
+	amountMinor: number | null,
+	currency: string,
+	description: string,
+	categoryId: string | null,
+	pending: boolean,
+};
+
+export type SyncAllowance = SyncAllowance_Serialize | SyncAllowance_Deserialize;
+
+export type SyncAllowance_Deserialize = { kind: "now"; 
+/**  Manual syncs left today under a provider cap (`None`: no cap). */
+left_today?: number | null } | { kind: "at"; at: string; reason: WaitReason };
+
+export type SyncAllowance_Serialize = { kind: "now"; 
+/**  Manual syncs left today under a provider cap (`None`: no cap). */
+left_today: number | null } | { kind: "at"; at: string; reason: WaitReason };
+
+/**  A page of a connection's transactions. */
+export type TransactionPage = TransactionPage_Serialize | TransactionPage_Deserialize;
+
+/**  A page of a connection's transactions. */
+export type TransactionPage_Deserialize = {
+	transactions: StoredTransaction_Deserialize[],
+	total: number | null,
+};
+
+/**  A page of a connection's transactions. */
+export type TransactionPage_Serialize = {
+	transactions: StoredTransaction_Serialize[],
+	total: number | null,
+};
+
+export type WaitReason = 
+/**  Moneyhub's 30-minute limit per connection. */
+"cooldown" | 
+/**  The provider's daily cap is used up; it resets at UK midnight. */
+"dailyCap" | 
+/**  Moneyhub answered 429 and said when to retry. */
+"serverAsked";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -1,0 +1,151 @@
+//! The connection journeys: the dashboard, adding and fixing connections at the bank, syncing,
+//! details, the journal and exports, removal.
+
+use std::collections::BTreeMap;
+
+use banklinks_core::flows::{
+    ConnectionDetail, ConnectionView, ExportFormat, PendingView, TransactionPage,
+};
+use banklinks_core::store::{JournalEntry, RemovalReceipt};
+use banklinks_core::workspace::{AuthorizationRequest, Export, InstitutionView};
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::IpcError;
+use crate::state::AppState;
+
+#[tauri::command]
+#[specta::specta]
+pub fn dashboard(state: State<'_, AppState>) -> Result<Vec<ConnectionView>, IpcError> {
+    Ok(state.workspace()?.dashboard()?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn refresh(state: State<'_, AppState>) -> Result<(), IpcError> {
+    Ok(state.workspace()?.refresh().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn institutions(state: State<'_, AppState>) -> Result<Vec<InstitutionView>, IpcError> {
+    Ok(state.workspace()?.institutions().await?)
+}
+
+/// Starts an authorization and opens the bank's page in the system browser.
+#[tauri::command]
+#[specta::specta]
+pub async fn begin_authorization(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    request: AuthorizationRequest,
+) -> Result<(), IpcError> {
+    let url = state.workspace()?.begin(request).await?;
+    crate::opener::open_in_browser(&app, &url).map_err(IpcError::internal)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn pending_authorizations(state: State<'_, AppState>) -> Result<Vec<PendingView>, IpcError> {
+    Ok(state
+        .workspace()?
+        .flows()?
+        .pending_authorizations()
+        .map_err(banklinks_core::Error::from)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_authorization(
+    state: State<'_, AppState>,
+    state_id: String,
+) -> Result<bool, IpcError> {
+    Ok(state.workspace()?.cancel(&state_id)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now(state: State<'_, AppState>, connection_id: String) -> Result<(), IpcError> {
+    Ok(state.workspace()?.sync_now(&connection_id).await?)
+}
+
+/// Runs the sync now if allowed, else queues it; returns when it will run if queued.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_when_allowed(
+    state: State<'_, AppState>,
+    connection_id: String,
+) -> Result<Option<String>, IpcError> {
+    Ok(state.workspace()?.sync_when_allowed(&connection_id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn queued_syncs(state: State<'_, AppState>) -> Result<BTreeMap<String, String>, IpcError> {
+    Ok(state.workspace()?.queued_syncs())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn connection_detail(
+    state: State<'_, AppState>,
+    connection_id: String,
+) -> Result<ConnectionDetail, IpcError> {
+    Ok(state
+        .workspace()?
+        .flows()?
+        .connection_detail(&connection_id)
+        .map_err(banklinks_core::Error::from)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn transactions(
+    state: State<'_, AppState>,
+    connection_id: String,
+    search: String,
+    limit: u32,
+    offset: u32,
+) -> Result<TransactionPage, IpcError> {
+    Ok(state
+        .workspace()?
+        .flows()?
+        .transactions(&connection_id, &search, limit, offset)
+        .map_err(banklinks_core::Error::from)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn journal(state: State<'_, AppState>) -> Result<Vec<JournalEntry>, IpcError> {
+    Ok(state
+        .workspace()?
+        .flows()?
+        .journal()
+        .map_err(banklinks_core::Error::from)?)
+}
+
+/// Writes an export to the Downloads folder (the data folder when there is none); returns its
+/// path.
+#[tauri::command]
+#[specta::specta]
+pub fn export_data(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    what: Export,
+    format: ExportFormat,
+) -> Result<String, IpcError> {
+    let workspace = state.workspace()?;
+    let dir = app
+        .path()
+        .download_dir()
+        .unwrap_or_else(|_| workspace.data_dir().join("exports"));
+    Ok(workspace.export(what, format, &dir)?.display().to_string())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_connection(
+    state: State<'_, AppState>,
+    connection_id: String,
+) -> Result<RemovalReceipt, IpcError> {
+    Ok(state.workspace()?.remove(&connection_id).await?)
+}

@@ -1,0 +1,84 @@
+//! Environments, profiles and app settings.
+
+use banklinks_core::environment::EnvironmentSettings;
+use banklinks_core::workspace::Overview;
+use tauri::State;
+
+use crate::error::IpcError;
+use crate::state::AppState;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn app_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
+    Ok(state.workspace()?.overview().await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn use_persona(state: State<'_, AppState>, persona: String) -> Result<String, IpcError> {
+    Ok(state.workspace()?.use_persona(&persona).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn create_profile(
+    state: State<'_, AppState>,
+    name: String,
+    existing_user_id: Option<String>,
+) -> Result<String, IpcError> {
+    Ok(state
+        .workspace()?
+        .create_profile(&name, existing_user_id.as_deref())
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn select_profile(state: State<'_, AppState>, profile: String) -> Result<(), IpcError> {
+    Ok(state.workspace()?.select_profile(&profile).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn activate_environment(
+    state: State<'_, AppState>,
+    environment: String,
+) -> Result<(), IpcError> {
+    Ok(state.workspace()?.activate(&environment).await?)
+}
+
+/// `secret` is the client secret or private key as typed or read from a file in the UI; it goes
+/// straight to the keychain and is never sent back.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_environment(
+    state: State<'_, AppState>,
+    settings: EnvironmentSettings,
+    secret: Option<String>,
+) -> Result<(), IpcError> {
+    Ok(state
+        .workspace()?
+        .save_environment(settings, secret)
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_environment(
+    state: State<'_, AppState>,
+    environment: String,
+) -> Result<(), IpcError> {
+    Ok(state.workspace()?.remove_environment(&environment).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn set_notifications(state: State<'_, AppState>, on: bool) -> Result<(), IpcError> {
+    Ok(state.workspace()?.set_notifications(on)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn set_customer_ip(state: State<'_, AppState>, ip: String) -> Result<(), IpcError> {
+    Ok(state.workspace()?.set_customer_ip(&ip)?)
+}

@@ -1,0 +1,86 @@
+//! Opens the workspace at start, forwards the core's events to the UI, and runs the background
+//! poller: webhooks cannot reach a desktop, so while the app runs it asks Moneyhub itself
+//! (gently, backing off on failure; the policy is in `banklinks_core::workspace`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use banklinks_core::keychain::SecretStore;
+use banklinks_core::workspace::Workspace;
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_notification::NotificationExt;
+use tauri_specta::Event;
+
+use crate::error::IpcError;
+use crate::events::FlowActivity;
+use crate::state::lock;
+
+/// How often the poller wakes; each wake does work only when something is due.
+const TICK: Duration = Duration::from_secs(30);
+
+/// Opens the workspace (blocking start-up briefly: the first paint needs its data anyway), then
+/// starts the forwarding and polling tasks. A failure is kept for the UI to show.
+pub fn open_workspace<R: Runtime>(app: &AppHandle<R>) {
+    let state = crate::state(app);
+    let data_dir = std::env::var_os("BANKLINKS_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().app_data_dir().ok())
+        .unwrap_or_else(|| std::env::temp_dir().join("banklinks"));
+    let keychain: Arc<dyn SecretStore> = Arc::new(state.keychain.clone());
+    let opened = tauri::async_runtime::block_on(Workspace::open(data_dir, keychain)).map(Arc::new);
+    match opened {
+        Ok(workspace) => {
+            *lock(&state.workspace) = Some(workspace.clone());
+            forward_events(app, &workspace);
+            poll(app, workspace);
+        }
+        Err(err) => {
+            tracing::error!(%err, "the workspace did not open");
+            *lock(&state.workspace_error) = Some(IpcError::from(err));
+        }
+    }
+}
+
+fn forward_events<R: Runtime>(app: &AppHandle<R>, workspace: &Workspace) {
+    let mut events = workspace.subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Err(err) = (FlowActivity { event }).emit(&app) {
+                        tracing::warn!(%err, "could not forward an event");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn poll<R: Runtime>(app: &AppHandle<R>, workspace: Arc<Workspace>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let outcome = workspace.tick(chrono::Utc::now()).await;
+            if let Some(error) = &outcome.error {
+                tracing::info!(%error, "background refresh failed; backing off");
+            }
+            if workspace.notifications_enabled() {
+                for notice in outcome.notices {
+                    if let Err(err) = app
+                        .notification()
+                        .builder()
+                        .title(&notice.title)
+                        .body(&notice.body)
+                        .show()
+                    {
+                        tracing::info!(%err, "could not show a notification");
+                    }
+                }
+            }
+            tokio::time::sleep(TICK).await;
+        }
+    });
+}
