@@ -37,7 +37,7 @@ impl AppState {
         }
         Err(lock(&self.workspace_error)
             .clone()
-            .unwrap_or_else(|| IpcError::starting()))
+            .unwrap_or_else(IpcError::starting))
     }
 }
 

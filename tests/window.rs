@@ -12,22 +12,251 @@ use support::{AppSession, secret_tool_lookup};
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
-async fn e2e_the_window_opens_and_renders_the_dashboard() {
+async fn e2e_the_window_opens_into_demo_with_settings_and_diagnostics() {
     let app = AppSession::start("renders").await;
-    let heading = app.wait_for_text("h1", "Your bank connections").await;
-    assert!(heading.contains("Your bank connections"));
-    let empty = app.text("[data-testid=dashboard-empty]").await;
-    assert!(empty.contains("No connections yet"), "{empty}");
+    app.wait_for_text("[data-testid=start-demo]", "").await;
+    app.screenshot("first-run").await;
 
     app.click("[data-testid=nav-settings]").await;
     app.wait_for_text("h1", "Settings").await;
+    app.wait_for_text("[data-testid=environment-name]", "Demo")
+        .await;
     app.wait_for_text("[data-testid=keychain-status]", "Available")
         .await;
+    let location = app.text("[data-testid=data-location]").await;
+    assert!(
+        location.contains(&app.data_dir().join("app").display().to_string()),
+        "{location}"
+    );
     app.screenshot("settings").await;
+    app.finish().await;
+}
+
+/// Adds the bank named `bank` from the chooser and completes it at the bank; returns the new
+/// connection's id.
+async fn add_connection(app: &AppSession, bank: &str) -> String {
+    let before = app.count("[data-testid=connection-card]").await;
+    app.click("[data-testid=add-connection]").await;
+    app.fill("[data-testid=bank-search]", bank).await;
+    app.click(&format!(
+        "[data-testid=bank-option][data-bank-name=\"{bank}\"]"
+    ))
+    .await;
+    app.wait_for_text("[data-testid=waiting-for-bank]", "")
+        .await;
+    app.complete_at_the_bank().await;
+    app.wait_for_count("[data-testid=connection-card]", before + 1)
+        .await;
+    app.wait_for_text("[data-testid=authorization-finished]", "")
+        .await;
+    let ids = connection_ids(app).await;
+    ids.last().cloned().expect("a connection")
+}
+
+async fn connection_ids(app: &AppSession) -> Vec<String> {
+    let source = app.page_source().await;
+    source
+        .split("data-connection-id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn card(id: &str, inner: &str) -> String {
+    format!("[data-testid=connection-card][data-connection-id=\"{id}\"] [data-testid={inner}]")
+}
+
+async fn start_empty_demo(app: &AppSession) {
+    app.click("[data-testid=start-demo-empty]").await;
+    app.wait_for_text("[data-testid=dashboard-summary]", "")
+        .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_add_a_connection_through_the_bank_then_sync_and_see_the_cooldown() {
+    let app = AppSession::start("add-and-sync").await;
+    start_empty_demo(&app).await;
+    let id = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    app.wait_for_text(&card(&id, "account-balance"), "£").await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "none")
+        .await;
+    app.wait_for_text(&card(&id, "sync-availability"), "Sync available now")
+        .await;
+    assert!(app.is_enabled(&card(&id, "sync-button")).await);
+    app.screenshot("dashboard").await;
+
+    app.click(&card(&id, "sync-button")).await;
+    app.wait_for_text(&card(&id, "sync-availability"), "Sync available in")
+        .await;
+    assert!(
+        !app.is_enabled(&card(&id, "sync-button")).await,
+        "the sync button stays enabled during the cooldown"
+    );
+    app.screenshot("sync-cooldown").await;
+    assert!(
+        !app.page_source().await.contains("code="),
+        "an authorization code reached the webview"
+    );
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_a_reauth_that_changes_the_connection_id_keeps_one_copy_of_everything() {
+    let app = AppSession::start("reauth-new-id").await;
+    start_empty_demo(&app).await;
+    let old = add_connection(&app, "Sandbox Bank (new id on reauth)").await;
+    app.wait_for_text(&card(&old, "account-balance"), "").await;
+    let accounts = app.count("[data-testid=account-row]").await;
+    assert!(accounts > 0);
+
+    app.click(&card(&old, "connection-name")).await;
+    app.wait_for_text("[data-testid=detail-title]", "new id on reauth")
+        .await;
+    app.wait_for_text("[data-testid=reauth-note]", "history is kept")
+        .await;
+    app.click("[data-testid=action-reauth]").await;
+    app.complete_at_the_bank().await;
+    app.wait_for_text("[data-testid=id-changed-note]", "").await;
+    app.click("[data-testid=nav-dashboard]").await;
+    app.wait_for_count("[data-testid=connection-card]", 1).await;
+    let ids = connection_ids(&app).await;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_ne!(ids[0], old, "the bank gave the connection a new id");
+    app.wait_for_count("[data-testid=account-row]", accounts)
+        .await;
+    app.screenshot("reauth-new-id").await;
+
+    app.click("[data-testid=nav-journal]").await;
+    app.wait_for_text(
+        "[data-testid=journal-entry][data-event=reauth_completed]",
+        "",
+    )
+    .await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_a_legacy_connection_needing_mfa_is_fixed_by_refresh() {
+    let app = AppSession::start("legacy-refresh").await;
+    start_empty_demo(&app).await;
+    let id = add_connection(&app, "Hargreaves Lansdown").await;
+
+    app.click("[data-testid=nav-demo]").await;
+    app.select("[data-testid=demo-break-connection]", &id).await;
+    app.select("[data-testid=demo-break-how]", "mfaRequired")
+        .await;
+    app.click("[data-testid=demo-break-apply]").await;
+    app.wait_for_text("[data-testid=announcer]", "").await;
 
     app.click("[data-testid=nav-dashboard]").await;
-    app.wait_for_text("h1", "Your bank connections").await;
-    app.screenshot("dashboard").await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "refresh")
+        .await;
+    app.screenshot("legacy-mfa").await;
+    app.click(&card(&id, "connection-fix")).await;
+    app.complete_at_the_bank().await;
+    app.wait_for_text("[data-testid=authorization-finished]", "")
+        .await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "none")
+        .await;
+
+    // Refresh is never offered for an open-banking connection, and says why.
+    let ob = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    app.click(&card(&ob, "connection-name")).await;
+    app.wait_for_text("[data-testid=action-refresh-reason]", "screen-scraping")
+        .await;
+    assert!(!app.is_enabled("[data-testid=action-refresh]").await);
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_ninety_days_later_the_consent_has_expired_and_reconsent_fixes_it() {
+    let app = AppSession::start("expiry").await;
+    start_empty_demo(&app).await;
+    let id = add_connection(&app, "Moneyhub Open Banking Mock").await;
+
+    app.click("[data-testid=nav-demo]").await;
+    let clock_before = app.text("[data-testid=demo-clock]").await;
+    app.click("[data-testid=demo-advance-90d]").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.text("[data-testid=demo-clock]").await == clock_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not move"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.screenshot("demo-panel").await;
+
+    app.click("[data-testid=nav-dashboard]").await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "reconsent")
+        .await;
+    let reason = app.text(&card(&id, "connection-fix-reason")).await;
+    assert!(!reason.is_empty());
+    app.screenshot("connection-in-trouble").await;
+
+    app.click(&card(&id, "connection-fix")).await;
+    app.complete_at_the_bank().await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "none")
+        .await;
+    app.wait_for_text(&card(&id, "consent-countdown"), "90 days")
+        .await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_offline_shows_cached_data_then_removal_leaves_a_receipt() {
+    let app = AppSession::start("offline-remove").await;
+    app.click("[data-testid=start-demo]").await;
+    app.wait_for_text("[data-testid=dashboard-summary]", "")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.count("[data-testid=connection-card]").await < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the persona's connections never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let cards = app.count("[data-testid=connection-card]").await;
+
+    app.click("[data-testid=nav-demo]").await;
+    app.click("[data-testid=demo-offline-toggle]").await;
+    app.wait_for_text("[data-testid=demo-offline-toggle]", "back")
+        .await;
+    app.click("[data-testid=nav-dashboard]").await;
+    app.click("[data-testid=refresh-button]").await;
+    app.wait_for_text("[data-testid=offline-banner]", "").await;
+    assert_eq!(app.count("[data-testid=connection-card]").await, cards);
+    app.screenshot("offline").await;
+
+    app.click("[data-testid=nav-demo]").await;
+    app.click("[data-testid=demo-offline-toggle]").await;
+    app.wait_for_text("[data-testid=demo-offline-toggle]", "offline")
+        .await;
+    app.click("[data-testid=nav-dashboard]").await;
+    app.click("[data-testid=refresh-button]").await;
+    app.wait_for_count("[data-testid=offline-banner]", 0).await;
+
+    let id = connection_ids(&app).await[0].clone();
+    app.click(&card(&id, "connection-name")).await;
+    app.click("[data-testid=action-remove]").await;
+    let summary = app.text("[data-testid=remove-summary]").await;
+    assert!(summary.contains("account"), "{summary}");
+    app.click("[data-testid=confirm-remove]").await;
+    app.wait_for_text("[data-testid=removal-receipt]", "Removed")
+        .await;
+    app.wait_for_count("[data-testid=connection-card]", cards - 1)
+        .await;
+    app.click("[data-testid=nav-journal]").await;
+    app.wait_for_text("[data-testid=journal-entry][data-event=removed]", "")
+        .await;
+    app.screenshot("journal").await;
     app.finish().await;
 }
 

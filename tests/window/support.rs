@@ -20,6 +20,11 @@ pub struct AppSession {
     driver: Child,
     name: &'static str,
     keychain_service: String,
+    /// The app's own data folder (database, Demo world), fresh per session.
+    data_dir: tempfile::TempDir,
+    /// Where the app writes the bank URLs it would open in the browser.
+    opened_urls: PathBuf,
+    urls_taken: std::cell::Cell<usize>,
 }
 
 fn app_binary() -> PathBuf {
@@ -49,6 +54,8 @@ impl AppSession {
             "no DISPLAY: the window tests run under Xvfb via scripts/test"
         );
         let keychain_service = format!("banklinks-e2e.{name}.{}", std::process::id());
+        let data_dir = tempfile::tempdir().expect("a data folder");
+        let opened_urls = data_dir.path().join("opened-urls.txt");
         let driver_path = std::env::var_os("TAURI_DRIVER").unwrap_or_else(|| "tauri-driver".into());
         wait_until("an earlier driver to release its ports", || {
             [DRIVER_PORT, NATIVE_DRIVER_PORT]
@@ -60,6 +67,8 @@ impl AppSession {
             // Its own process group, so WebKitWebDriver and the app go when it goes.
             .process_group(0)
             .env("BANKLINKS_KEYCHAIN_SERVICE", &keychain_service)
+            .env("BANKLINKS_DATA_DIR", data_dir.path().join("app"))
+            .env("BANKLINKS_OPENED_URLS", &opened_urls)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -69,6 +78,9 @@ impl AppSession {
             driver,
             name,
             keychain_service,
+            data_dir,
+            opened_urls,
+            urls_taken: std::cell::Cell::new(0),
         };
         wait_until("tauri-driver to listen", || {
             TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_ok()
@@ -166,6 +178,108 @@ impl AppSession {
         }
         self.screenshot("failure").await;
         panic!("{css}[{attribute}] never became {expected:?}; last {last:?}");
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Types into an input (replacing what is there).
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css} to fill: {err}"));
+        element
+            .clear()
+            .await
+            .unwrap_or_else(|err| panic!("clear {css}: {err}"));
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+    }
+
+    /// Chooses the option whose value is `value` in a select.
+    pub async fn select(&self, css: &str, value: &str) {
+        let element = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css} to choose in: {err}"));
+        element
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|err| panic!("choose {value} in {css}: {err}"));
+    }
+
+    pub async fn count(&self, css: &str) -> usize {
+        self.client()
+            .find_all(Locator::Css(css))
+            .await
+            .map(|all| all.len())
+            .unwrap_or(0)
+    }
+
+    /// Waits until exactly `expected` elements match.
+    pub async fn wait_for_count(&self, css: &str, expected: usize) {
+        let deadline = Instant::now() + WAIT;
+        let mut last = 0;
+        while Instant::now() < deadline {
+            last = self.count(css).await;
+            if last == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        self.screenshot("failure").await;
+        panic!("{css} matched {last}, not {expected}");
+    }
+
+    pub async fn is_enabled(&self, css: &str) -> bool {
+        let element = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css}: {err}"));
+        element.is_enabled().await.expect("enabled state")
+    }
+
+    /// The next URL the app opened "in the browser" (a bank page).
+    pub async fn next_opened_url(&self) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = std::fs::read_to_string(&self.opened_urls).unwrap_or_default();
+            let urls: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+            if let Some(url) = urls.get(self.urls_taken.get()) {
+                self.urls_taken.set(self.urls_taken.get() + 1);
+                return (*url).to_string();
+            }
+            if Instant::now() > deadline {
+                self.screenshot("failure").await;
+                panic!("the app opened no bank page");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Plays the person at the bank for the page the app just opened, then delivers the bank's
+    /// redirect the way the desktop does: by launching the app again with the link.
+    pub async fn complete_at_the_bank(&self) {
+        let url = self.next_opened_url().await;
+        let callback = moneyhub_sandbox::journey::walk(&url, &[])
+            .await
+            .unwrap_or_else(|err| panic!("the bank journey failed: {err}"));
+        assert!(callback.starts_with("banklinks://"), "{callback}");
+        let second = self.launch_second_instance(&callback).await;
+        assert!(second.success(), "the second launch failed: {second:?}");
     }
 
     pub async fn page_source(&self) -> String {
