@@ -49,12 +49,22 @@ impl AppSession {
     /// Like [`AppSession::start`], with `args` on the app's command line (how the desktop
     /// starts an app for a link when it is not running).
     pub async fn start_with_args(name: &'static str, args: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().expect("a data folder");
+        Self::start_prepared(name, args, data_dir).await
+    }
+
+    /// Like [`AppSession::start_with_args`], with a data folder prepared beforehand (its `app`
+    /// subfolder is the app's).
+    pub async fn start_prepared(
+        name: &'static str,
+        args: &[&str],
+        data_dir: tempfile::TempDir,
+    ) -> Self {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: the window tests run under Xvfb via scripts/test"
         );
-        let keychain_service = format!("banklinks-e2e.{name}.{}", std::process::id());
-        let data_dir = tempfile::tempdir().expect("a data folder");
+        let keychain_service = keychain_service(name);
         let opened_urls = data_dir.path().join("opened-urls.txt");
         let driver_path = std::env::var_os("TAURI_DRIVER").unwrap_or_else(|| "tauri-driver".into());
         wait_until("an earlier driver to release its ports", || {
@@ -338,6 +348,11 @@ impl Drop for AppSession {
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.driver.wait();
     }
+}
+
+/// The keychain service a session named `name` uses (so a benchmark can prepare its entries).
+pub fn keychain_service(name: &str) -> String {
+    format!("banklinks-e2e.{name}.{}", std::process::id())
 }
 
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
