@@ -216,9 +216,59 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     }
 }
 
+/// Collects every log line of the process, at every level, for the secret scan.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_whole_lifecycle_with_the_memory_keychain() {
+async fn the_whole_lifecycle_with_the_memory_keychain_leaves_no_secret_in_the_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Global, so the sandbox's and the client's tasks on other threads log here too.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+
     the_whole_lifecycle(Arc::new(MemoryKeychain::default())).await;
+
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(
+        text.lines().count() > 50,
+        "the flows logged almost nothing:\n{text}"
+    );
+    assert!(
+        !text.contains(DEMO_CLIENT_SECRET),
+        "the client secret was logged"
+    );
+    assert!(!text.contains("eyJ"), "a token was logged");
+    for secret_parameter in [
+        "code=",
+        "code_verifier=",
+        "refresh_token=",
+        "client_secret=",
+    ] {
+        assert!(
+            !text.contains(secret_parameter),
+            "{secret_parameter} appears in the logs"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
