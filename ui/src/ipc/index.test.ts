@@ -2,9 +2,19 @@ import { describe, expect, it, vi } from 'vitest';
 
 // The generated bindings import Tauri's runtime, which needs a webview; these tests only
 // exercise the error normalisation around it.
-vi.mock('./bindings.gen', () => ({ commands: {}, events: {} }));
+const commands = vi.hoisted(() => ({
+  beginAuthorization: vi.fn(async (request: unknown) => ({ status: 'ok', data: request === null ? 'x' : null })),
+  syncNow: vi.fn(async () => ({
+    status: 'error',
+    error: { code: 'sync_not_yet', message: 'a manual sync is allowed from 14:05' },
+  })),
+  dashboard: vi.fn(async () => {
+    throw 'command dashboard not allowed by ACL';
+  }),
+}));
+vi.mock('./bindings.gen', () => ({ commands, events: {} }));
 
-const { fromGenerated, toIpcError } = await import('./index');
+const { fromGenerated, ipc, toIpcError } = await import('./index');
 
 describe('toIpcError', () => {
   it('keeps a typed error as it is', () => {
@@ -31,6 +41,29 @@ describe('fromGenerated', () => {
     expect(fromGenerated({ status: 'error', error: 'denied' })).toEqual({
       ok: false,
       error: { code: 'internal', message: 'denied' },
+    });
+  });
+});
+
+describe('ipc wrappers', () => {
+  it('pass arguments through and return the value', async () => {
+    const request = { kind: 'reconsent', connectionId: 'a:b' } as const;
+    expect(await ipc.beginAuthorization(request)).toEqual({ ok: true, value: null });
+    expect(commands.beginAuthorization).toHaveBeenCalledWith(request);
+  });
+
+  it('keep typed errors for the UI to branch on', async () => {
+    expect(await ipc.syncNow('a:b')).toEqual({
+      ok: false,
+      error: { code: 'sync_not_yet', message: 'a manual sync is allowed from 14:05' },
+    });
+    expect(commands.syncNow).toHaveBeenCalledWith('a:b');
+  });
+
+  it('turn a rejected call into an internal error instead of throwing', async () => {
+    expect(await ipc.dashboard()).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'command dashboard not allowed by ACL' },
     });
   });
 });

@@ -5,11 +5,25 @@
 import {
   commands as generated,
   events,
+  type AuthorizationRequest,
+  type Breakage,
+  type ConnectionDetail_Serialize,
+  type ConnectionView_Serialize,
+  type EnvironmentSettings,
+  type Export,
+  type ExportFormat,
+  type FaultPreset,
+  type InstitutionView_Serialize,
   type IpcError,
+  type JournalEntry_Serialize,
   type KeychainStatus,
+  type Overview_Serialize,
+  type PendingView_Serialize,
   type ProbeDeleted,
   type ProbeRead,
   type ProbeWritten,
+  type RemovalReceipt,
+  type TransactionPage_Serialize,
 } from './bindings.gen';
 
 export type * from './bindings.gen';
@@ -64,4 +78,52 @@ export const ipc = {
   keychainProbeRead: () => settle<ProbeRead>(generated.keychainProbeRead),
   keychainProbeDelete: () => settle<ProbeDeleted>(generated.keychainProbeDelete),
   deepLinkActivity: () => plain(generated.deepLinkActivity),
+
+  // Session: environments, profiles and app settings.
+  appOverview: () => settle<Overview_Serialize>(generated.appOverview),
+  usePersona: (persona: string) => settle<string>(() => generated.usePersona(persona)),
+  createProfile: (name: string, existingUserId: string | null) =>
+    settle<string>(() => generated.createProfile(name, existingUserId)),
+  selectProfile: (profile: string) => settle<null>(() => generated.selectProfile(profile)),
+  activateEnvironment: (environment: string) =>
+    settle<null>(() => generated.activateEnvironment(environment)),
+  saveEnvironment: (settings: EnvironmentSettings, secret: string | null) =>
+    settle<null>(() => generated.saveEnvironment(settings, secret)),
+  removeEnvironment: (environment: string) =>
+    settle<null>(() => generated.removeEnvironment(environment)),
+  setNotifications: (on: boolean) => settle<null>(() => generated.setNotifications(on)),
+  setCustomerIp: (ip: string) => settle<null>(() => generated.setCustomerIp(ip)),
+
+  // Connections.
+  dashboard: () => settle<ConnectionView_Serialize[]>(generated.dashboard),
+  refresh: () => settle<null>(generated.refresh),
+  institutions: () => settle<InstitutionView_Serialize[]>(generated.institutions),
+  beginAuthorization: (request: AuthorizationRequest) =>
+    settle<null>(() => generated.beginAuthorization(request)),
+  pendingAuthorizations: () => settle<PendingView_Serialize[]>(generated.pendingAuthorizations),
+  cancelAuthorization: (stateId: string) =>
+    settle<boolean>(() => generated.cancelAuthorization(stateId)),
+  syncNow: (connectionId: string) => settle<null>(() => generated.syncNow(connectionId)),
+  syncWhenAllowed: (connectionId: string) =>
+    settle<string | null>(() => generated.syncWhenAllowed(connectionId)),
+  queuedSyncs: () => settle<Partial<Record<string, string>>>(generated.queuedSyncs),
+  connectionDetail: (connectionId: string) =>
+    settle<ConnectionDetail_Serialize>(() => generated.connectionDetail(connectionId)),
+  transactions: (connectionId: string, search: string, limit: number, offset: number) =>
+    settle<TransactionPage_Serialize>(() =>
+      generated.transactions(connectionId, search, limit, offset),
+    ),
+  journal: () => settle<JournalEntry_Serialize[]>(generated.journal),
+  exportData: (what: Export, format: ExportFormat) =>
+    settle<string>(() => generated.exportData(what, format)),
+  removeConnection: (connectionId: string) =>
+    settle<RemovalReceipt>(() => generated.removeConnection(connectionId)),
+
+  // The presenter's Demo controls.
+  demoAdvanceClock: (by: string) => settle<string>(() => generated.demoAdvanceClock(by)),
+  demoBreakConnection: (connectionId: string, how: Breakage) =>
+    settle<null>(() => generated.demoBreakConnection(connectionId, how)),
+  demoSetFaults: (preset: FaultPreset) => settle<null>(() => generated.demoSetFaults(preset)),
+  demoReset: () => settle<null>(generated.demoReset),
+  demoSetOnline: (online: boolean) => settle<null>(() => generated.demoSetOnline(online)),
 };

@@ -1,0 +1,219 @@
+// What a connection's state means in words: the status, the one fix and its button, when a sync
+// is allowed, and the dashboard's one-line summary. Pure functions so every wording is tested.
+
+import type {
+  Action,
+  ConnectionView_Serialize,
+  Fix_Serialize,
+  Severity,
+  SyncAllowance_Serialize,
+} from '../ipc';
+import { formatAt, formatClock, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
+
+export type FixKind = Fix_Serialize['kind'];
+
+/** What pressing the fix button does. */
+export type FixEffect =
+  | { type: 'authorize'; kind: 'reauth' | 'reconsent' | 'refresh' }
+  | { type: 'sync' }
+  | { type: 'support' }
+  | { type: 'nothing' };
+
+export function fixEffect(fix: Fix_Serialize): FixEffect {
+  switch (fix.kind) {
+    case 'reauth':
+    case 'reconsent':
+    case 'refresh':
+      return { type: 'authorize', kind: fix.kind };
+    case 'sync':
+      return { type: 'sync' };
+    case 'contactSupport':
+      return { type: 'support' };
+    default:
+      return { type: 'nothing' };
+  }
+}
+
+/** The fix button's label; null when there is nothing to do. */
+export function fixLabel(fix: Fix_Serialize, now: Instant): string | null {
+  switch (fix.kind) {
+    case 'reauth':
+      return 'Reauthenticate';
+    case 'reconsent':
+      return 'Renew consent';
+    case 'refresh':
+      return 'Refresh';
+    case 'sync':
+      return 'Sync now';
+    case 'wait':
+      return fix.until ? `Wait until ${formatUpcoming(fix.until, now)}` : 'Wait for the bank';
+    case 'contactSupport':
+      return 'Contact support';
+    case 'none':
+      return null;
+  }
+}
+
+export const actionLabels: Record<Action, string> = {
+  reauth: 'Reauthenticate',
+  reconsent: 'Renew consent',
+  refresh: 'Refresh',
+  sync: 'Sync now',
+  remove: 'Remove',
+};
+
+/** What each action is for, shown beside the buttons on the detail page. */
+export const actionHelp: Record<Action, string> = {
+  reauth: 'Log in to your bank again.',
+  reconsent: 'Renew Banklinks’ access without logging in.',
+  refresh: 'Let a screen-scraping connection update with you present.',
+  sync: 'Ask Moneyhub to fetch the latest data now.',
+  remove: 'Revoke consent and delete this connection’s data.',
+};
+
+export const severityLabels: Record<Severity, string> = {
+  ok: 'Healthy',
+  info: 'Good to know',
+  warning: 'Needs attention soon',
+  action: 'Needs your action',
+};
+
+export const severityRank: Record<Severity, number> = { action: 0, warning: 1, info: 2, ok: 3 };
+
+export type KindCategory = 'openBanking' | 'screenScraping' | 'valuation' | 'test' | 'other';
+
+const valuationKinds = new Set(['zoopla', 'mouseprice', 'autotrader', 'valuation']);
+
+export function kindCategory(kind: string): KindCategory {
+  if (kind === 'api') return 'openBanking';
+  if (kind === 'legacy') return 'screenScraping';
+  if (kind === 'test') return 'test';
+  if (valuationKinds.has(kind)) return 'valuation';
+  return 'other';
+}
+
+export const kindCategoryLabels: Record<KindCategory, string> = {
+  openBanking: 'Open banking',
+  screenScraping: 'Screen-scraping',
+  valuation: 'Valuation',
+  test: 'Test bank',
+  other: 'Other',
+};
+
+export function kindLabel(kind: string): string {
+  return kindCategoryLabels[kindCategory(kind)];
+}
+
+/** "Sync available now · 1 of 4 left today", "Sync available in 23 min", … */
+export function syncAvailabilityText(
+  sync: SyncAllowance_Serialize,
+  now: Instant,
+  dailyCap: number | null = null,
+): string {
+  if (sync.kind === 'now') {
+    const left = sync.left_today;
+    if (left === null || left === undefined) return 'Sync available now';
+    const ofCap = dailyCap === null ? '' : ` of ${dailyCap}`;
+    return `Sync available now · ${left}${ofCap} left today`;
+  }
+  const wait = toMs(sync.at) - toMs(now);
+  switch (sync.reason) {
+    case 'cooldown':
+      return wait > 0 ? `Sync available in ${formatDuration(wait)}` : 'Sync available now';
+    case 'dailyCap':
+      return `No syncs left today — available from ${formatClock(sync.at)}`;
+    case 'serverAsked':
+      return `Moneyhub asked us to wait until ${formatUpcoming(sync.at, now)}`;
+  }
+}
+
+/** Whether a manual sync may be asked for now. A wait that has run out counts as allowed: the
+ * dashboard reloads only every 30 s, and the core checks again anyway. */
+export function syncReady(sync: SyncAllowance_Serialize, now: Instant): boolean {
+  return sync.kind === 'now' || toMs(sync.at) <= toMs(now);
+}
+
+/** The sync button's label: "Sync now", or the time it becomes possible. */
+export function syncButtonLabel(sync: SyncAllowance_Serialize, now: Instant): string {
+  return sync.kind === 'now' || syncReady(sync, now) ? 'Sync now' : `Sync ${formatAt(sync.at, now)}`;
+}
+
+export function queuedText(at: string, now: Instant): string {
+  return `Queued for ${formatUpcoming(at, now)}`;
+}
+
+export function needsAttention(view: Pick<ConnectionView_Serialize, 'health'>): boolean {
+  return view.health.severity === 'action' || view.health.severity === 'warning';
+}
+
+/** The dashboard's headline: "All 4 connections are healthy", "2 need your attention". */
+export function dashboardSummary(views: Pick<ConnectionView_Serialize, 'health'>[]): string {
+  if (views.length === 0) return 'No connections yet';
+  const attention = views.filter(needsAttention).length;
+  if (attention === 0) {
+    return views.length === 1
+      ? 'Your connection is healthy'
+      : `All ${views.length} connections are healthy`;
+  }
+  return `${attention} ${attention === 1 ? 'needs' : 'need'} your attention`;
+}
+
+/** Most urgent first, then by name, so what needs the user is at the top. */
+export function sortByUrgency<T extends Pick<ConnectionView_Serialize, 'health' | 'connection'>>(
+  views: T[],
+): T[] {
+  return [...views].sort(
+    (a, b) =>
+      severityRank[a.health.severity] - severityRank[b.health.severity] ||
+      a.connection.name.localeCompare(b.connection.name, 'en-GB'),
+  );
+}
+
+/** Whether the data is frozen because access has lapsed rather than merely late. */
+export function consentLapsed(view: ConnectionView_Serialize): boolean {
+  const days = view.health.consentDaysLeft;
+  return (days !== null && days < 0) || view.connection.extendedStatus === 'expired';
+}
+
+/** "Consent ends in 12 days", "Consent ends today", "Consent ended 3 days ago". */
+export function consentText(daysLeft: number): string {
+  if (daysLeft > 1) return `Consent ends in ${daysLeft} days`;
+  if (daysLeft === 1) return 'Consent ends tomorrow';
+  if (daysLeft === 0) return 'Consent ends today';
+  if (daysLeft === -1) return 'Consent ended yesterday';
+  return `Consent ended ${-daysLeft} days ago`;
+}
+
+/** "needs-attention" → "Needs attention". */
+export function personaTitle(name: string): string {
+  const words = name.replace(/[-_]+/g, ' ').trim();
+  return words ? words.charAt(0).toUpperCase() + words.slice(1) : name;
+}
+
+/** The letter shown in a bank's badge. */
+export function bankInitial(name: string): string {
+  const letter = name.trim().match(/[\p{L}\p{N}]/u)?.[0];
+  return letter ? letter.toUpperCase() : '?';
+}
+
+export type Receipt = { name: string; accounts: number | null; transactions: number | null };
+
+/** "Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this
+ * device." */
+export function removalText(receipt: Receipt): string {
+  const parts: string[] = [];
+  if (receipt.accounts !== null) parts.push(plural(receipt.accounts, 'account'));
+  if (receipt.transactions !== null) parts.push(plural(receipt.transactions, 'transaction'));
+  const what = parts.length > 0 ? `${parts.join(' and ')} deleted` : 'its data deleted';
+  return `Removed ${receipt.name}: consent revoked, ${what} from Moneyhub and this device.`;
+}
+
+/** "This revokes Banklinks’ consent at Monzo and deletes 2 accounts and 1,234 transactions from
+ * Moneyhub and this device." */
+export function removalSummary(bank: string, accounts: number, transactions: number | null): string {
+  const what =
+    transactions === null
+      ? `${plural(accounts, 'account')} and all their transactions`
+      : `${plural(accounts, 'account')} and ${plural(transactions, 'transaction')}`;
+  return `This revokes Banklinks’ consent at ${bank} and deletes ${what} from Moneyhub and this device.`;
+}

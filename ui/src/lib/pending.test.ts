@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { PendingView_Serialize } from '../ipc';
+import { hasExpired, pendingTitle, remainingMs, timedOut } from './pending';
+
+const pending = (state: string, expiresAt: string): PendingView_Serialize => ({
+  state,
+  purpose: 'addConnection',
+  connectionId: null,
+  bankId: 'b',
+  startedAt: '2025-11-21T14:00:00Z',
+  expiresAt,
+});
+
+describe('pending authorizations', () => {
+  const a = pending('a', '2025-11-21T14:10:00Z');
+  const b = pending('b', '2025-11-21T14:20:00Z');
+
+  it('counts down to expiry against the app’s now', () => {
+    expect(remainingMs(a, '2025-11-21T14:09:00Z')).toBe(60_000);
+    expect(hasExpired(a, '2025-11-21T14:09:00Z')).toBe(false);
+    expect(hasExpired(a, '2025-11-21T14:10:00Z')).toBe(true);
+  });
+
+  it('treats a vanished, expired one as timed out', () => {
+    expect(timedOut([a, b], [b], '2025-11-21T14:11:00Z')).toEqual([a]);
+  });
+
+  it('does not call a finished or cancelled one timed out', () => {
+    expect(timedOut([a, b], [b], '2025-11-21T14:05:00Z')).toEqual([]);
+    expect(timedOut([a, b], [b], '2025-11-21T14:11:00Z', new Set(['a']))).toEqual([]);
+  });
+
+  it('titles the wait', () => {
+    expect(pendingTitle('addConnection', 'Monzo')).toBe('Connecting Monzo');
+    expect(pendingTitle('reconsent', 'Barclaycard')).toBe('Renewing consent for Barclaycard');
+    expect(pendingTitle('addConnection', undefined)).toBe('Connecting a new bank');
+  });
+});
