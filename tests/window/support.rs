@@ -282,7 +282,8 @@ impl AppSession {
 
     /// Plays the person at the bank for the page the app just opened, then delivers the bank's
     /// redirect the way the desktop does: by launching the app again with the link.
-    pub async fn complete_at_the_bank(&self) {
+    /// Returns the authorization code the bank sent, so a test can check it never reaches the page.
+    pub async fn complete_at_the_bank(&self) -> String {
         let url = self.next_opened_url().await;
         let callback = moneyhub_sandbox::journey::walk(&url, &[])
             .await
@@ -290,6 +291,14 @@ impl AppSession {
         assert!(callback.starts_with("banklinks://"), "{callback}");
         let second = self.launch_second_instance(&callback).await;
         assert!(second.success(), "the second launch failed: {second:?}");
+        url::Url::parse(&callback)
+            .ok()
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "code")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .unwrap_or_default()
     }
 
     pub async fn page_source(&self) -> String {

@@ -559,7 +559,13 @@ impl Workspace {
     }
 
     async fn load_institutions(&self, flows: &Flows) -> Result<Vec<InstitutionView>, Error> {
-        let list = flows.client.institutions("all").await?;
+        let mut list = flows.client.institutions("all").await?;
+        // "all" leaves out Moneyhub's test banks, which Demo and sandbox clients need; a real
+        // client without access to them just gets none.
+        if let Ok(test_banks) = flows.client.institutions("test").await {
+            let known: HashSet<String> = list.iter().map(|i| i.id.clone()).collect();
+            list.extend(test_banks.into_iter().filter(|t| !known.contains(&t.id)));
+        }
         let views: Vec<InstitutionView> = list
             .into_iter()
             .map(|i| {
