@@ -121,14 +121,18 @@ impl AppSession {
         self.client.as_ref().expect("session started")
     }
 
-    pub async fn click(&self, css: &str) {
-        let element = self
-            .client()
+    /// The element `css` matches, waiting for it to appear.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client()
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|err| panic!("no {css} to click: {err}"));
+            .unwrap_or_else(|err| panic!("no {css}: {err}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.element(css).await;
         element
             .click()
             .await
@@ -136,13 +140,7 @@ impl AppSession {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        let element = self
-            .client()
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("no {css}: {err}"));
+        let element = self.element(css).await;
         element
             .text()
             .await
@@ -196,13 +194,7 @@ impl AppSession {
 
     /// Types into an input (replacing what is there).
     pub async fn fill(&self, css: &str, text: &str) {
-        let element = self
-            .client()
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("no {css} to fill: {err}"));
+        let element = self.element(css).await;
         element
             .clear()
             .await
@@ -215,13 +207,7 @@ impl AppSession {
 
     /// Chooses the option whose value is `value` in a select.
     pub async fn select(&self, css: &str, value: &str) {
-        let element = self
-            .client()
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("no {css} to choose in: {err}"));
+        let element = self.element(css).await;
         element
             .select_by_value(value)
             .await
@@ -252,13 +238,7 @@ impl AppSession {
     }
 
     pub async fn is_enabled(&self, css: &str) -> bool {
-        let element = self
-            .client()
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("no {css}: {err}"));
+        let element = self.element(css).await;
         element.is_enabled().await.expect("enabled state")
     }
 

@@ -9,24 +9,13 @@ use crate::health;
 use crate::keychain::{MemoryKeychain, SecretStore};
 use crate::store::Store;
 use crate::sync_policy::SyncAllowance;
-use chrono::{DateTime, Duration, Utc};
-use moneyhub::{BankChoice, ClientAuth, Config, Environment};
+use chrono::{Duration, Utc};
+use moneyhub::{BankChoice, ClientAuth, Config};
 use moneyhub::{Moneyhub, Purpose};
 use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
 use std::sync::{Arc, Mutex};
 
-/// The client judges time by the sandbox's clock.
-#[derive(Debug)]
-struct SandboxTime(Arc<moneyhub_sandbox::Shared>);
-
-impl Environment for SandboxTime {
-    fn now(&self) -> DateTime<Utc> {
-        self.0.now()
-    }
-    fn fill_random(&self, buf: &mut [u8]) {
-        moneyhub::SystemEnvironment.fill_random(buf);
-    }
-}
+use crate::environment::SandboxTime;
 
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
 

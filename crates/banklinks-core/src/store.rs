@@ -765,6 +765,16 @@ impl Store {
         Ok(())
     }
 
+    /// Keys of the notices already given to a profile (journalled as `reminder_due` or
+    /// `attention_needed`), so each is given once.
+    pub fn notified_keys(&self, profile: &str) -> Result<Vec<String>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT json_extract(details_json, '$.key') FROM journal WHERE profile_id = ?1 AND event IN ('reminder_due', 'attention_needed') AND json_extract(details_json, '$.key') IS NOT NULL",
+        )?;
+        let rows = query.query_map([profile], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// An app-wide setting (never a secret).
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self

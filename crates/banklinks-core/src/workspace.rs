@@ -817,12 +817,7 @@ impl Workspace {
     pub fn take_notices(&self, flows: &Flows) -> Result<Vec<Notice>, Error> {
         let views = flows.dashboard()?;
         let store = lock(&self.store);
-        let already: HashSet<String> = store
-            .journal(&flows.profile)?
-            .into_iter()
-            .filter(|e| e.event == "reminder_due" || e.event == "attention_needed")
-            .filter_map(|e| e.details.get("key")?.as_str().map(str::to_string))
-            .collect();
+        let already: HashSet<String> = store.notified_keys(&flows.profile)?.into_iter().collect();
         let due = notices::due(&views, &already);
         for notice in &due {
             let event = if notice.key.starts_with("consent:") {

@@ -57,7 +57,7 @@ pub async fn walk(start_url: &str, choose: &[(&str, &str)]) -> Result<String, St
 
 /// The inputs of the first POST form as a browser would submit them (checked radios and
 /// checkboxes only).
-fn post_form_fields(html: &str) -> Option<Vec<(String, String)>> {
+pub fn post_form_fields(html: &str) -> Option<Vec<(String, String)>> {
     let start = html.find("<form method=\"post\"")?;
     let end = html[start..].find("</form>")? + start;
     let mut fields = Vec::new();

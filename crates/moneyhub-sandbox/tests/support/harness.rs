@@ -471,49 +471,14 @@ pub struct Form {
     pub fields: Vec<(String, String)>,
 }
 
-/// The first POST form on a page: its inputs as a browser would submit them (checked radios and
-/// checkboxes only).
+/// The first POST form on a page, with its journey step.
 pub fn post_form(html: &str) -> Option<Form> {
-    let start = html.find("<form method=\"post\"")?;
-    let end = html[start..].find("</form>")? + start;
-    let body = &html[start..end];
-    let mut fields = Vec::new();
-    let mut rest = body;
-    while let Some(at) = rest.find("<input") {
-        let tag_end = rest[at..].find('>')? + at;
-        let tag = &rest[at..tag_end];
-        let attr = |name: &str| {
-            let key = format!("{name}=\"");
-            tag.find(&key).map(|i| {
-                let value_start = i + key.len();
-                let value_end = tag[value_start..]
-                    .find('"')
-                    .map_or(tag.len(), |e| e + value_start);
-                html_unescape(&tag[value_start..value_end])
-            })
-        };
-        let kind = attr("type").unwrap_or_else(|| "text".into());
-        let checked = tag.contains(" checked");
-        if let (Some(name), Some(value)) = (attr("name"), attr("value"))
-            && (!matches!(kind.as_str(), "radio" | "checkbox") || checked)
-        {
-            fields.push((name, value));
-        }
-        rest = &rest[tag_end..];
-    }
+    let fields = moneyhub_sandbox::journey::post_form_fields(html)?;
     let step = fields
         .iter()
         .find(|(n, _)| n == "step")
         .map(|(_, v)| v.clone())?;
     Some(Form { step, fields })
-}
-
-fn html_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 pub fn new_connection_claims(user: Option<&str>) -> Value {
