@@ -79,7 +79,7 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
     let emitted = match outcome {
         Ok(link) => {
             tracing::info!(link = %link.redacted(), "deep link received");
-            act_on(app, &link, raw);
+            act_on(app, &link);
             DeepLinkReceived {
                 summary: link.summary(),
                 sequence,
@@ -103,20 +103,21 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
 
 /// A bank callback completes its authorization (in the background: it exchanges the code and
 /// fetches the first data); a connection link asks the UI to show that connection.
-fn act_on<R: Runtime>(app: &AppHandle<R>, link: &DeepLink, raw: &str) {
+fn act_on<R: Runtime>(app: &AppHandle<R>, link: &DeepLink) {
     match link {
-        DeepLink::AuthCallback(_) => {
+        DeepLink::AuthCallback(callback) => {
             let app = app.clone();
-            let raw = raw.to_string();
+            let callback = callback.clone();
             tauri::async_runtime::spawn(async move {
                 let result = match crate::state(&app).workspace() {
-                    Ok(workspace) => workspace.complete(&raw).await.map_err(IpcError::from),
+                    Ok(workspace) => workspace.complete(&callback).await.map_err(IpcError::from),
                     Err(err) => Err(err),
                 };
                 let emitted = match result {
                     Ok(done) => AuthorizationFinished {
                         connection_id: done.connection_id,
                         previous_connection_id: done.previous_connection_id,
+                        purpose: done.purpose,
                     }
                     .emit(&app),
                     Err(error) => {

@@ -34,6 +34,8 @@ pub struct AuthorizationFinished {
     pub connection_id: String,
     /// Set when a reauth gave the connection a new id.
     pub previous_connection_id: Option<String>,
+    /// What the person went to the bank for.
+    pub purpose: banklinks_core::journal::AuthorizationPurpose,
 }
 
 /// A bank callback arrived but its authorization could not be completed.

@@ -46,11 +46,7 @@ pub async fn begin_authorization(
 #[tauri::command]
 #[specta::specta]
 pub fn pending_authorizations(state: State<'_, AppState>) -> Result<Vec<PendingView>, IpcError> {
-    Ok(state
-        .workspace()?
-        .flows()?
-        .pending_authorizations()
-        .map_err(banklinks_core::Error::from)?)
+    Ok(state.workspace()?.pending_authorizations()?)
 }
 
 #[tauri::command]
@@ -75,13 +71,22 @@ pub async fn sync_when_allowed(
     state: State<'_, AppState>,
     connection_id: String,
 ) -> Result<Option<String>, IpcError> {
-    Ok(state.workspace()?.sync_when_allowed(&connection_id).await?)
+    Ok(state
+        .workspace()?
+        .sync_when_allowed(&connection_id)
+        .await?
+        .map(banklinks_core::store::iso))
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn queued_syncs(state: State<'_, AppState>) -> Result<BTreeMap<String, String>, IpcError> {
-    Ok(state.workspace()?.queued_syncs())
+    Ok(state
+        .workspace()?
+        .queued_syncs()?
+        .into_iter()
+        .map(|(id, at)| (id, banklinks_core::store::iso(at)))
+        .collect())
 }
 
 #[tauri::command]
@@ -90,11 +95,7 @@ pub fn connection_detail(
     state: State<'_, AppState>,
     connection_id: String,
 ) -> Result<ConnectionDetail, IpcError> {
-    Ok(state
-        .workspace()?
-        .flows()?
-        .connection_detail(&connection_id)
-        .map_err(banklinks_core::Error::from)?)
+    Ok(state.workspace()?.connection_detail(&connection_id)?)
 }
 
 #[tauri::command]
@@ -108,19 +109,13 @@ pub fn transactions(
 ) -> Result<TransactionPage, IpcError> {
     Ok(state
         .workspace()?
-        .flows()?
-        .transactions(&connection_id, &search, limit, offset)
-        .map_err(banklinks_core::Error::from)?)
+        .transactions(&connection_id, &search, limit, offset)?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn journal(state: State<'_, AppState>) -> Result<Vec<JournalEntry>, IpcError> {
-    Ok(state
-        .workspace()?
-        .flows()?
-        .journal()
-        .map_err(banklinks_core::Error::from)?)
+    Ok(state.workspace()?.journal()?)
 }
 
 /// Writes an export to the Downloads folder (the data folder when there is none); returns its

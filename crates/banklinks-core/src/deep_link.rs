@@ -304,6 +304,32 @@ pub enum DeepLinkKind {
     OpenConnection,
 }
 
+impl AuthCallback {
+    /// The same answer as the Moneyhub client takes it: this parser is the only one, the
+    /// client's checks (state, issuer, response location) then run on its result.
+    pub fn to_client(&self) -> moneyhub::Callback {
+        let mut callback = moneyhub::Callback {
+            state: Some(self.state.clone()),
+            iss: self.issuer.clone(),
+            in_fragment: self.location == ResponseLocation::Fragment,
+            ..moneyhub::Callback::default()
+        };
+        match &self.outcome {
+            AuthOutcome::Granted { code, id_token } => {
+                callback.code = Some(moneyhub::Secret::new(code.expose().clone()));
+                callback.id_token = id_token
+                    .as_ref()
+                    .map(|token| moneyhub::Secret::new(token.expose().clone()));
+            }
+            AuthOutcome::Refused { error, description } => {
+                callback.error = Some(error.clone());
+                callback.error_description = description.clone();
+            }
+        }
+        callback
+    }
+}
+
 impl DeepLink {
     /// The link with every credential replaced and the state shortened, safe to log and show.
     pub fn redacted(&self) -> String {

@@ -293,16 +293,6 @@ impl Demo {
             now,
         )
     }
-
-    /// Creates a persona's user in the sandbox and a profile for it.
-    pub fn load_persona(&self, store: &Store, persona: &str, now: DateTime<Utc>) -> Option<String> {
-        let (user_id, _) = self.sandbox.load_persona(persona, DEMO_CLIENT_ID)?;
-        let profile = format!("{DEMO}-{persona}-{user_id}");
-        store
-            .ensure_profile(&profile, DEMO, &user_id, persona, now)
-            .ok()?;
-        Some(profile)
-    }
 }
 
 /// The Demo client judges time by the sandbox's clock, so the presenter's time travel moves
@@ -317,22 +307,4 @@ impl moneyhub::Environment for SandboxTime {
     fn fill_random(&self, buf: &mut [u8]) {
         moneyhub::SystemEnvironment.fill_random(buf);
     }
-}
-
-/// A new Moneyhub user for a profile (or `existing_user_id`, checked first).
-pub async fn create_profile(
-    store: &Store,
-    client: &Moneyhub,
-    environment: &str,
-    name: &str,
-    existing_user_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<String, EnvironmentError> {
-    let user = match existing_user_id {
-        Some(id) => client.get_user(id).await?,
-        None => client.register_user(Some(name)).await?,
-    };
-    let profile = format!("{environment}-{}", user.user_id);
-    store.ensure_profile(&profile, environment, &user.user_id, name, now)?;
-    Ok(profile)
 }

@@ -167,6 +167,7 @@ fn flow_code(err: &FlowError) -> ErrorCode {
         FlowError::SecretsMissing => ErrorCode::AuthorizationFailed,
         FlowError::Busy(_) => ErrorCode::Busy,
         FlowError::NoSuchConnection(_) => ErrorCode::NotFound,
+        FlowError::NotAllowed(_) => ErrorCode::NotAllowed,
     }
 }
 

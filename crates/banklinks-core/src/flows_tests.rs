@@ -8,7 +8,8 @@ use crate::flows::*;
 use crate::health;
 use crate::keychain::{MemoryKeychain, SecretStore};
 use crate::store::Store;
-use crate::sync_policy::SyncAllowance;
+use crate::deep_link::{AuthCallback, DeepLink};
+use crate::health::Action;
 use chrono::{Duration, Utc};
 use moneyhub::{BankChoice, ClientAuth, Config};
 use moneyhub::{Moneyhub, Purpose};
@@ -19,16 +20,21 @@ use crate::environment::SandboxTime;
 
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
 
-async fn journey(sandbox: &harness::Sandbox, url: &url::Url) -> String {
+async fn journey(sandbox: &harness::Sandbox, url: &url::Url) -> AuthCallback {
     let response = sandbox.http.get(url.as_str()).send().await.expect("open");
     let callback = sandbox.walk(response, &[], &mut Vec::new()).await;
     let query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(callback.params.iter())
         .finish();
-    format!(
+    let link = format!(
         "{DEMO_REDIRECT_URI}{}{query}",
         if callback.in_fragment { '#' } else { '?' }
-    )
+    );
+    // The app's own parser, as for a link the desktop delivers.
+    match link.parse::<DeepLink>().expect("a valid callback") {
+        DeepLink::AuthCallback(callback) => callback,
+        other => panic!("not a callback: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -87,10 +93,10 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         })
         .await
         .expect("begin");
-    let pending_state = lock(&flows.store)
+    let pending_state = flows.store()
         .pending("p1", flows.now())
         .expect("pending")[0]
-        .0
+        .state
         .clone();
     let verifier = keychain
         .get(&flows.secret_key(&pending_state, "verifier"))
@@ -136,7 +142,7 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     assert_eq!(dashboard[0].health.recommended, health::Fix::None);
     let account = dashboard[0].accounts[0].id.clone();
     assert!(
-        !lock(&flows.store)
+        !flows.store()
             .transactions("p1", &account, 10, 0)
             .expect("rows")
             .is_empty()
@@ -146,13 +152,13 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     // Two clicks at once: one runs, the other is told it is already running.
     let ip = Some("203.0.113.5".parse().expect("ip"));
     let (first, second) = tokio::join!(
-        flows.sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", ip),
-        flows.sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", ip)
+        flows.sync_now(&connected.connection_id, ip),
+        flows.sync_now(&connected.connection_id, ip)
     );
     assert!(first.is_ok(), "{first:?}");
     assert!(matches!(second, Err(FlowError::Busy(_))), "{second:?}");
     match flows
-        .sync_now(&connected.connection_id, "Moneyhub Open Banking Mock", None)
+        .sync_now(&connected.connection_id, None)
         .await
     {
         Err(FlowError::SyncNotYet(at)) => {
@@ -160,10 +166,12 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         }
         other => panic!("expected a local refusal, got {other:?}"),
     }
-    assert!(matches!(
-        flows.dashboard().expect("dashboard")[0].sync,
-        SyncAllowance::At { .. }
-    ));
+    let sync = flows.dashboard().expect("dashboard")[0]
+        .health
+        .check(Action::Sync)
+        .cloned()
+        .expect("sync check");
+    assert!(!sync.allowed && sync.queueable(), "{sync:?}");
 
     // 91 days later the consent has expired: the fix is a reconsent; doing it heals it.
     sandbox.advance("91d").await;
@@ -230,11 +238,11 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         ids.contains(&moved.connection_id) && !ids.contains(&second.connection_id),
         "{ids:?}"
     );
-    let events: Vec<String> = lock(&flows.store)
+    let events: Vec<String> = flows.store()
         .connection_journal("p1", &moved.connection_id)
         .expect("journal")
         .into_iter()
-        .map(|e| e.event)
+        .map(|e| e.event.kind())
         .collect();
     assert!(
         events.contains(&"added".to_string()) && events.contains(&"reauthed".to_string()),
@@ -302,11 +310,18 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
     )
     .await
     .expect("demo");
-    let attention = demo
-        .load_persona(&store, "needs-attention", now)
-        .expect("persona");
-    let everyday = demo.load_persona(&store, "everyday", now).expect("persona");
-    assert!(demo.load_persona(&store, "nonsense", now).is_none());
+    // What `Workspace::use_persona` does over the admin API, here straight on the sandbox.
+    let load = |persona: &str| -> Option<String> {
+        let (user_id, _) = demo.sandbox.load_persona(persona, DEMO_CLIENT_ID)?;
+        let profile = format!("{}-{persona}-{user_id}", environment::DEMO);
+        store
+            .ensure_profile(&profile, environment::DEMO, &user_id, persona, now)
+            .ok()?;
+        Some(profile)
+    };
+    let attention = load("needs-attention").expect("persona");
+    let everyday = load("everyday").expect("persona");
+    assert!(load("nonsense").is_none());
     let profiles = store.profiles(environment::DEMO).expect("profiles");
     assert_eq!(profiles.len(), 2);
     let store = Arc::new(Mutex::new(store));

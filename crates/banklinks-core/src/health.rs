@@ -8,22 +8,50 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::sync_policy::SyncAllowance;
+use crate::sync_policy::{ScheduleKind, SyncAllowance, WaitReason};
 
+/// What kind of link a connection is, which decides which fixes exist for it. The UI labels
+/// this enum and nothing else, so a kind the core treats one way is never shown as another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub enum Kind {
-    Api,
-    Legacy,
+pub enum ConnectionKind {
+    /// Open banking (`api`).
+    OpenBanking,
+    /// Screen-scraping (`legacy`): refreshed with the user present.
+    ScreenScraping,
     /// Moneyhub's test banks behave as open-banking ones.
     Test,
     /// Zoopla, Mouseprice, Auto Trader: updated monthly.
     Valuation,
+    /// A type Moneyhub added that this version does not know: only the fixes every connection
+    /// has (reauthenticate, remove) are offered, never ones that assume a kind.
+    Other,
 }
 
-impl Kind {
-    fn open_banking(self) -> bool {
-        matches!(self, Kind::Api | Kind::Test)
+impl ConnectionKind {
+    /// From Moneyhub's connection `type`.
+    pub fn from_wire(kind: &str) -> Self {
+        match kind {
+            "api" => ConnectionKind::OpenBanking,
+            "legacy" => ConnectionKind::ScreenScraping,
+            "test" => ConnectionKind::Test,
+            "zoopla" | "mouseprice" | "autotrader" => ConnectionKind::Valuation,
+            _ => ConnectionKind::Other,
+        }
+    }
+
+    pub fn open_banking(self) -> bool {
+        matches!(self, ConnectionKind::OpenBanking | ConnectionKind::Test)
+    }
+
+    /// Moneyhub's automatic-sync schedule for this kind, when it has a known one.
+    pub fn schedule(self) -> Option<ScheduleKind> {
+        match self {
+            ConnectionKind::OpenBanking | ConnectionKind::Test => Some(ScheduleKind::OpenBanking),
+            ConnectionKind::ScreenScraping => Some(ScheduleKind::Legacy),
+            ConnectionKind::Valuation => Some(ScheduleKind::Valuation),
+            ConnectionKind::Other => None,
+        }
     }
 }
 
@@ -55,7 +83,7 @@ pub enum ExtendedStatus {
 /// What Moneyhub says about a connection, plus its accounts' types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
-    pub kind: Kind,
+    pub kind: ConnectionKind,
     pub status: Status,
     pub error: Option<ErrorCode>,
     pub extended_status: Option<ExtendedStatus>,
@@ -66,6 +94,8 @@ pub struct Facts {
     pub account_types: Vec<String>,
     /// The provider reports problems syncing (`status.sync` not `AVAILABLE`).
     pub provider_degraded: bool,
+    /// The provider's cap on manual syncs per UK day, when it has one.
+    pub daily_sync_cap: Option<u32>,
 }
 
 /// The user's fixes already tried since the connection's current problem started.
@@ -115,13 +145,101 @@ pub enum Action {
     Remove,
 }
 
-/// One action and, when it is not allowed, why.
+/// Why an action is refused. A typed code with its parameters: the UI words it (and writes any
+/// time in the user's zone), so no sentence is composed twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "code"
+)]
+pub enum ActionReason {
+    /// Reconsent exists only for open-banking connections.
+    ReconsentOnlyOpenBanking,
+    /// The bank gives no `tppConsent`: renewing access needs a full reauthentication.
+    NeedsFullReauth,
+    /// Refresh exists only for screen-scraping connections.
+    RefreshOnlyScreenScraping,
+    /// The consent has ended, so a sync cannot fetch anything.
+    ConsentEnded,
+    /// Moneyhub's one sync per connection every `minutes` minutes.
+    Cooldown { minutes: u32 },
+    /// The provider's cap of `cap` manual syncs a UK day is used up.
+    DailyCap { cap: u32 },
+    /// Moneyhub answered 429 with a time to retry.
+    ServerAsked,
+}
+
+impl ActionReason {
+    /// Refused only until a time passes: the action can be queued for then.
+    pub fn is_only_time(self) -> bool {
+        matches!(
+            self,
+            ActionReason::Cooldown { .. } | ActionReason::DailyCap { .. } | ActionReason::ServerAsked
+        )
+    }
+
+    /// The reason in words, for errors and logs (the UI words the code itself).
+    pub fn describe(self) -> &'static str {
+        match self {
+            ActionReason::ReconsentOnlyOpenBanking => {
+                "Reconsent is only for open-banking connections."
+            }
+            ActionReason::NeedsFullReauth => {
+                "This bank needs a full re-authentication to renew access."
+            }
+            ActionReason::RefreshOnlyScreenScraping => {
+                "Refresh is only for screen-scraping connections."
+            }
+            ActionReason::ConsentEnded => "The consent has ended, so a sync cannot fetch anything.",
+            ActionReason::Cooldown { .. } => "Moneyhub allows one sync every 30 minutes.",
+            ActionReason::DailyCap { .. } => "This bank's daily limit of syncs is used up.",
+            ActionReason::ServerAsked => "Moneyhub asked to wait before the next sync.",
+        }
+    }
+}
+
+/// What the core says about one action on one connection: whether it is allowed, and if not,
+/// why and (when only time stands in the way) from when. The UI renders this and never works
+/// it out again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct ActionState {
+pub struct ActionCheck {
     pub action: Action,
     pub allowed: bool,
-    pub reason: Option<String>,
+    /// Set exactly when the action is refused for time alone.
+    #[specta(type = Option<String>)]
+    pub available_at: Option<DateTime<Utc>>,
+    pub reason: Option<ActionReason>,
+    /// For sync under a provider cap: manual syncs left today (with `allowed`).
+    pub left_today: Option<u32>,
+}
+
+impl ActionCheck {
+    fn allow(action: Action) -> Self {
+        ActionCheck {
+            action,
+            allowed: true,
+            available_at: None,
+            reason: None,
+            left_today: None,
+        }
+    }
+
+    fn deny(action: Action, reason: ActionReason) -> Self {
+        ActionCheck {
+            action,
+            allowed: false,
+            available_at: None,
+            reason: Some(reason),
+            left_today: None,
+        }
+    }
+
+    /// Refused for now but allowed from `at`: "sync as soon as allowed" can wait for it.
+    pub fn queueable(&self) -> bool {
+        !self.allowed && self.available_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -131,12 +249,20 @@ pub struct Health {
     pub headline: String,
     pub detail: String,
     pub recommended: Fix,
-    pub actions: Vec<ActionState>,
+    /// Every action, in the order the UI lists them.
+    pub actions: Vec<ActionCheck>,
     /// Whole days until the consent ends (negative once it has).
     #[specta(type = Option<f64>)]
     pub consent_days_left: Option<i64>,
     /// The reminder point reached: 14, 7, 3 or 1 days before the consent ends.
     pub consent_reminder: Option<u8>,
+}
+
+impl Health {
+    /// The check for one action (every action is always listed).
+    pub fn check(&self, action: Action) -> Option<&ActionCheck> {
+        self.actions.iter().find(|check| check.action == action)
+    }
 }
 
 const REMINDER_POINTS: [u8; 4] = [14, 7, 3, 1];
@@ -145,7 +271,7 @@ const REMINDER_POINTS: [u8; 4] = [14, 7, 3, 1];
 pub fn staleness_threshold(facts: &Facts) -> Duration {
     let slow =
         !facts.account_types.is_empty() && facts.account_types.iter().all(|t| is_slow_account(t));
-    if slow || facts.kind == Kind::Valuation {
+    if slow || facts.kind == ConnectionKind::Valuation {
         Duration::days(40)
     } else {
         Duration::days(2)
@@ -202,7 +328,7 @@ pub fn assess(
         Fix::Reauth
     };
     // The user's own fix for "the bank needs you": refresh for screen-scraping, reauth otherwise.
-    let user_fix = if facts.kind == Kind::Legacy {
+    let user_fix = if facts.kind == ConnectionKind::ScreenScraping {
         Fix::Refresh
     } else {
         Fix::Reauth
@@ -259,7 +385,7 @@ pub fn assess(
                 words.into(),
                 user_fix,
             ),
-            ErrorCode::Resync if facts.single_sync_only && facts.kind == Kind::Legacy => (
+            ErrorCode::Resync if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping => (
                 Severity::Action,
                 "Waiting for you to refresh".into(),
                 format!("This connection only updates when you refresh it. {words}"),
@@ -325,7 +451,7 @@ pub fn assess(
             format!("Access to this connection ends soon; {fix_text}."),
             renew,
         )
-    } else if facts.single_sync_only && facts.kind == Kind::Legacy {
+    } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
         (
             Severity::Ok,
             "Up to date".into(),
@@ -371,623 +497,53 @@ pub fn assess(
     }
 }
 
-fn actions(facts: &Facts, allowance: SyncAllowance, expired: bool) -> Vec<ActionState> {
-    let allow = |action| ActionState {
-        action,
-        allowed: true,
-        reason: None,
-    };
-    let deny = |action, reason: String| ActionState {
-        action,
-        allowed: false,
-        reason: Some(reason),
-    };
+fn actions(facts: &Facts, allowance: SyncAllowance, expired: bool) -> Vec<ActionCheck> {
     let reconsent = if !facts.kind.open_banking() {
-        deny(
-            Action::Reconsent,
-            "Reconsent is only for open-banking connections.".into(),
-        )
+        ActionCheck::deny(Action::Reconsent, ActionReason::ReconsentOnlyOpenBanking)
     } else if !facts.tpp_consent {
-        deny(
-            Action::Reconsent,
-            "This bank needs a full re-authentication to renew access.".into(),
-        )
+        ActionCheck::deny(Action::Reconsent, ActionReason::NeedsFullReauth)
     } else {
-        allow(Action::Reconsent)
+        ActionCheck::allow(Action::Reconsent)
     };
-    let refresh = if facts.kind == Kind::Legacy {
-        allow(Action::Refresh)
+    let refresh = if facts.kind == ConnectionKind::ScreenScraping {
+        ActionCheck::allow(Action::Refresh)
     } else {
-        deny(
-            Action::Refresh,
-            "Refresh is only for screen-scraping connections.".into(),
-        )
+        ActionCheck::deny(Action::Refresh, ActionReason::RefreshOnlyScreenScraping)
     };
     let sync = if expired {
-        deny(
-            Action::Sync,
-            "The consent has ended, so a sync cannot fetch anything.".into(),
-        )
+        ActionCheck::deny(Action::Sync, ActionReason::ConsentEnded)
     } else {
         match allowance {
-            SyncAllowance::Now { .. } => allow(Action::Sync),
+            SyncAllowance::Now { left_today } => ActionCheck {
+                left_today,
+                ..ActionCheck::allow(Action::Sync)
+            },
             SyncAllowance::At { at, reason } => {
-                let why = match reason {
-                    crate::sync_policy::WaitReason::Cooldown => {
-                        "Moneyhub allows one sync every 30 minutes"
-                    }
-                    crate::sync_policy::WaitReason::DailyCap => {
-                        "this bank's daily limit is used up"
-                    }
-                    crate::sync_policy::WaitReason::ServerAsked => "Moneyhub asked to wait",
+                let reason = match reason {
+                    WaitReason::Cooldown => ActionReason::Cooldown {
+                        minutes: u32::try_from(crate::sync_policy::SYNC_COOLDOWN.num_minutes())
+                            .unwrap_or(30),
+                    },
+                    WaitReason::DailyCap => ActionReason::DailyCap {
+                        cap: facts.daily_sync_cap.unwrap_or(0),
+                    },
+                    WaitReason::ServerAsked => ActionReason::ServerAsked,
                 };
-                deny(
-                    Action::Sync,
-                    format!("Available at {} ({why}).", at.format("%H:%M UTC")),
-                )
+                ActionCheck {
+                    available_at: Some(at),
+                    ..ActionCheck::deny(Action::Sync, reason)
+                }
             }
         }
     };
     vec![
-        allow(Action::Reauth),
+        ActionCheck::allow(Action::Reauth),
         reconsent,
         refresh,
         sync,
-        allow(Action::Remove),
+        ActionCheck::allow(Action::Remove),
     ]
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sync_policy::WaitReason;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0)
-            .single()
-            .expect("valid")
-    }
-
-    fn healthy(kind: Kind) -> Facts {
-        Facts {
-            kind,
-            status: Status::Ok,
-            error: None,
-            extended_status: None,
-            last_updated: Some(now() - Duration::hours(3)),
-            expires_at: Some(now() + Duration::days(60)),
-            tpp_consent: matches!(kind, Kind::Api | Kind::Test),
-            single_sync_only: false,
-            account_types: vec!["cash:current".into()],
-            provider_degraded: false,
-        }
-    }
-
-    const NOW: SyncAllowance = SyncAllowance::Now { left_today: None };
-
-    fn wait_until() -> SyncAllowance {
-        SyncAllowance::At {
-            at: now() + Duration::minutes(20),
-            reason: WaitReason::Cooldown,
-        }
-    }
-
-    #[test]
-    fn the_recommended_fix_follows_the_rules() {
-        let sync_tried = Tried {
-            sync: true,
-            ..Tried::default()
-        };
-        let reauth_tried = Tried {
-            sync: true,
-            reauth: true,
-            ..Tried::default()
-        };
-        let refresh_tried = Tried {
-            sync: true,
-            refresh: true,
-            ..Tried::default()
-        };
-        let cases: Vec<(&str, Facts, SyncAllowance, Tried, Fix, Severity)> = vec![
-            (
-                "healthy api",
-                healthy(Kind::Api),
-                NOW,
-                Tried::default(),
-                Fix::None,
-                Severity::Ok,
-            ),
-            (
-                "healthy legacy",
-                healthy(Kind::Legacy),
-                NOW,
-                Tried::default(),
-                Fix::None,
-                Severity::Ok,
-            ),
-            (
-                "expired with tppConsent",
-                Facts {
-                    extended_status: Some(ExtendedStatus::Expired),
-                    error: Some(ErrorCode::SyncError),
-                    status: Status::Error,
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reconsent,
-                Severity::Action,
-            ),
-            (
-                "expired without tppConsent",
-                Facts {
-                    extended_status: Some(ExtendedStatus::Expired),
-                    tpp_consent: false,
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reauth,
-                Severity::Action,
-            ),
-            (
-                "expiresAt passed, not yet flagged",
-                Facts {
-                    expires_at: Some(now() - Duration::hours(1)),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reconsent,
-                Severity::Action,
-            ),
-            (
-                "legacy expired",
-                Facts {
-                    expires_at: Some(now() - Duration::hours(1)),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reauth,
-                Severity::Action,
-            ),
-            (
-                "credentials error",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::CredentialsError),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reauth,
-                Severity::Action,
-            ),
-            (
-                "mfa on legacy",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::MfaRequired),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Refresh,
-                Severity::Action,
-            ),
-            (
-                "mfa on api never refresh",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::MfaRequired),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reauth,
-                Severity::Action,
-            ),
-            (
-                "resync: sync first",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::Resync),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Sync,
-                Severity::Warning,
-            ),
-            (
-                "resync: wait for the cooldown",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::Resync),
-                    ..healthy(Kind::Api)
-                },
-                wait_until(),
-                Tried::default(),
-                Fix::Wait {
-                    until: Some(now() + Duration::minutes(20)),
-                },
-                Severity::Warning,
-            ),
-            (
-                "resync after a sync: api reauth",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::Resync),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                sync_tried.clone(),
-                Fix::Reauth,
-                Severity::Warning,
-            ),
-            (
-                "resync after a sync: legacy refresh",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::Resync),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                sync_tried.clone(),
-                Fix::Refresh,
-                Severity::Warning,
-            ),
-            (
-                "stale by age before the server says so",
-                Facts {
-                    last_updated: Some(now() - Duration::days(3)),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Sync,
-                Severity::Warning,
-            ),
-            (
-                "a mortgage is not stale at 10 days",
-                Facts {
-                    last_updated: Some(now() - Duration::days(10)),
-                    account_types: vec!["mortgage:repayment".into()],
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::None,
-                Severity::Ok,
-            ),
-            (
-                "a mortgage is stale at 41 days",
-                Facts {
-                    last_updated: Some(now() - Duration::days(41)),
-                    account_types: vec!["mortgage:repayment".into()],
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Sync,
-                Severity::Warning,
-            ),
-            (
-                "a valuation is fine at 30 days",
-                Facts {
-                    last_updated: Some(now() - Duration::days(30)),
-                    account_types: vec!["properties:residential".into()],
-                    ..healthy(Kind::Valuation)
-                },
-                NOW,
-                Tried::default(),
-                Fix::None,
-                Severity::Ok,
-            ),
-            (
-                "sync error: sync first",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::SyncError),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Sync,
-                Severity::Warning,
-            ),
-            (
-                "sync error with the bank down: wait",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::SyncError),
-                    provider_degraded: true,
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Wait { until: None },
-                Severity::Warning,
-            ),
-            (
-                "sync error after a sync: legacy refresh",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::SyncError),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                sync_tried.clone(),
-                Fix::Refresh,
-                Severity::Warning,
-            ),
-            (
-                "partial: sync first",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::SyncPartial),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Sync,
-                Severity::Info,
-            ),
-            (
-                "stopped syncing api",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::SyncError),
-                    extended_status: Some(ExtendedStatus::StoppedSyncing),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reauth,
-                Severity::Action,
-            ),
-            (
-                "stopped syncing legacy",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::SyncError),
-                    extended_status: Some(ExtendedStatus::StoppedSyncing),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Refresh,
-                Severity::Action,
-            ),
-            (
-                "single-sync legacy gone stale",
-                Facts {
-                    single_sync_only: true,
-                    status: Status::Error,
-                    error: Some(ErrorCode::Resync),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Refresh,
-                Severity::Action,
-            ),
-            (
-                "reauth already tried",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::CredentialsError),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                reauth_tried,
-                Fix::ContactSupport,
-                Severity::Action,
-            ),
-            (
-                "refresh already tried",
-                Facts {
-                    status: Status::Error,
-                    error: Some(ErrorCode::MfaRequired),
-                    ..healthy(Kind::Legacy)
-                },
-                NOW,
-                refresh_tried,
-                Fix::ContactSupport,
-                Severity::Action,
-            ),
-            (
-                "consent ends in 10 days",
-                Facts {
-                    expires_at: Some(now() + Duration::days(10) + Duration::hours(1)),
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reconsent,
-                Severity::Info,
-            ),
-            (
-                "consent ends in 2 days",
-                Facts {
-                    expires_at: Some(now() + Duration::days(2) + Duration::hours(1)),
-                    tpp_consent: false,
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Reauth,
-                Severity::Warning,
-            ),
-            (
-                "never synced",
-                Facts {
-                    status: Status::Never,
-                    last_updated: None,
-                    ..healthy(Kind::Api)
-                },
-                NOW,
-                Tried::default(),
-                Fix::Wait { until: None },
-                Severity::Info,
-            ),
-        ];
-        for (name, facts, allowance, tried, fix, severity) in cases {
-            let health = assess(&facts, allowance, &tried, now());
-            assert_eq!(
-                (health.recommended, health.severity),
-                (fix, severity),
-                "{name}: {health:?}"
-            );
-            assert!(!health.headline.is_empty(), "{name}");
-        }
-    }
-
-    #[test]
-    fn moneyhubs_own_words_are_kept() {
-        let facts = Facts {
-            status: Status::Error,
-            error: Some(ErrorCode::CredentialsError),
-            ..healthy(Kind::Api)
-        };
-        assert!(
-            assess(&facts, NOW, &Tried::default(), now())
-                .detail
-                .contains("may have changed their credentials")
-        );
-    }
-
-    #[test]
-    fn reminders_fall_at_14_7_3_and_1_days() {
-        for (days, point) in [
-            (20, None),
-            (13, Some(14)),
-            (6, Some(7)),
-            (2, Some(3)),
-            (0, Some(1)),
-        ] {
-            let facts = Facts {
-                expires_at: Some(now() + Duration::days(days) + Duration::hours(1)),
-                ..healthy(Kind::Api)
-            };
-            assert_eq!(
-                assess(&facts, NOW, &Tried::default(), now()).consent_reminder,
-                point,
-                "{days} days"
-            );
-        }
-    }
-
-    /// Whatever the state: refresh is never recommended or allowed for open-banking connections,
-    /// reconsent never without tppConsent, sync never while waiting, and a reason is given for
-    /// every action that is not allowed.
-    #[test]
-    fn invariants_hold_for_every_combination() {
-        let kinds = [Kind::Api, Kind::Legacy, Kind::Test, Kind::Valuation];
-        let statuses = [Status::Ok, Status::Error, Status::Never];
-        let errors = [
-            None,
-            Some(ErrorCode::Resync),
-            Some(ErrorCode::SyncError),
-            Some(ErrorCode::SyncPartial),
-            Some(ErrorCode::MfaRequired),
-            Some(ErrorCode::CredentialsError),
-        ];
-        let extended = [
-            None,
-            Some(ExtendedStatus::Expired),
-            Some(ExtendedStatus::StoppedSyncing),
-        ];
-        let expiries = [None, Some(-1), Some(2), Some(10), Some(60)];
-        let allowances = [NOW, wait_until()];
-        let mut checked = 0;
-        for kind in kinds {
-            for status in statuses {
-                for error in errors {
-                    for ext in extended {
-                        for expiry in expiries {
-                            for tpp in [false, true] {
-                                for single in [false, true] {
-                                    for allowance in allowances {
-                                        for tried_mask in 0..16u8 {
-                                            let tried = Tried {
-                                                sync: tried_mask & 1 != 0,
-                                                reauth: tried_mask & 2 != 0,
-                                                reconsent: tried_mask & 4 != 0,
-                                                refresh: tried_mask & 8 != 0,
-                                            };
-                                            let facts = Facts {
-                                                kind,
-                                                status,
-                                                error,
-                                                extended_status: ext,
-                                                tpp_consent: tpp,
-                                                single_sync_only: single,
-                                                expires_at: expiry
-                                                    .map(|d| now() + Duration::days(d)),
-                                                ..healthy(kind)
-                                            };
-                                            let health = assess(&facts, allowance, &tried, now());
-                                            let open_banking =
-                                                matches!(kind, Kind::Api | Kind::Test);
-                                            if open_banking {
-                                                assert_ne!(
-                                                    health.recommended,
-                                                    Fix::Refresh,
-                                                    "{facts:?}"
-                                                );
-                                            }
-                                            if !(open_banking && tpp) {
-                                                assert_ne!(
-                                                    health.recommended,
-                                                    Fix::Reconsent,
-                                                    "{facts:?}"
-                                                );
-                                            }
-                                            if matches!(allowance, SyncAllowance::At { .. }) {
-                                                assert_ne!(
-                                                    health.recommended,
-                                                    Fix::Sync,
-                                                    "{facts:?}"
-                                                );
-                                            }
-                                            for action in &health.actions {
-                                                assert_eq!(
-                                                    action.allowed,
-                                                    action.reason.is_none(),
-                                                    "{action:?}"
-                                                );
-                                            }
-                                            let recommended_action = match health.recommended {
-                                                Fix::Reauth => Some(Action::Reauth),
-                                                Fix::Reconsent => Some(Action::Reconsent),
-                                                Fix::Refresh => Some(Action::Refresh),
-                                                Fix::Sync => Some(Action::Sync),
-                                                _ => None,
-                                            };
-                                            if let Some(action) = recommended_action {
-                                                let state = health
-                                                    .actions
-                                                    .iter()
-                                                    .find(|a| a.action == action)
-                                                    .expect("listed");
-                                                assert!(
-                                                    state.allowed,
-                                                    "recommended {action:?} but not allowed: {facts:?}"
-                                                );
-                                            }
-                                            checked += 1;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        assert!(checked > 100_000);
-    }
-}
+mod tests;

@@ -14,8 +14,10 @@ pub mod flows;
 #[path = "flows_tests.rs"]
 mod flows_tests;
 pub mod health;
+pub mod journal;
 pub mod keychain;
 pub mod keychain_probe;
+mod locks;
 pub mod network;
 pub mod notices;
 pub mod random;

@@ -11,12 +11,18 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection as Db, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::journal::JournalEvent;
+
 /// Migrations, in order. Append only: a released migration is never edited.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("store/0001_initial.sql")),
     (
         "0002_app_settings",
         include_str!("store/0002_app_settings.sql"),
+    ),
+    (
+        "0003_queued_syncs",
+        include_str!("store/0003_queued_syncs.sql"),
     ),
 ];
 
@@ -135,11 +141,8 @@ pub struct JournalEntry {
     pub connection_id: Option<String>,
     #[specta(type = String)]
     pub at: DateTime<Utc>,
-    pub event: String,
     pub actor: Actor,
-    /// Event-specific JSON (ids, counts, times); the UI shows it as text.
-    #[specta(type = specta_typescript::Any)]
-    pub details: serde_json::Value,
+    pub event: JournalEvent,
 }
 
 /// What removing a connection deleted from this device.
@@ -150,6 +153,15 @@ pub struct RemovalReceipt {
     pub accounts: u64,
     #[specta(type = f64)]
     pub transactions: u64,
+}
+
+/// An authorization waiting for its callback, as stored (its secrets are in the keychain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub state: String,
+    pub purpose_json: String,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// One row of the dashboard: a connection with its accounts.
@@ -412,15 +424,11 @@ impl Store {
         &self,
         profile: &str,
         connection: Option<&str>,
-        event: &str,
+        event: &JournalEvent,
         actor: Actor,
-        details: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.db.execute(
-            "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![profile, connection, iso(now), event, match actor { Actor::User => "user", Actor::Automatic => "automatic" }, details.to_string()],
-        )?;
+        insert_journal(&self.db, profile, connection, event, actor, now)?;
         Ok(self.db.last_insert_rowid())
     }
 
@@ -437,8 +445,8 @@ impl Store {
             let previous: Option<String> = self
                 .db
                 .query_row(
-                    "SELECT json_extract(details_json, '$.previousId') FROM journal WHERE profile_id = ?1 AND connection_id = ?2 AND event = 'reauthed' AND json_extract(details_json, '$.previousId') IS NOT NULL ORDER BY seq DESC LIMIT 1",
-                    params![profile, newest],
+                    "SELECT json_extract(details_json, '$.previousId') FROM journal WHERE profile_id = ?1 AND connection_id = ?2 AND event = ?3 AND json_extract(details_json, '$.previousId') IS NOT NULL ORDER BY seq DESC LIMIT 1",
+                    params![profile, newest, JournalEvent::reauthed_kind()],
                     |row| row.get(0),
                 )
                 .optional()?
@@ -499,9 +507,15 @@ impl Store {
                 params![profile, old, new],
             )?;
         }
-        tx.execute(
-            "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, 'reauthed', 'user', ?4)",
-            params![profile, new, iso(now), serde_json::json!({ "previousId": old, "newId": new }).to_string()],
+        insert_journal(
+            &tx,
+            profile,
+            Some(new),
+            &JournalEvent::Reauthed {
+                previous_id: old.to_string(),
+            },
+            Actor::User,
+            now,
         )?;
         tx.commit()?;
         Ok(())
@@ -537,9 +551,16 @@ impl Store {
             accounts: u64::try_from(accounts).unwrap_or(0),
             transactions: u64::try_from(transactions).unwrap_or(0),
         };
-        tx.execute(
-            "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, 'removed', ?4, ?5)",
-            params![profile, connection, iso(now), match actor { Actor::User => "user", Actor::Automatic => "automatic" }, serde_json::to_string(&receipt).unwrap_or_default()],
+        insert_journal(
+            &tx,
+            profile,
+            Some(connection),
+            &JournalEvent::Removed {
+                accounts: receipt.accounts,
+                transactions: receipt.transactions,
+            },
+            actor,
+            now,
         )?;
         tx.commit()?;
         Ok(receipt)
@@ -670,23 +691,28 @@ impl Store {
     }
 
     /// The profile's pending authorizations that have not expired: (state, purpose JSON, created).
+    /// A profile's authorizations still waiting for their callback at `now`.
     pub fn pending(
         &self,
         profile: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
-        let mut query = self.db.prepare_cached("SELECT state, purpose_json, created_at FROM pending_authorizations WHERE profile_id = ?1 AND expires_at > ?2 ORDER BY created_at")?;
-        let rows = query.query_map(params![profile, iso(now)], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                parse_time(row.get(2)?).unwrap_or_default(),
-            ))
-        })?;
+    ) -> Result<Vec<PendingRow>, StoreError> {
+        let mut query = self.db.prepare_cached("SELECT state, purpose_json, created_at, expires_at FROM pending_authorizations WHERE profile_id = ?1 AND expires_at > ?2 ORDER BY created_at")?;
+        let rows = query.query_map(params![profile, iso(now)], pending_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Forgets a pending authorization; `false` if it was already gone (used or cancelled).
+    /// A profile's authorizations whose time ran out by `now` (not yet taken away).
+    pub fn expired_pending(
+        &self,
+        profile: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PendingRow>, StoreError> {
+        let mut query = self.db.prepare_cached("SELECT state, purpose_json, created_at, expires_at FROM pending_authorizations WHERE profile_id = ?1 AND expires_at <= ?2 ORDER BY created_at")?;
+        let rows = query.query_map(params![profile, iso(now)], pending_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn take_pending(&self, state: &str) -> Result<bool, StoreError> {
         Ok(self.db.execute(
             "DELETE FROM pending_authorizations WHERE state = ?1",
@@ -720,9 +746,12 @@ impl Store {
             .query_row("SELECT last_manual_sync, server_retry_at FROM connections WHERE profile_id = ?1 AND id = ?2", params![profile, connection], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
             .unwrap_or((None, None));
-        let mut query = self.db.prepare_cached("SELECT at FROM journal WHERE profile_id = ?1 AND connection_id = ?2 AND event = 'sync_requested' ORDER BY seq DESC LIMIT 20")?;
+        let mut query = self.db.prepare_cached("SELECT at FROM journal WHERE profile_id = ?1 AND connection_id = ?2 AND event = ?3 ORDER BY seq DESC LIMIT 20")?;
+        let requested = JournalEvent::SyncRequested { status: None }.kind();
         let accepted = query
-            .query_map(params![profile, connection], |r| r.get::<_, String>(0))?
+            .query_map(params![profile, connection, requested], |r| {
+                r.get::<_, String>(0)
+            })?
             .filter_map(|r| parse_time(r.ok()))
             .collect();
         Ok(crate::sync_policy::ManualSyncHistory {
@@ -730,6 +759,53 @@ impl Store {
             accepted,
             server_retry_at: parse_time(retry),
         })
+    }
+}
+
+/// "Sync as soon as allowed".
+impl Store {
+    /// Queues (or moves) a connection's sync to run at `at`.
+    pub fn queue_sync(
+        &self,
+        profile: &str,
+        connection: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO queued_syncs (profile_id, connection_id, run_at) VALUES (?1, ?2, ?3) ON CONFLICT(profile_id, connection_id) DO UPDATE SET run_at = excluded.run_at",
+            params![profile, connection, iso(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Takes a connection off the queue; whether it was on it.
+    pub fn unqueue_sync(&self, profile: &str, connection: &str) -> Result<bool, StoreError> {
+        let removed = self.db.execute(
+            "DELETE FROM queued_syncs WHERE profile_id = ?1 AND connection_id = ?2",
+            params![profile, connection],
+        )?;
+        Ok(removed > 0)
+    }
+
+    /// A profile's queued syncs with when each runs, soonest first.
+    pub fn queued_syncs(
+        &self,
+        profile: &str,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT connection_id, run_at FROM queued_syncs WHERE profile_id = ?1 ORDER BY run_at, connection_id",
+        )?;
+        let rows = query.query_map([profile], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut queued = Vec::new();
+        for row in rows {
+            let (connection, at) = row?;
+            if let Some(at) = parse_time(Some(at)) {
+                queued.push((connection, at));
+            }
+        }
+        Ok(queued)
     }
 }
 
@@ -769,9 +845,10 @@ impl Store {
     /// `attention_needed`), so each is given once.
     pub fn notified_keys(&self, profile: &str) -> Result<Vec<String>, StoreError> {
         let mut query = self.db.prepare_cached(
-            "SELECT json_extract(details_json, '$.key') FROM journal WHERE profile_id = ?1 AND event IN ('reminder_due', 'attention_needed') AND json_extract(details_json, '$.key') IS NOT NULL",
+            "SELECT json_extract(details_json, '$.key') FROM journal WHERE profile_id = ?1 AND event IN (?2, ?3) AND json_extract(details_json, '$.key') IS NOT NULL",
         )?;
-        let rows = query.query_map([profile], |r| r.get(0))?;
+        let [reminder, attention] = JournalEvent::notice_kinds();
+        let rows = query.query_map(params![profile, reminder, attention], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -864,19 +941,46 @@ fn transaction_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTransactio
     })
 }
 
+fn pending_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PendingRow> {
+    Ok(PendingRow {
+        state: row.get(0)?,
+        purpose_json: row.get(1)?,
+        started_at: parse_time(row.get(2)?).unwrap_or_default(),
+        expires_at: parse_time(row.get(3)?).unwrap_or_default(),
+    })
+}
+
 fn journal_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
     Ok(JournalEntry {
         seq: row.get(0)?,
         connection_id: row.get(1)?,
         at: parse_time(row.get(2)?).unwrap_or_default(),
-        event: row.get(3)?,
+        event: JournalEvent::from_row(&row.get::<_, String>(3)?, &row.get::<_, String>(5)?),
         actor: if row.get::<_, String>(4)? == "user" {
             Actor::User
         } else {
             Actor::Automatic
         },
-        details: serde_json::from_str(&row.get::<_, String>(5)?).unwrap_or(serde_json::Value::Null),
     })
+}
+
+/// The one place a journal row is written.
+fn insert_journal(
+    db: &rusqlite::Connection,
+    profile: &str,
+    connection: Option<&str>,
+    event: &JournalEvent,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    let actor = match actor {
+        Actor::User => "user",
+        Actor::Automatic => "automatic",
+    };
+    db.execute(
+        "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![profile, connection, iso(now), event.kind(), actor, event.details().to_string()],
+    )
 }
 
 fn aside_name(path: &Path) -> PathBuf {

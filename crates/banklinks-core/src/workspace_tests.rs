@@ -6,13 +6,24 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use moneyhub_sandbox::clients::DEMO_CLIENT_SECRET;
 
+use crate::deep_link::{AuthCallback, DeepLink};
 use crate::error::{Error, ErrorCode};
+use crate::journal::JournalEvent;
+use crate::store::Store;
 use crate::flows::ExportFormat;
 use crate::health::{Fix, Severity};
 use crate::keychain::{MemoryKeychain, OsKeychain, SecretStore};
 use crate::workspace::{AuthorizationRequest, Breakage, Export, Workspace};
 
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+/// The callback as the shell hands it over: parsed once, by the deep-link parser.
+fn typed(link: &str) -> AuthCallback {
+    match link.parse::<DeepLink>().expect("a valid callback") {
+        DeepLink::AuthCallback(callback) => callback,
+        other => panic!("not a callback: {other:?}"),
+    }
+}
 
 async fn add_connection(workspace: &Workspace, bank: &str) -> String {
     let url = workspace
@@ -33,7 +44,7 @@ async fn add_connection(workspace: &Workspace, bank: &str) -> String {
         .expect("bank journey");
     assert!(callback.starts_with("banklinks://"), "{callback}");
     workspace
-        .complete(&callback)
+        .complete(&typed(&callback))
         .await
         .expect("complete")
         .connection_id
@@ -86,7 +97,12 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     let detail = flows.connection_detail(&id).expect("detail");
     assert!(!detail.view.accounts.is_empty());
     assert!(detail.transaction_count > 0);
-    assert!(detail.journal.iter().any(|e| e.event == "added"));
+    assert!(
+        detail
+            .journal
+            .iter()
+            .any(|e| e.event == JournalEvent::Added)
+    );
     let page = flows.transactions(&id, "", 10, 0).expect("page");
     assert_eq!(page.transactions.len(), 10);
     assert_eq!(page.total, detail.transaction_count);
@@ -100,7 +116,23 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         .await
         .expect("queue")
         .expect("queued, not run");
-    assert!(workspace.queued_syncs().contains_key(&id), "{queued_for}");
+    assert!(
+        workspace
+            .queued_syncs()
+            .expect("queue")
+            .iter()
+            .any(|(queued, at)| *queued == id && *at == queued_for),
+        "{queued_for:?}"
+    );
+    // The queue is in SQLite, so a restart keeps it: another connection to the file sees it.
+    let profile = workspace.flows().expect("flows").profile().to_string();
+    let on_disk = Store::open(&dir.path().join("banklinks.sqlite"))
+        .expect("second connection")
+        .queued_syncs(&profile)
+        .expect("queue");
+    assert_eq!(on_disk, vec![(id.clone(), queued_for)]);
+    let view = workspace.connection_detail(&id).expect("detail").view;
+    assert_eq!(view.queued_sync, Some(queued_for));
     let first = workspace.tick(Utc::now()).await;
     assert!(first.synced.is_empty(), "not due yet");
     workspace.demo_advance_clock("31m").await.expect("clock");
@@ -142,7 +174,7 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     let callback = moneyhub_sandbox::journey::walk(&url, &[])
         .await
         .expect("journey");
-    let fixed = workspace.complete(&callback).await.expect("fixed");
+    let fixed = workspace.complete(&typed(&callback)).await.expect("fixed");
     let id = fixed.connection_id;
     let healthy = workspace
         .dashboard()
@@ -186,7 +218,7 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     assert!(workspace.dashboard().expect("dashboard").is_empty());
 
     // A restart comes back to the same profile, from the store.
-    let profile = workspace.flows().expect("flows").profile.clone();
+    let profile = workspace.flows().expect("flows").profile().to_string();
     drop(flows);
     drop(workspace);
     let reopened = Workspace::open(dir.path().to_path_buf(), keychain)

@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use banklinks_core::journal::JournalEvent;
 use banklinks_core::store::{
     Actor, EnvironmentRecord, Store, StoreError, StoredAccount, StoredConnection, StoredTransaction,
 };
@@ -133,9 +134,8 @@ fn a_reauth_with_a_new_id_moves_the_data_and_keeps_the_journal_joined() {
         .append_journal(
             "p1",
             Some("bank:old"),
-            "added",
+            &JournalEvent::Added,
             Actor::User,
-            &serde_json::json!({}),
             now(),
         )
         .expect("journal");
@@ -155,7 +155,7 @@ fn a_reauth_with_a_new_id_moves_the_data_and_keeps_the_journal_joined() {
         .connection_journal("p1", "bank:new")
         .expect("journal")
         .into_iter()
-        .map(|e| e.event)
+        .map(|e| e.event.kind())
         .collect();
     assert_eq!(
         events,
@@ -209,9 +209,15 @@ fn removal_deletes_local_data_in_one_go_and_leaves_a_receipt() {
     let journal = store.journal("p1").expect("journal");
     let removed = journal
         .iter()
-        .find(|e| e.event == "removed")
+        .find(|e| matches!(e.event, JournalEvent::Removed { .. }))
         .expect("a receipt");
-    assert_eq!(removed.details["transactions"], 2);
+    assert_eq!(
+        removed.event,
+        JournalEvent::Removed {
+            accounts: 2,
+            transactions: 2
+        }
+    );
 }
 
 #[test]
@@ -221,9 +227,8 @@ fn the_journal_cannot_be_rewritten() {
         .append_journal(
             "p1",
             None,
-            "added",
+            &JournalEvent::Added,
             Actor::Automatic,
-            &serde_json::json!({}),
             now(),
         )
         .expect("journal");

@@ -1,0 +1,242 @@
+//! Going to the bank and coming back: begin (the URL for the browser; the pending record to the
+//! store, its PKCE verifier and nonce to the keychain), complete (from the callback the deep-link
+//! parser already typed), cancel, the pending list, and expiry. The core owns a pending
+//! authorization's lifetime: it says when one runs out, clears its secrets and journals it.
+
+use chrono::{DateTime, Utc};
+use moneyhub::{PendingAuthorization, PendingSecrets, Purpose, Secret, find_pending};
+use serde::Serialize;
+
+use super::{FlowError, FlowEvent, Flows, PENDING_LIFETIME, lock};
+use crate::deep_link::AuthCallback;
+use crate::journal::{AuthorizationPurpose, JournalEvent};
+use crate::sensitive::Sensitive;
+use crate::store::Actor;
+
+/// An authorization waiting for its callback (shown as "Waiting for your bank…").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingView {
+    pub state: String,
+    pub purpose: AuthorizationPurpose,
+    pub connection_id: Option<String>,
+    /// The bank chosen for a new connection.
+    pub bank_id: Option<String>,
+    #[specta(type = String)]
+    pub started_at: DateTime<Utc>,
+    /// When the core gives up on it (and says so with `AuthorizationExpired`).
+    #[specta(type = String)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What completing an authorization did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    pub connection_id: String,
+    pub previous_connection_id: Option<String>,
+    pub purpose: AuthorizationPurpose,
+}
+
+impl Flows {
+    pub(crate) fn secret_key(&self, state: &str, what: &str) -> String {
+        format!("{}/pending/{state}/{what}", self.environment)
+    }
+
+    /// Starts an authorization: the URL to open in the browser. The pending record goes to the
+    /// store, its secrets to the keychain.
+    pub async fn begin(&self, purpose: Purpose) -> Result<url::Url, FlowError> {
+        let begun = self.client.begin(purpose).await?;
+        let now = self.now();
+        self.keychain.put(
+            &self.secret_key(&begun.pending.state, "verifier"),
+            &Sensitive::new(begun.secrets.code_verifier.expose().to_string()),
+        )?;
+        self.keychain.put(
+            &self.secret_key(&begun.pending.state, "nonce"),
+            &Sensitive::new(begun.secrets.nonce.expose().to_string()),
+        )?;
+        let purpose_json = serde_json::to_string(&begun.pending).unwrap_or_default();
+        let store = lock(&self.store);
+        store.save_pending(
+            &begun.pending.state,
+            &self.profile,
+            &purpose_json,
+            now,
+            now + PENDING_LIFETIME,
+        )?;
+        store.append_journal(
+            &self.profile,
+            begun.pending.purpose.connection_id(),
+            &JournalEvent::AuthorizationStarted {
+                purpose: Some(AuthorizationPurpose::from(&begun.pending.purpose)),
+            },
+            Actor::User,
+            now,
+        )?;
+        Ok(begun.url)
+    }
+
+    /// Completes an authorization from its callback, then refreshes the profile's data.
+    pub async fn complete(&self, callback: &AuthCallback) -> Result<Connected, FlowError> {
+        let callback = callback.to_client();
+        let now = self.now();
+        let candidates: Vec<PendingAuthorization> = lock(&self.store)
+            .pending(&self.profile, now)?
+            .into_iter()
+            .filter_map(|row| serde_json::from_str(&row.purpose_json).ok())
+            .collect();
+        let pending = find_pending(&candidates, &callback)
+            .cloned()
+            .ok_or(FlowError::NoSuchAuthorization)?;
+        // Claim it first: a second delivery of the same callback finds nothing.
+        if !lock(&self.store).take_pending(&pending.state)? {
+            return Err(FlowError::NoSuchAuthorization);
+        }
+        let (verifier, nonce) = self.take_secrets(&pending.state)?;
+        let (Some(verifier), Some(nonce)) = (verifier, nonce) else {
+            return Err(FlowError::SecretsMissing);
+        };
+        let secrets = PendingSecrets {
+            code_verifier: Secret::new(verifier.expose().clone()),
+            nonce: Secret::new(nonce.expose().clone()),
+        };
+        let purpose = AuthorizationPurpose::from(&pending.purpose);
+        let done = match self.client.complete(&pending, &secrets, &callback).await {
+            Ok(done) => done,
+            Err(err) => {
+                lock(&self.store).append_journal(
+                    &self.profile,
+                    pending.purpose.connection_id(),
+                    &JournalEvent::AuthorizationFailed {
+                        error: err.to_string(),
+                    },
+                    Actor::User,
+                    self.now(),
+                )?;
+                return Err(err.into());
+            }
+        };
+        let event = match purpose {
+            AuthorizationPurpose::AddConnection => JournalEvent::Added,
+            AuthorizationPurpose::Reauth => JournalEvent::ReauthCompleted,
+            AuthorizationPurpose::Reconsent => JournalEvent::Reconsented,
+            AuthorizationPurpose::Refresh => JournalEvent::Refreshed,
+        };
+        {
+            let mut store = lock(&self.store);
+            if let Some(previous) = &done.previous_connection_id {
+                store.rename_connection(&self.profile, previous, &done.connection_id, now)?;
+            }
+            store.append_journal(
+                &self.profile,
+                Some(&done.connection_id),
+                &event,
+                Actor::User,
+                now,
+            )?;
+        }
+        self.emit(FlowEvent::Connected {
+            connection_id: done.connection_id.clone(),
+            previous_connection_id: done.previous_connection_id.clone(),
+            purpose,
+        });
+        self.refresh().await?;
+        Ok(Connected {
+            connection_id: done.connection_id,
+            previous_connection_id: done.previous_connection_id,
+            purpose,
+        })
+    }
+
+    /// The verifier and nonce of `state`, deleted from the keychain as they are read.
+    #[allow(clippy::type_complexity)]
+    fn take_secrets(
+        &self,
+        state: &str,
+    ) -> Result<(Option<Sensitive<String>>, Option<Sensitive<String>>), FlowError> {
+        let verifier = self.keychain.get(&self.secret_key(state, "verifier"))?;
+        let nonce = self.keychain.get(&self.secret_key(state, "nonce"))?;
+        self.forget_secrets(state)?;
+        Ok((verifier, nonce))
+    }
+
+    fn forget_secrets(&self, state: &str) -> Result<(), FlowError> {
+        self.keychain.delete(&self.secret_key(state, "verifier"))?;
+        self.keychain.delete(&self.secret_key(state, "nonce"))?;
+        Ok(())
+    }
+
+    /// Cancels one of this profile's pending authorizations (its callback will be refused).
+    /// Another profile's state is not found here.
+    pub fn cancel(&self, state: &str) -> Result<bool, FlowError> {
+        let mine = lock(&self.store)
+            .pending(&self.profile, DateTime::<Utc>::MIN_UTC)?
+            .iter()
+            .any(|row| row.state == state);
+        if !mine {
+            return Ok(false);
+        }
+        let existed = lock(&self.store).take_pending(state)?;
+        self.forget_secrets(state)?;
+        Ok(existed)
+    }
+
+    /// Authorizations whose time ran out: taken away with their secrets, journalled, and each
+    /// announced with `AuthorizationExpired`. Returns what expired.
+    pub fn expire_pending(&self) -> Result<Vec<PendingView>, FlowError> {
+        let now = self.now();
+        let rows = lock(&self.store).expired_pending(&self.profile, now)?;
+        let mut expired = Vec::new();
+        for row in rows {
+            if !lock(&self.store).take_pending(&row.state)? {
+                continue;
+            }
+            self.forget_secrets(&row.state)?;
+            let Some(view) = pending_view(&row) else {
+                continue;
+            };
+            lock(&self.store).append_journal(
+                &self.profile,
+                view.connection_id.as_deref(),
+                &JournalEvent::AuthorizationExpired {
+                    purpose: Some(view.purpose),
+                },
+                Actor::Automatic,
+                now,
+            )?;
+            self.emit(FlowEvent::AuthorizationExpired {
+                state: view.state.clone(),
+                connection_id: view.connection_id.clone(),
+                purpose: view.purpose,
+            });
+            expired.push(view);
+        }
+        Ok(expired)
+    }
+
+    /// Authorizations still waiting for their callback (they survive a restart).
+    pub fn pending_authorizations(&self) -> Result<Vec<PendingView>, FlowError> {
+        let now = self.now();
+        let rows = lock(&self.store).pending(&self.profile, now)?;
+        Ok(rows.iter().filter_map(pending_view).collect())
+    }
+}
+
+fn pending_view(row: &crate::store::PendingRow) -> Option<PendingView> {
+    let pending: PendingAuthorization = serde_json::from_str(&row.purpose_json).ok()?;
+    let bank_id = match &pending.purpose {
+        Purpose::AddConnection {
+            bank: moneyhub::BankChoice::Bank(id),
+            ..
+        } => Some(id.clone()),
+        _ => None,
+    };
+    Some(PendingView {
+        state: row.state.clone(),
+        purpose: AuthorizationPurpose::from(&pending.purpose),
+        connection_id: pending.purpose.connection_id().map(str::to_string),
+        bank_id,
+        started_at: row.started_at,
+        expires_at: row.expires_at,
+    })
+}

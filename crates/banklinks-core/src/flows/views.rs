@@ -1,0 +1,230 @@
+//! What the UI reads, from the store alone (instant, and offline): the dashboard, one
+//! connection's row and detail, transactions a page at a time, the journal. Each row carries
+//! the core's whole answer about the connection: its kind, health with one recommended fix,
+//! every action's check (allowed, why not, from when), and a queued sync, so the UI only
+//! formats.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{FlowError, Flows, lock};
+use crate::health::{self, ConnectionKind, Facts, Health, Tried};
+use crate::journal::JournalEvent;
+use crate::store::{
+    BalancePoint, JournalEntry, Store, StoreError, StoredAccount, StoredConnection,
+    StoredTransaction,
+};
+use crate::sync_policy;
+
+/// A dashboard row: a connection, its accounts and what to do about it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub connection: StoredConnection,
+    /// The kind, which decides the fixes; the UI labels this and never Moneyhub's raw type.
+    pub kind: ConnectionKind,
+    pub accounts: Vec<StoredAccount>,
+    pub health: Health,
+    /// Manual syncs allowed per UK day by this provider, when it caps them.
+    pub daily_sync_cap: Option<u32>,
+    /// Moneyhub's next scheduled sync of this connection (UK schedule).
+    #[specta(type = Option<String>)]
+    pub next_automatic_sync: Option<DateTime<Utc>>,
+    /// "Sync as soon as allowed" is waiting to run at this time.
+    #[specta(type = Option<String>)]
+    pub queued_sync: Option<DateTime<Utc>>,
+    /// The provider reports problems right now.
+    pub provider_degraded: bool,
+}
+
+/// One connection in full, for its detail page.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionDetail {
+    pub view: ConnectionView,
+    pub journal: Vec<JournalEntry>,
+    /// Per account, its daily balances.
+    pub balances: Vec<(String, Vec<BalancePoint>)>,
+    #[specta(type = f64)]
+    pub transaction_count: u64,
+}
+
+/// A page of a connection's transactions.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionPage {
+    pub transactions: Vec<StoredTransaction>,
+    #[specta(type = f64)]
+    pub total: u64,
+}
+
+impl Flows {
+    /// Every connection with its accounts, health and sync availability, from the store alone
+    /// (instant, and offline).
+    pub fn dashboard(&self) -> Result<Vec<ConnectionView>, FlowError> {
+        let store = lock(&self.store);
+        let rows = store.dashboard(&self.profile)?;
+        rows.into_iter()
+            .map(|row| self.view(&store, row.connection, row.accounts))
+            .collect()
+    }
+
+    fn view(
+        &self,
+        store: &Store,
+        connection: StoredConnection,
+        accounts: Vec<StoredAccount>,
+    ) -> Result<ConnectionView, FlowError> {
+        let now = self.now();
+        let history = store.manual_sync_history(&self.profile, &connection.id)?;
+        let daily_sync_cap = sync_policy::provider_daily_cap(&connection.name);
+        let sync = sync_policy::manual_sync_allowance(&history, daily_sync_cap, now);
+        let tried = tried_since_problem(store, &self.profile, &connection)?;
+        let provider_degraded = self.provider_degraded(&connection.id);
+        let facts = facts(&connection, &accounts, provider_degraded, daily_sync_cap);
+        let health = health::assess(&facts, sync, &tried, now);
+        let next_automatic_sync = facts.kind.schedule().and_then(|schedule| {
+            sync_policy::next_automatic_sync(schedule, connection.connected_on.unwrap_or(now), now)
+        });
+        let queued_sync = store
+            .queued_syncs(&self.profile)?
+            .into_iter()
+            .find(|(id, _)| *id == connection.id)
+            .map(|(_, at)| at);
+        Ok(ConnectionView {
+            kind: facts.kind,
+            connection,
+            accounts,
+            health,
+            daily_sync_cap,
+            next_automatic_sync,
+            queued_sync,
+            provider_degraded,
+        })
+    }
+
+    /// One connection's row, with its health and action checks.
+    pub fn connection_view(&self, connection: &str) -> Result<ConnectionView, FlowError> {
+        let store = lock(&self.store);
+        let row = store
+            .dashboard(&self.profile)?
+            .into_iter()
+            .find(|row| row.connection.id == connection)
+            .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))?;
+        self.view(&store, row.connection, row.accounts)
+    }
+
+    /// One connection with its journal (following earlier ids) and balance history.
+    pub fn connection_detail(&self, connection: &str) -> Result<ConnectionDetail, FlowError> {
+        let store = lock(&self.store);
+        let row = store
+            .dashboard(&self.profile)?
+            .into_iter()
+            .find(|row| row.connection.id == connection)
+            .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))?;
+        let mut balances = Vec::with_capacity(row.accounts.len());
+        for account in &row.accounts {
+            balances.push((
+                account.id.clone(),
+                store.balance_history(&self.profile, &account.id)?,
+            ));
+        }
+        let journal = store.connection_journal(&self.profile, connection)?;
+        let (_, transaction_count) =
+            store.connection_transactions(&self.profile, connection, "", 0, 0)?;
+        let view = self.view(&store, row.connection, row.accounts)?;
+        Ok(ConnectionDetail {
+            view,
+            journal,
+            balances,
+            transaction_count,
+        })
+    }
+
+    /// A page of a connection's transactions, newest first, filtered by description.
+    pub fn transactions(
+        &self,
+        connection: &str,
+        search: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<TransactionPage, FlowError> {
+        let (transactions, total) = lock(&self.store).connection_transactions(
+            &self.profile,
+            connection,
+            search,
+            limit.min(500),
+            offset,
+        )?;
+        Ok(TransactionPage {
+            transactions,
+            total,
+        })
+    }
+
+    /// The profile's journal, newest last.
+    pub fn journal(&self) -> Result<Vec<JournalEntry>, FlowError> {
+        Ok(lock(&self.store).journal(&self.profile)?)
+    }
+}
+
+fn facts(
+    connection: &StoredConnection,
+    accounts: &[StoredAccount],
+    provider_degraded: bool,
+    daily_sync_cap: Option<u32>,
+) -> Facts {
+    use health::{ErrorCode, ExtendedStatus, Status};
+    Facts {
+        kind: ConnectionKind::from_wire(&connection.kind),
+        status: match connection.status.as_str() {
+            "ok" => Status::Ok,
+            "never" => Status::Never,
+            _ => Status::Error,
+        },
+        error: connection.error.as_deref().and_then(|e| match e {
+            "resync" => Some(ErrorCode::Resync),
+            "sync_error" => Some(ErrorCode::SyncError),
+            "sync_partial" => Some(ErrorCode::SyncPartial),
+            "mfa_required" => Some(ErrorCode::MfaRequired),
+            "credentials_error" => Some(ErrorCode::CredentialsError),
+            _ => None,
+        }),
+        extended_status: connection.extended_status.as_deref().and_then(|e| match e {
+            "expired" => Some(ExtendedStatus::Expired),
+            "stoppedSyncing" => Some(ExtendedStatus::StoppedSyncing),
+            _ => None,
+        }),
+        last_updated: connection.last_updated,
+        expires_at: connection.expires_at,
+        tpp_consent: connection.tpp_consent,
+        single_sync_only: connection.single_sync_only,
+        account_types: accounts.iter().map(|a| a.account_type.clone()).collect(),
+        provider_degraded,
+        daily_sync_cap,
+    }
+}
+
+/// Fixes the user completed since the connection's data last updated (the problem's start).
+fn tried_since_problem(
+    store: &Store,
+    profile: &str,
+    connection: &StoredConnection,
+) -> Result<Tried, StoreError> {
+    let since = connection.last_updated.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let mut tried = Tried::default();
+    for entry in store.connection_journal(profile, &connection.id)? {
+        if entry.at <= since {
+            continue;
+        }
+        match entry.event {
+            JournalEvent::SyncRequested { .. } => tried.sync = true,
+            JournalEvent::ReauthCompleted => tried.reauth = true,
+            JournalEvent::Reconsented => tried.reconsent = true,
+            JournalEvent::Refreshed => tried.refresh = true,
+            _ => {}
+        }
+    }
+    Ok(tried)
+}
+

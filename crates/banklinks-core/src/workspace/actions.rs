@@ -1,0 +1,151 @@
+//! What the person asks of a connection, each checked against the core's own action check
+//! before anything reaches Moneyhub: going to the bank (add, reauth, reconsent, refresh),
+//! syncing now or as soon as allowed, completing or cancelling an authorization, removing, and
+//! the reads the detail page and journal need.
+
+use chrono::{DateTime, Utc};
+use moneyhub::{BankChoice, Purpose};
+use serde::{Deserialize, Serialize};
+
+use super::Workspace;
+use crate::deep_link::AuthCallback;
+use crate::error::Error;
+use crate::flows::{
+    ConnectionDetail, Connected, Flows, PendingView, SyncOrQueue, TransactionPage,
+};
+use crate::health::Action;
+use crate::store::{JournalEntry, RemovalReceipt};
+
+/// What a user may start at the bank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
+pub enum AuthorizationRequest {
+    AddConnection { bank_id: String },
+    Reauth { connection_id: String },
+    Reconsent { connection_id: String },
+    Refresh { connection_id: String },
+}
+
+impl Workspace {
+    /// Refuses `action` on `connection` unless the core's check allows it.
+    fn ensure_allowed(flows: &Flows, connection: &str, action: Action) -> Result<(), Error> {
+        let view = flows.connection_view(connection)?;
+        match view.health.check(action) {
+            Some(check) if !check.allowed => Err(Error::NotAllowed(
+                check
+                    .reason
+                    .map(|reason| reason.describe())
+                    .unwrap_or("not allowed for this connection")
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts an authorization at the bank: the URL for the system browser.
+    pub async fn begin(&self, request: AuthorizationRequest) -> Result<String, Error> {
+        let flows = self.flows()?;
+        let user_id = flows.user_id().to_string();
+        let purpose = match request {
+            AuthorizationRequest::AddConnection { bank_id } => Purpose::AddConnection {
+                user_id,
+                bank: BankChoice::Bank(bank_id),
+            },
+            AuthorizationRequest::Reauth { connection_id } => {
+                Self::ensure_allowed(&flows, &connection_id, Action::Reauth)?;
+                Purpose::Reauth {
+                    user_id,
+                    connection_id,
+                }
+            }
+            AuthorizationRequest::Reconsent { connection_id } => {
+                Self::ensure_allowed(&flows, &connection_id, Action::Reconsent)?;
+                Purpose::Reconsent {
+                    user_id,
+                    connection_id,
+                    expires_at: None,
+                }
+            }
+            AuthorizationRequest::Refresh { connection_id } => {
+                Self::ensure_allowed(&flows, &connection_id, Action::Refresh)?;
+                Purpose::Refresh {
+                    user_id,
+                    connection_id,
+                }
+            }
+        };
+        Ok(flows.begin(purpose).await?.to_string())
+    }
+
+    /// Completes an authorization from the callback the deep-link parser typed.
+    pub async fn complete(&self, callback: &AuthCallback) -> Result<Connected, Error> {
+        Ok(self.flows()?.complete(callback).await?)
+    }
+
+    /// Cancels one of the active profile's pending authorizations.
+    pub fn cancel(&self, state: &str) -> Result<bool, Error> {
+        Ok(self.flows()?.cancel(state)?)
+    }
+
+    pub fn pending_authorizations(&self) -> Result<Vec<PendingView>, Error> {
+        Ok(self.flows()?.pending_authorizations()?)
+    }
+
+    /// A manual sync now, with the user's IP.
+    pub async fn sync_now(&self, connection: &str) -> Result<(), Error> {
+        let flows = self.flows()?;
+        let ip = self.customer_ip()?;
+        Ok(flows.sync_now(connection, ip).await?)
+    }
+
+    /// "Sync as soon as allowed": runs now if allowed, else queues it (in the store) and says
+    /// when it will run.
+    pub async fn sync_when_allowed(
+        &self,
+        connection: &str,
+    ) -> Result<Option<DateTime<Utc>>, Error> {
+        let flows = self.flows()?;
+        let ip = self.customer_ip()?;
+        Ok(match flows.sync_when_allowed(connection, ip).await? {
+            SyncOrQueue::Synced => None,
+            SyncOrQueue::Queued(at) => Some(at),
+        })
+    }
+
+    /// The active profile's queued syncs, and when each runs.
+    pub fn queued_syncs(&self) -> Result<Vec<(String, DateTime<Utc>)>, Error> {
+        match self.flows() {
+            Ok(flows) => Ok(flows.queued_syncs()?),
+            Err(Error::NoProfile) => Ok(Vec::new()),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn remove(&self, connection: &str) -> Result<RemovalReceipt, Error> {
+        Ok(self.flows()?.remove(connection).await?)
+    }
+
+    pub fn connection_detail(&self, connection: &str) -> Result<ConnectionDetail, Error> {
+        Ok(self.flows()?.connection_detail(connection)?)
+    }
+
+    pub fn transactions(
+        &self,
+        connection: &str,
+        search: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<TransactionPage, Error> {
+        Ok(self
+            .flows()?
+            .transactions(connection, search, limit, offset)?)
+    }
+
+    pub fn journal(&self) -> Result<Vec<JournalEntry>, Error> {
+        Ok(self.flows()?.journal()?)
+    }
+}

@@ -1,0 +1,306 @@
+//! The presenter's Demo controls: personas, a busy user, the clock, breaking a connection,
+//! faults, reset, and taking the bank server offline.
+//!
+//! Every control that changes the sandbox's world goes over the sandbox's own admin HTTP API
+//! (`/__sandbox`), the same surface tests and a presenter with `curl` use, so the demo exercises
+//! what it shows. Only starting and stopping the server itself are in-process.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{DEMO, Workspace};
+use crate::error::Error;
+use crate::locks::lock;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Persona {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoStatus {
+    /// The sandbox is serving (the presenter can stop it to show offline behaviour).
+    pub online: bool,
+    /// The sandbox clock, which the presenter moves.
+    pub now: String,
+    pub identity_url: String,
+}
+
+/// Ways the presenter can break a Demo connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum Breakage {
+    /// Consent ended yesterday.
+    ExpireConsent,
+    /// Consent ends in 3 days.
+    ConsentEndingSoon,
+    MfaRequired,
+    CredentialsError,
+    SyncError,
+    /// No new data for 3 days (Moneyhub's `resync` rule).
+    Stale,
+    /// Clear everything forced and mark it healthy.
+    Heal,
+}
+
+/// Fault presets for the Demo's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum FaultPreset {
+    None,
+    /// Every sync answers 429 with `Retry-After`.
+    RateLimited,
+    /// Half the Data API calls answer 503.
+    ServerErrors,
+    /// Every Data API call takes 3 seconds.
+    Slow,
+}
+
+/// The sandbox's answer to an admin call it refused.
+struct Refused {
+    status: reqwest::StatusCode,
+    text: String,
+}
+
+impl Workspace {
+    /// The personas Demo offers (none elsewhere).
+    pub(super) fn personas(&self, in_demo: bool) -> Vec<Persona> {
+        if !in_demo {
+            return Vec::new();
+        }
+        moneyhub_sandbox::PERSONAS
+            .iter()
+            .map(|(name, description)| Persona {
+                name: (*name).into(),
+                description: (*description).into(),
+            })
+            .collect()
+    }
+
+    /// Demo: a persona (a sandbox user with ready-made connections) as a new profile.
+    pub async fn use_persona(&self, persona: &str) -> Result<String, Error> {
+        let client_id = self.settings()?.client_id;
+        let answer = match self
+            .admin_call(
+                reqwest::Method::POST,
+                &format!("/scenarios/{}", urlencoding_path(persona)),
+                json!({ "clientId": client_id }),
+            )
+            .await?
+        {
+            Ok(answer) => answer,
+            Err(refused) if refused.status == reqwest::StatusCode::NOT_FOUND => {
+                return Err(Error::NotAllowed(format!("there is no persona {persona:?}")));
+            }
+            Err(refused) => return Err(refused.into_error()),
+        };
+        let user_id = answer
+            .get("userId")
+            .and_then(|id| id.as_str())
+            .ok_or_else(|| Error::Demo("the demo server made no user".into()))?
+            .to_string();
+        let profile = format!("{DEMO}-{persona}-{user_id}");
+        lock(&self.store).ensure_profile(&profile, DEMO, &user_id, persona, self.now())?;
+        self.use_new_profile(profile.clone()).await?;
+        Ok(profile)
+    }
+
+    /// Demo: a user with `connections` healthy connections to assorted banks, as a new profile
+    /// (for showing a busy dashboard, and for the start-up benchmark).
+    pub async fn demo_busy_user(&self, connections: usize) -> Result<String, Error> {
+        let profile = {
+            let demo = self.demo.lock().await;
+            let demo = demo
+                .as_ref()
+                .filter(|_| self.settings().is_ok_and(|s| s.id == DEMO))
+                .ok_or_else(|| Error::Demo("busy users exist only in Demo".into()))?;
+            let user = demo
+                .sandbox
+                .populate(&demo.settings.client_id, 1, connections)
+                .pop()
+                .ok_or_else(|| Error::Demo("the sandbox made no user".into()))?;
+            let profile = format!("{DEMO}-busy-{user}");
+            lock(&self.store).ensure_profile(
+                &profile,
+                DEMO,
+                &user,
+                "Busy demo user",
+                demo.sandbox.shared.now(),
+            )?;
+            profile
+        };
+        self.use_new_profile(profile.clone()).await?;
+        Ok(profile)
+    }
+
+    async fn admin_url(&self, path: &str) -> Result<String, Error> {
+        let settings = self.settings()?;
+        if settings.id != DEMO {
+            return Err(Error::NotAllowed(
+                "the demo controls work only in the Demo environment".into(),
+            ));
+        }
+        if self.demo.lock().await.is_none() {
+            return Err(Error::NotAllowed(
+                "the demo bank server is stopped; start it first".into(),
+            ));
+        }
+        Ok(format!("{}/__sandbox{path}", settings.identity_url))
+    }
+
+    /// One admin call: the sandbox's JSON answer, or its refusal as it came.
+    async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<Result<serde_json::Value, Refused>, Error> {
+        let url = self.admin_url(path).await?;
+        let response = self
+            .http
+            .request(method, url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|err| Error::Demo(format!("the demo server did not answer: {err}")))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Ok(Err(Refused { status, text }));
+        }
+        Ok(Ok(
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        ))
+    }
+
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        self.admin_call(method, path, body)
+            .await?
+            .map_err(Refused::into_error)
+    }
+
+    /// Moves the Demo clock forward ("1h", "1d", "7d", "90d"), then refreshes.
+    pub async fn demo_advance_clock(&self, by: &str) -> Result<String, Error> {
+        let answer = self
+            .admin(reqwest::Method::POST, "/clock", json!({ "advance": by }))
+            .await?;
+        if self.flows().is_ok() {
+            self.refresh().await?;
+        }
+        Ok(answer
+            .get("now")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Breaks (or heals) a Demo connection in a chosen way, then refreshes.
+    pub async fn demo_break(&self, connection: &str, how: Breakage) -> Result<(), Error> {
+        let now = self.now();
+        let body = match how {
+            Breakage::ExpireConsent => {
+                json!({ "expiresAt": crate::store::iso(now - Duration::days(1)) })
+            }
+            Breakage::ConsentEndingSoon => {
+                json!({ "expiresAt": crate::store::iso(now + Duration::days(3)) })
+            }
+            Breakage::MfaRequired => json!({ "error": "mfa_required" }),
+            Breakage::CredentialsError => json!({ "error": "credentials_error" }),
+            Breakage::SyncError => json!({ "error": "sync_error" }),
+            Breakage::Stale => {
+                json!({ "lastUpdated": crate::store::iso(now - Duration::days(3)) })
+            }
+            Breakage::Heal => json!({ "heal": true }),
+        };
+        self.admin(
+            reqwest::Method::PATCH,
+            &format!("/connections/{}", urlencoding_path(connection)),
+            body,
+        )
+        .await?;
+        self.refresh().await
+    }
+
+    pub async fn demo_faults(&self, preset: FaultPreset) -> Result<(), Error> {
+        let rules = match preset {
+            FaultPreset::None => json!([]),
+            FaultPreset::RateLimited => json!([{ "pathPrefix": "/v3/sync", "status": 429 }]),
+            FaultPreset::ServerErrors => {
+                json!([{ "pathPrefix": "/v3", "status": 503, "rate": 0.5 }])
+            }
+            FaultPreset::Slow => json!([{ "pathPrefix": "/v3", "latencyMs": 3000 }]),
+        };
+        self.admin(reqwest::Method::PUT, "/faults", rules).await?;
+        Ok(())
+    }
+
+    /// Wipes the Demo world and this device's Demo profiles (not the journal: it is
+    /// append-only, and keeps the record of what the demo did).
+    pub async fn demo_reset(&self) -> Result<(), Error> {
+        self.admin(reqwest::Method::POST, "/reset", json!({}))
+            .await?;
+        lock(&self.store).remove_profiles(DEMO)?;
+        self.activate(DEMO).await
+    }
+
+    /// Stops or restarts the Demo's bank server, to show what offline looks like.
+    pub async fn demo_set_online(&self, online: bool) -> Result<(), Error> {
+        if self.settings()?.id != DEMO {
+            return Err(Error::NotAllowed(
+                "the demo controls work only in the Demo environment".into(),
+            ));
+        }
+        if online {
+            return self.activate(DEMO).await;
+        }
+        let stopped = self.demo.lock().await.take();
+        if let Some(demo) = stopped {
+            demo.sandbox.stop().await;
+        }
+        Ok(())
+    }
+
+    /// Demo's state for the chrome, when Demo is active.
+    pub(super) async fn demo_status(&self, in_demo: bool, identity_url: &str) -> Option<DemoStatus> {
+        if !in_demo {
+            return None;
+        }
+        Some(match self.demo.lock().await.as_ref() {
+            Some(demo) => DemoStatus {
+                online: true,
+                now: crate::store::iso(demo.sandbox.shared.now()),
+                identity_url: demo.sandbox.identity_url(),
+            },
+            None => DemoStatus {
+                online: false,
+                now: crate::store::iso(self.now()),
+                identity_url: identity_url.to_string(),
+            },
+        })
+    }
+}
+
+impl Refused {
+    fn into_error(self) -> Error {
+        Error::Demo(format!(
+            "the demo server refused: {} {}",
+            self.status, self.text
+        ))
+    }
+}
+
+/// One path segment, percent-encoded: an id from the webview never adds segments to the URL.
+fn urlencoding_path(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
