@@ -209,5 +209,4 @@ impl Flows {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.client.now_for_flows()
     }
-
 }

@@ -4,12 +4,12 @@
 #[path = "../../moneyhub-sandbox/tests/support/harness.rs"]
 mod harness;
 
+use crate::deep_link::{AuthCallback, DeepLink};
 use crate::flows::*;
 use crate::health;
+use crate::health::Action;
 use crate::keychain::{MemoryKeychain, SecretStore};
 use crate::store::Store;
-use crate::deep_link::{AuthCallback, DeepLink};
-use crate::health::Action;
 use chrono::{Duration, Utc};
 use moneyhub::{BankChoice, ClientAuth, Config};
 use moneyhub::{Moneyhub, Purpose};
@@ -93,9 +93,7 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         })
         .await
         .expect("begin");
-    let pending_state = flows.store()
-        .pending("p1", flows.now())
-        .expect("pending")[0]
+    let pending_state = flows.store().pending("p1", flows.now()).expect("pending")[0]
         .state
         .clone();
     let verifier = keychain
@@ -142,7 +140,8 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     assert_eq!(dashboard[0].health.recommended, health::Fix::None);
     let account = dashboard[0].accounts[0].id.clone();
     assert!(
-        !flows.store()
+        !flows
+            .store()
             .transactions("p1", &account, 10, 0)
             .expect("rows")
             .is_empty()
@@ -157,10 +156,7 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     );
     assert!(first.is_ok(), "{first:?}");
     assert!(matches!(second, Err(FlowError::Busy(_))), "{second:?}");
-    match flows
-        .sync_now(&connected.connection_id, None)
-        .await
-    {
+    match flows.sync_now(&connected.connection_id, None).await {
         Err(FlowError::SyncNotYet(at)) => {
             assert_eq!(at, harness::start_time() + Duration::minutes(30))
         }
@@ -238,7 +234,8 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         ids.contains(&moved.connection_id) && !ids.contains(&second.connection_id),
         "{ids:?}"
     );
-    let events: Vec<String> = flows.store()
+    let events: Vec<String> = flows
+        .store()
         .connection_journal("p1", &moved.connection_id)
         .expect("journal")
         .into_iter()

@@ -175,7 +175,9 @@ impl ActionReason {
     pub fn is_only_time(self) -> bool {
         matches!(
             self,
-            ActionReason::Cooldown { .. } | ActionReason::DailyCap { .. } | ActionReason::ServerAsked
+            ActionReason::Cooldown { .. }
+                | ActionReason::DailyCap { .. }
+                | ActionReason::ServerAsked
         )
     }
 
@@ -385,12 +387,16 @@ pub fn assess(
                 words.into(),
                 user_fix,
             ),
-            ErrorCode::Resync if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping => (
-                Severity::Action,
-                "Waiting for you to refresh".into(),
-                format!("This connection only updates when you refresh it. {words}"),
-                Fix::Refresh,
-            ),
+            ErrorCode::Resync
+                if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping =>
+            {
+                (
+                    Severity::Action,
+                    "Waiting for you to refresh".into(),
+                    format!("This connection only updates when you refresh it. {words}"),
+                    Fix::Refresh,
+                )
+            }
             ErrorCode::Resync => {
                 let fix = if tried.sync {
                     user_fix

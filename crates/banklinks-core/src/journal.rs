@@ -41,6 +41,7 @@ impl From<&moneyhub::Purpose> for AuthorizationPurpose {
 pub enum JournalEvent {
     /// The bank's page was opened.
     AuthorizationStarted {
+        #[specta(type = Option<AuthorizationPurpose>)]
         #[serde(default, deserialize_with = "purpose_as_written")]
         purpose: Option<AuthorizationPurpose>,
     },
@@ -105,6 +106,7 @@ pub enum JournalEvent {
     },
     /// A pending authorization ran out before the bank sent the person back.
     AuthorizationExpired {
+        #[specta(type = Option<AuthorizationPurpose>)]
         #[serde(default, deserialize_with = "purpose_as_written")]
         purpose: Option<AuthorizationPurpose>,
     },
@@ -202,10 +204,7 @@ mod tests {
             JournalEvent::notice_kinds(),
             ["reminder_due".to_string(), "attention_needed".to_string()]
         );
-        assert_eq!(
-            JournalEvent::SyncQueued { at: None }.kind(),
-            "sync_queued"
-        );
+        assert_eq!(JournalEvent::SyncQueued { at: None }.kind(), "sync_queued");
     }
 
     #[test]

@@ -788,10 +788,7 @@ impl Store {
     }
 
     /// A profile's queued syncs with when each runs, soonest first.
-    pub fn queued_syncs(
-        &self,
-        profile: &str,
-    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+    pub fn queued_syncs(&self, profile: &str) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
         let mut query = self.db.prepare_cached(
             "SELECT connection_id, run_at FROM queued_syncs WHERE profile_id = ?1 ORDER BY run_at, connection_id",
         )?;

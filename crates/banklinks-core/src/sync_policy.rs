@@ -36,7 +36,11 @@ pub enum WaitReason {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum SyncAllowance {
     Now {
         /// Manual syncs left today under a provider cap (`None`: no cap).

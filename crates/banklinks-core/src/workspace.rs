@@ -243,7 +243,6 @@ impl Workspace {
         self.refresh().await
     }
 
-
     /// A new Moneyhub user (or an existing one, by id) as a profile, and selects it.
     pub async fn create_profile(
         &self,

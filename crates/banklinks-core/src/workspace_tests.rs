@@ -8,11 +8,11 @@ use moneyhub_sandbox::clients::DEMO_CLIENT_SECRET;
 
 use crate::deep_link::{AuthCallback, DeepLink};
 use crate::error::{Error, ErrorCode};
-use crate::journal::JournalEvent;
-use crate::store::Store;
 use crate::flows::ExportFormat;
 use crate::health::{Fix, Severity};
+use crate::journal::JournalEvent;
 use crate::keychain::{MemoryKeychain, OsKeychain, SecretStore};
+use crate::store::Store;
 use crate::workspace::{AuthorizationRequest, Breakage, Export, Workspace};
 
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";

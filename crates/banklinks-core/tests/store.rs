@@ -224,13 +224,7 @@ fn removal_deletes_local_data_in_one_go_and_leaves_a_receipt() {
 fn the_journal_cannot_be_rewritten() {
     let (dir, store) = fresh();
     store
-        .append_journal(
-            "p1",
-            None,
-            &JournalEvent::Added,
-            Actor::Automatic,
-            now(),
-        )
+        .append_journal("p1", None, &JournalEvent::Added, Actor::Automatic, now())
         .expect("journal");
     drop(store);
     let raw = rusqlite::Connection::open(dir.path().join("banklinks.sqlite")).expect("open raw");

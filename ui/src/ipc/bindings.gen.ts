@@ -67,22 +67,62 @@ export const events = {
 /* Types */
 export type Action = "reauth" | "reconsent" | "refresh" | "sync" | "remove";
 
-/**  One action and, when it is not allowed, why. */
-export type ActionState = ActionState_Serialize | ActionState_Deserialize;
+/**
+ *  What the core says about one action on one connection: whether it is allowed, and if not,
+ *  why and (when only time stands in the way) from when. The UI renders this and never works
+ *  it out again.
+ */
+export type ActionCheck = ActionCheck_Serialize | ActionCheck_Deserialize;
 
-/**  One action and, when it is not allowed, why. */
-export type ActionState_Deserialize = {
+/**
+ *  What the core says about one action on one connection: whether it is allowed, and if not,
+ *  why and (when only time stands in the way) from when. The UI renders this and never works
+ *  it out again.
+ */
+export type ActionCheck_Deserialize = {
 	action: Action,
 	allowed: boolean,
-	reason?: string | null,
+	/**  Set exactly when the action is refused for time alone. */
+	availableAt?: string | null,
+	reason?: ActionReason | null,
+	/**  For sync under a provider cap: manual syncs left today (with `allowed`). */
+	leftToday?: number | null,
 };
 
-/**  One action and, when it is not allowed, why. */
-export type ActionState_Serialize = {
+/**
+ *  What the core says about one action on one connection: whether it is allowed, and if not,
+ *  why and (when only time stands in the way) from when. The UI renders this and never works
+ *  it out again.
+ */
+export type ActionCheck_Serialize = {
 	action: Action,
 	allowed: boolean,
-	reason: string | null,
+	/**  Set exactly when the action is refused for time alone. */
+	availableAt: string | null,
+	reason: ActionReason | null,
+	/**  For sync under a provider cap: manual syncs left today (with `allowed`). */
+	leftToday: number | null,
 };
+
+/**
+ *  Why an action is refused. A typed code with its parameters: the UI words it (and writes any
+ *  time in the user's zone), so no sentence is composed twice.
+ */
+export type ActionReason = 
+/**  Reconsent exists only for open-banking connections. */
+{ code: "reconsentOnlyOpenBanking" } | 
+/**  The bank gives no `tppConsent`: renewing access needs a full reauthentication. */
+{ code: "needsFullReauth" } | 
+/**  Refresh exists only for screen-scraping connections. */
+{ code: "refreshOnlyScreenScraping" } | 
+/**  The consent has ended, so a sync cannot fetch anything. */
+{ code: "consentEnded" } | 
+/**  Moneyhub's one sync per connection every `minutes` minutes. */
+{ code: "cooldown"; minutes: number } | 
+/**  The provider's cap of `cap` manual syncs a UK day is used up. */
+{ code: "dailyCap"; cap: number } | 
+/**  Moneyhub answered 429 with a time to retry. */
+{ code: "serverAsked" };
 
 export type Actor = "user" | "automatic";
 
@@ -101,6 +141,8 @@ export type AuthorizationFinished_Deserialize = {
 	connectionId: string,
 	/**  Set when a reauth gave the connection a new id. */
 	previousConnectionId?: string | null,
+	/**  What the person went to the bank for. */
+	purpose: AuthorizationPurpose,
 };
 
 /**  A bank callback completed an authorization. */
@@ -108,7 +150,12 @@ export type AuthorizationFinished_Serialize = {
 	connectionId: string,
 	/**  Set when a reauth gave the connection a new id. */
 	previousConnectionId: string | null,
+	/**  What the person went to the bank for. */
+	purpose: AuthorizationPurpose,
 };
+
+/**  Why the person went to the bank. */
+export type AuthorizationPurpose = "addConnection" | "reauth" | "reconsent" | "refresh";
 
 /**  What a user may start at the bank. */
 export type AuthorizationRequest = { kind: "addConnection"; bankId: string } | { kind: "reauth"; connectionId: string } | { kind: "reconsent"; connectionId: string } | { kind: "refresh"; connectionId: string };
@@ -152,19 +199,41 @@ export type ConnectionDetail_Serialize = {
 	transactionCount: number | null,
 };
 
+/**
+ *  What kind of link a connection is, which decides which fixes exist for it. The UI labels
+ *  this enum and nothing else, so a kind the core treats one way is never shown as another.
+ */
+export type ConnectionKind = 
+/**  Open banking (`api`). */
+"openBanking" | 
+/**  Screen-scraping (`legacy`): refreshed with the user present. */
+"screenScraping" | 
+/**  Moneyhub's test banks behave as open-banking ones. */
+"test" | 
+/**  Zoopla, Mouseprice, Auto Trader: updated monthly. */
+"valuation" | 
+/**
+ *  A type Moneyhub added that this version does not know: only the fixes every connection
+ *  has (reauthenticate, remove) are offered, never ones that assume a kind.
+ */
+"other";
+
 /**  A dashboard row: a connection, its accounts and what to do about it. */
 export type ConnectionView = ConnectionView_Serialize | ConnectionView_Deserialize;
 
 /**  A dashboard row: a connection, its accounts and what to do about it. */
 export type ConnectionView_Deserialize = {
 	connection: StoredConnection_Deserialize,
+	/**  The kind, which decides the fixes; the UI labels this and never Moneyhub's raw type. */
+	kind: ConnectionKind,
 	accounts: StoredAccount_Deserialize[],
 	health: Health_Deserialize,
-	sync: SyncAllowance_Deserialize,
 	/**  Manual syncs allowed per UK day by this provider, when it caps them. */
 	dailySyncCap?: number | null,
 	/**  Moneyhub's next scheduled sync of this connection (UK schedule). */
 	nextAutomaticSync?: string | null,
+	/**  "Sync as soon as allowed" is waiting to run at this time. */
+	queuedSync?: string | null,
 	/**  The provider reports problems right now. */
 	providerDegraded: boolean,
 };
@@ -172,13 +241,16 @@ export type ConnectionView_Deserialize = {
 /**  A dashboard row: a connection, its accounts and what to do about it. */
 export type ConnectionView_Serialize = {
 	connection: StoredConnection_Serialize,
+	/**  The kind, which decides the fixes; the UI labels this and never Moneyhub's raw type. */
+	kind: ConnectionKind,
 	accounts: StoredAccount_Serialize[],
 	health: Health_Serialize,
-	sync: SyncAllowance_Serialize,
 	/**  Manual syncs allowed per UK day by this provider, when it caps them. */
 	dailySyncCap: number | null,
 	/**  Moneyhub's next scheduled sync of this connection (UK schedule). */
 	nextAutomaticSync: string | null,
+	/**  "Sync as soon as allowed" is waiting to run at this time. */
+	queuedSync: string | null,
 	/**  The provider reports problems right now. */
 	providerDegraded: boolean,
 };
@@ -323,14 +395,26 @@ export type FlowEvent_Deserialize =
 /**  The profile's connections were fetched again. */
 { kind: "connectionsRefreshed" } | 
 /**  Transactions saved so far for a connection during a refresh. */
-{ kind: "historyProgress"; connectionId: string; transactions: number } | { kind: "connected"; connectionId: string; previousConnectionId?: string | null } | { kind: "syncRequested"; connectionId: string } | { kind: "connectionRemoved"; connectionId: string; accounts: number; transactions: number };
+{ kind: "historyProgress"; connectionId: string; transactions: number } | 
+/**  An authorization completed; `purpose` says what the person went to the bank for. */
+{ kind: "connected"; connectionId: string; previousConnectionId?: string | null; purpose: AuthorizationPurpose } | { kind: "syncRequested"; connectionId: string } | 
+/**  A queued "sync as soon as allowed" was added, moved, run or dropped. */
+{ kind: "syncQueueChanged" } | 
+/**  A pending authorization ran out before the bank sent the person back. */
+{ kind: "authorizationExpired"; state: string; connectionId?: string | null; purpose: AuthorizationPurpose } | { kind: "connectionRemoved"; connectionId: string; accounts: number; transactions: number };
 
 /**  What the flows tell the UI as they go. */
 export type FlowEvent_Serialize = 
 /**  The profile's connections were fetched again. */
 { kind: "connectionsRefreshed" } | 
 /**  Transactions saved so far for a connection during a refresh. */
-{ kind: "historyProgress"; connectionId: string; transactions: number } | { kind: "connected"; connectionId: string; previousConnectionId: string | null } | { kind: "syncRequested"; connectionId: string } | { kind: "connectionRemoved"; connectionId: string; accounts: number; transactions: number };
+{ kind: "historyProgress"; connectionId: string; transactions: number } | 
+/**  An authorization completed; `purpose` says what the person went to the bank for. */
+{ kind: "connected"; connectionId: string; previousConnectionId: string | null; purpose: AuthorizationPurpose } | { kind: "syncRequested"; connectionId: string } | 
+/**  A queued "sync as soon as allowed" was added, moved, run or dropped. */
+{ kind: "syncQueueChanged" } | 
+/**  A pending authorization ran out before the bank sent the person back. */
+{ kind: "authorizationExpired"; state: string; connectionId: string | null; purpose: AuthorizationPurpose } | { kind: "connectionRemoved"; connectionId: string; accounts: number; transactions: number };
 
 export type Health = Health_Serialize | Health_Deserialize;
 
@@ -339,7 +423,8 @@ export type Health_Deserialize = {
 	headline: string,
 	detail: string,
 	recommended: Fix_Deserialize,
-	actions: ActionState_Deserialize[],
+	/**  Every action, in the order the UI lists them. */
+	actions: ActionCheck_Deserialize[],
 	/**  Whole days until the consent ends (negative once it has). */
 	consentDaysLeft?: number | null,
 	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
@@ -351,7 +436,8 @@ export type Health_Serialize = {
 	headline: string,
 	detail: string,
 	recommended: Fix_Serialize,
-	actions: ActionState_Serialize[],
+	/**  Every action, in the order the UI lists them. */
+	actions: ActionCheck_Serialize[],
 	/**  Whole days until the consent ends (negative once it has). */
 	consentDaysLeft: number | null,
 	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
@@ -365,8 +451,7 @@ export type InstitutionView = InstitutionView_Serialize | InstitutionView_Deseri
 export type InstitutionView_Deserialize = {
 	id: string,
 	name: string,
-	/**  `api`, `legacy`, `test` or a valuation provider. */
-	kind: string,
+	kind: ConnectionKind,
 	accountTypes: string[],
 	beta: boolean,
 	/**  The provider reports problems syncing or authorising right now. */
@@ -378,8 +463,7 @@ export type InstitutionView_Deserialize = {
 export type InstitutionView_Serialize = {
 	id: string,
 	name: string,
-	/**  `api`, `legacy`, `test` or a valuation provider. */
-	kind: string,
+	kind: ConnectionKind,
 	accountTypes: string[],
 	beta: boolean,
 	/**  The provider reports problems syncing or authorising right now. */
@@ -398,21 +482,71 @@ export type JournalEntry_Deserialize = {
 	seq: number | null,
 	connectionId?: string | null,
 	at: string,
-	event: string,
 	actor: Actor,
-	/**  Event-specific JSON (ids, counts, times); the UI shows it as text. */
-	details: any,
+	event: JournalEvent_Deserialize,
 };
 
 export type JournalEntry_Serialize = {
 	seq: number | null,
 	connectionId: string | null,
 	at: string,
-	event: string,
 	actor: Actor,
-	/**  Event-specific JSON (ids, counts, times); the UI shows it as text. */
-	details: any,
+	event: JournalEvent_Serialize,
 };
+
+export type JournalEvent = JournalEvent_Serialize | JournalEvent_Deserialize;
+
+export type JournalEvent_Deserialize = 
+/**  The bank's page was opened. */
+{ kind: "authorization_started"; purpose?: AuthorizationPurpose | null } | 
+/**  The bank sent the person back with an error, or the tokens did not check out. */
+{ kind: "authorization_failed"; error?: string } | { kind: "added" } | { kind: "reauth_completed" } | 
+/**  The bank gave the connection a new id; the journal follows the old one through this. */
+{ kind: "reauthed"; previousId?: string } | { kind: "reconsented" } | { kind: "refreshed" } | 
+/**  Moneyhub accepted a manual sync. */
+{ kind: "sync_requested"; status?: string | null } | 
+/**  A manual sync was refused for time. */
+{ kind: "sync_throttled"; until?: string | null } | 
+/**  "Sync as soon as allowed": will run at `at`. */
+{ kind: "sync_queued"; at?: string | null } | 
+/**  A queued sync was dropped without running (the connection went, or it failed). */
+{ kind: "sync_unqueued"; why?: string } | 
+/**  The connection and its data were deleted; what went. */
+{ kind: "removed"; accounts?: number | null; transactions?: number | null } | 
+/**  A consent reminder was given (`key` makes it once only). */
+{ kind: "reminder_due"; key?: string; text?: string } | 
+/**  The connection newly needed the person (`key` makes it once only). */
+{ kind: "attention_needed"; key?: string; text?: string } | 
+/**  A pending authorization ran out before the bank sent the person back. */
+{ kind: "authorization_expired"; purpose?: AuthorizationPurpose | null } | 
+/**  Written by a newer version of Banklinks. */
+{ kind: Exclude<string, "added" | "attention_needed" | "authorization_expired" | "authorization_failed" | "authorization_started" | "reauth_completed" | "reauthed" | "reconsented" | "refreshed" | "reminder_due" | "removed" | "sync_queued" | "sync_requested" | "sync_throttled" | "sync_unqueued"> };
+
+export type JournalEvent_Serialize = 
+/**  The bank's page was opened. */
+{ kind: "authorization_started"; purpose: AuthorizationPurpose | null } | 
+/**  The bank sent the person back with an error, or the tokens did not check out. */
+{ kind: "authorization_failed"; error: string } | { kind: "added" } | { kind: "reauth_completed" } | 
+/**  The bank gave the connection a new id; the journal follows the old one through this. */
+{ kind: "reauthed"; previousId: string } | { kind: "reconsented" } | { kind: "refreshed" } | 
+/**  Moneyhub accepted a manual sync. */
+{ kind: "sync_requested"; status: string | null } | 
+/**  A manual sync was refused for time. */
+{ kind: "sync_throttled"; until: string | null } | 
+/**  "Sync as soon as allowed": will run at `at`. */
+{ kind: "sync_queued"; at: string | null } | 
+/**  A queued sync was dropped without running (the connection went, or it failed). */
+{ kind: "sync_unqueued"; why: string } | 
+/**  The connection and its data were deleted; what went. */
+{ kind: "removed"; accounts: number | null; transactions: number | null } | 
+/**  A consent reminder was given (`key` makes it once only). */
+{ kind: "reminder_due"; key: string; text: string } | 
+/**  The connection newly needed the person (`key` makes it once only). */
+{ kind: "attention_needed"; key: string; text: string } | 
+/**  A pending authorization ran out before the bank sent the person back. */
+{ kind: "authorization_expired"; purpose: AuthorizationPurpose | null } | 
+/**  Written by a newer version of Banklinks. */
+{ kind: "unknown" };
 
 export type KeychainStatus = {
 	/**  The store in use, e.g. "Secret Service store, …". */
@@ -475,6 +609,8 @@ export type Overview_Deserialize = {
 	customerIp?: string | null,
 	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
 	now: string,
+	/**  When the active profile last heard from Moneyhub in full (kept across restarts). */
+	lastRefresh?: string | null,
 };
 
 /**  Everything the shell's chrome needs: where we are, as whom, and what else there is. */
@@ -492,6 +628,8 @@ export type Overview_Serialize = {
 	customerIp: string | null,
 	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
 	now: string,
+	/**  When the active profile last heard from Moneyhub in full (kept across restarts). */
+	lastRefresh: string | null,
 };
 
 /**  An authorization waiting for its callback (shown as "Waiting for your bank…"). */
@@ -500,24 +638,24 @@ export type PendingView = PendingView_Serialize | PendingView_Deserialize;
 /**  An authorization waiting for its callback (shown as "Waiting for your bank…"). */
 export type PendingView_Deserialize = {
 	state: string,
-	/**  `addConnection`, `reauth`, `reconsent` or `refresh`. */
-	purpose: string,
+	purpose: AuthorizationPurpose,
 	connectionId?: string | null,
 	/**  The bank chosen for a new connection. */
 	bankId?: string | null,
 	startedAt: string,
+	/**  When the core gives up on it (and says so with `AuthorizationExpired`). */
 	expiresAt: string,
 };
 
 /**  An authorization waiting for its callback (shown as "Waiting for your bank…"). */
 export type PendingView_Serialize = {
 	state: string,
-	/**  `addConnection`, `reauth`, `reconsent` or `refresh`. */
-	purpose: string,
+	purpose: AuthorizationPurpose,
 	connectionId: string | null,
 	/**  The bank chosen for a new connection. */
 	bankId: string | null,
 	startedAt: string,
+	/**  When the core gives up on it (and says so with `AuthorizationExpired`). */
 	expiresAt: string,
 };
 
@@ -652,16 +790,6 @@ export type StoredTransaction_Serialize = {
 	pending: boolean,
 };
 
-export type SyncAllowance = SyncAllowance_Serialize | SyncAllowance_Deserialize;
-
-export type SyncAllowance_Deserialize = { kind: "now"; 
-/**  Manual syncs left today under a provider cap (`None`: no cap). */
-left_today?: number | null } | { kind: "at"; at: string; reason: WaitReason };
-
-export type SyncAllowance_Serialize = { kind: "now"; 
-/**  Manual syncs left today under a provider cap (`None`: no cap). */
-left_today: number | null } | { kind: "at"; at: string; reason: WaitReason };
-
 /**  A page of a connection's transactions. */
 export type TransactionPage = TransactionPage_Serialize | TransactionPage_Deserialize;
 
@@ -676,14 +804,6 @@ export type TransactionPage_Serialize = {
 	transactions: StoredTransaction_Serialize[],
 	total: number | null,
 };
-
-export type WaitReason = 
-/**  Moneyhub's 30-minute limit per connection. */
-"cooldown" | 
-/**  The provider's daily cap is used up; it resets at UK midnight. */
-"dailyCap" | 
-/**  Moneyhub answered 429 and said when to retry. */
-"serverAsked";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -227,4 +227,3 @@ fn tried_since_problem(
     }
     Ok(tried)
 }
-

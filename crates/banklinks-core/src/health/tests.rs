@@ -550,7 +550,10 @@ fn invariants_hold_for_every_combination() {
             || facts.expires_at.is_some_and(|at| at <= now());
         if expired {
             assert_eq!(sync.reason, Some(ActionReason::ConsentEnded), "{facts:?}");
-            assert!(!sync.queueable(), "an ended consent is not a wait: {facts:?}");
+            assert!(
+                !sync.queueable(),
+                "an ended consent is not a wait: {facts:?}"
+            );
         }
         let recommended_action = match health.recommended {
             Fix::Reauth => Some(Action::Reauth),
@@ -617,15 +620,27 @@ fn a_cooldown_is_a_wait_with_its_time_and_an_ended_consent_is_not() {
         &Tried::default(),
         now(),
     );
-    assert_eq!(used_up.actions[3].reason, Some(ActionReason::DailyCap { cap: 4 }));
+    assert_eq!(
+        used_up.actions[3].reason,
+        Some(ActionReason::DailyCap { cap: 4 })
+    );
 }
 
 #[test]
 fn an_unknown_kind_gets_only_the_fixes_every_connection_has() {
     assert_eq!(ConnectionKind::from_wire("other"), ConnectionKind::Other);
-    assert_eq!(ConnectionKind::from_wire("somethingNew"), ConnectionKind::Other);
-    assert_eq!(ConnectionKind::from_wire("api"), ConnectionKind::OpenBanking);
-    assert_eq!(ConnectionKind::from_wire("autotrader"), ConnectionKind::Valuation);
+    assert_eq!(
+        ConnectionKind::from_wire("somethingNew"),
+        ConnectionKind::Other
+    );
+    assert_eq!(
+        ConnectionKind::from_wire("api"),
+        ConnectionKind::OpenBanking
+    );
+    assert_eq!(
+        ConnectionKind::from_wire("autotrader"),
+        ConnectionKind::Valuation
+    );
     let expired = Facts {
         extended_status: Some(ExtendedStatus::Expired),
         tpp_consent: true,

@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Workspace;
 use crate::deep_link::AuthCallback;
 use crate::error::Error;
-use crate::flows::{
-    ConnectionDetail, Connected, Flows, PendingView, SyncOrQueue, TransactionPage,
-};
+use crate::flows::{Connected, ConnectionDetail, Flows, PendingView, SyncOrQueue, TransactionPage};
 use crate::health::Action;
 use crate::store::{JournalEntry, RemovalReceipt};
 

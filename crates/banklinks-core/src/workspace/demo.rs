@@ -94,7 +94,9 @@ impl Workspace {
         {
             Ok(answer) => answer,
             Err(refused) if refused.status == reqwest::StatusCode::NOT_FOUND => {
-                return Err(Error::NotAllowed(format!("there is no persona {persona:?}")));
+                return Err(Error::NotAllowed(format!(
+                    "there is no persona {persona:?}"
+                )));
             }
             Err(refused) => return Err(refused.into_error()),
         };
@@ -270,7 +272,11 @@ impl Workspace {
     }
 
     /// Demo's state for the chrome, when Demo is active.
-    pub(super) async fn demo_status(&self, in_demo: bool, identity_url: &str) -> Option<DemoStatus> {
+    pub(super) async fn demo_status(
+        &self,
+        in_demo: bool,
+        identity_url: &str,
+    ) -> Option<DemoStatus> {
         if !in_demo {
             return None;
         }

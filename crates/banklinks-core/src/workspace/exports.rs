@@ -36,7 +36,6 @@ fn sanitize(text: &str) -> String {
         .collect()
 }
 
-
 impl Workspace {
     /// Writes an export into `dir` and returns its path.
     pub fn export(&self, what: Export, format: ExportFormat, dir: &Path) -> Result<PathBuf, Error> {
@@ -58,5 +57,4 @@ impl Workspace {
         std::fs::write(&path, text).map_err(StoreError::Io)?;
         Ok(path)
     }
-
 }

@@ -27,7 +27,10 @@ pub struct InstitutionView {
 }
 
 impl Workspace {
-    pub(super) async fn load_institutions(&self, flows: &Flows) -> Result<Vec<InstitutionView>, Error> {
+    pub(super) async fn load_institutions(
+        &self,
+        flows: &Flows,
+    ) -> Result<Vec<InstitutionView>, Error> {
         let mut list = flows.client().institutions("all").await?;
         // "all" leaves out Moneyhub's test banks, which Demo and sandbox clients need; a real
         // client without access to them just gets none.
@@ -91,5 +94,4 @@ impl Workspace {
             }
         }
     }
-
 }

@@ -96,10 +96,7 @@ impl Workspace {
     pub(crate) fn take_notices(&self, flows: &Flows) -> Result<Vec<Notice>, Error> {
         let views = flows.dashboard()?;
         let store = lock(&self.store);
-        let already: HashSet<String> = store
-            .notified_keys(flows.profile())?
-            .into_iter()
-            .collect();
+        let already: HashSet<String> = store.notified_keys(flows.profile())?.into_iter().collect();
         let due = notices::due(&views, &already);
         for notice in &due {
             let event = if notice.key.starts_with("consent:") {
