@@ -106,6 +106,85 @@ async fn e2e_add_a_connection_through_the_bank_then_sync_and_see_the_cooldown() 
     app.finish().await;
 }
 
+/// Moves the Demo clock with the presenter's button and waits until the panel shows it moved.
+async fn advance_demo_clock(app: &AppSession, by: &str) {
+    app.click("[data-testid=nav-demo]").await;
+    let clock_before = app.text("[data-testid=demo-clock]").await;
+    app.click(&format!("[data-testid=demo-advance-{by}]")).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.text("[data-testid=demo-clock]").await == clock_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not move"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.click("[data-testid=nav-dashboard]").await;
+}
+
+/// The card says what the core decided: during a cooldown it offers to wait, the queued sync
+/// survives a restart and runs once the Demo clock passes the wait; after the consent ends no
+/// "available now" sits beside a disabled sync, and nothing offers to wait for it.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_the_card_says_what_the_core_decided_a_queued_sync_survives_a_restart_and_runs() {
+    let app = AppSession::start("core-decides").await;
+    start_empty_demo(&app).await;
+    let id = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    app.wait_for_text(&card(&id, "sync-availability"), "Sync available now")
+        .await;
+    app.click(&card(&id, "sync-button")).await;
+    app.wait_for_text(&card(&id, "sync-availability"), "Sync available in")
+        .await;
+    assert!(!app.is_enabled(&card(&id, "sync-button")).await);
+    app.wait_for_text(&card(&id, "sync-when-allowed"), "Sync as soon as allowed")
+        .await;
+    assert!(
+        app.is_in_view(&card(&id, "sync-when-allowed")).await,
+        "the offer to wait is on screen"
+    );
+    app.click(&card(&id, "sync-when-allowed")).await;
+    app.wait_for_text(&card(&id, "sync-queued"), "Queued for")
+        .await;
+    app.screenshot("sync-queued").await;
+
+    let app = app.restart().await;
+    app.wait_for_text(&card(&id, "sync-queued"), "Queued for")
+        .await;
+    assert!(
+        app.is_in_view(&card(&id, "sync-queued")).await,
+        "the queued sync is on screen after a restart"
+    );
+
+    advance_demo_clock(&app, "1h").await;
+    app.wait_for_count(&card(&id, "sync-queued"), 0).await;
+    app.wait_for_text(&card(&id, "last-updated"), "Updated just now")
+        .await;
+    app.wait_for_text(&card(&id, "sync-availability"), "Sync available in")
+        .await;
+    app.click("[data-testid=nav-journal]").await;
+    app.wait_for_count("[data-testid=journal-entry][data-event=sync_requested]", 2)
+        .await;
+    app.wait_for_count("[data-testid=journal-entry][data-event=sync_queued]", 1)
+        .await;
+
+    advance_demo_clock(&app, "90d").await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "reconsent")
+        .await;
+    let availability = app
+        .wait_for_text(&card(&id, "sync-availability"), "consent has ended")
+        .await;
+    assert!(
+        !availability.contains("available now"),
+        "an expired card says a sync is available: {availability}"
+    );
+    assert!(!app.is_enabled(&card(&id, "sync-button")).await);
+    assert_eq!(app.count(&card(&id, "sync-when-allowed")).await, 0);
+    assert!(app.is_in_view(&card(&id, "sync-availability")).await);
+    app.screenshot("expired-no-sync").await;
+    app.finish().await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
 async fn e2e_a_reauth_that_changes_the_connection_id_keeps_one_copy_of_everything() {

@@ -323,6 +323,35 @@ impl AppSession {
         }
     }
 
+    /// Whether the element `css` is on screen now, without scrolling: what the person sees.
+    pub async fn is_in_view(&self, css: &str) -> bool {
+        self.element(css).await;
+        let answer = self
+            .client()
+            .execute(
+                "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+                 return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && \
+                 r.bottom <= window.innerHeight && r.right <= window.innerWidth;",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap_or_else(|err| panic!("could not measure {css}: {err}"));
+        answer.as_bool().unwrap_or(false)
+    }
+
+    /// Closes the app and starts it again on the same data folder and keychain service: what a
+    /// person quitting and reopening it sees.
+    pub async fn restart(mut self) -> Self {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+        let spare = tempfile::tempdir().expect("a spare folder");
+        let data_dir = std::mem::replace(&mut self.data_dir, spare);
+        let name = self.name;
+        drop(self);
+        Self::start_prepared(name, &[], data_dir).await
+    }
+
     /// Ends the session, which closes the app.
     pub async fn finish(mut self) {
         if let Some(client) = self.client.take() {

@@ -1,66 +1,102 @@
 import { describe, expect, it } from 'vitest';
-import type { Fix_Serialize, Health_Serialize, Severity, SyncAllowance_Serialize } from '../ipc';
+import type { ActionCheck_Serialize, Fix_Serialize, Health_Serialize, Severity } from '../ipc';
 import {
   bankInitial,
   consentText,
   dashboardSummary,
   fixEffect,
   fixLabel,
-  kindLabel,
+  kindLabels,
+  nextChange,
+  queueable,
   removalSummary,
   personaTitle,
   removalText,
   sortByUrgency,
   syncAvailabilityText,
   syncButtonLabel,
-  syncReady,
 } from './connections';
 
 const now = '2025-11-21T13:42:00Z';
 
+const check = (over: Partial<ActionCheck_Serialize> = {}): ActionCheck_Serialize => ({
+  action: 'sync',
+  allowed: true,
+  availableAt: null,
+  reason: null,
+  leftToday: null,
+  ...over,
+});
+
 describe('syncAvailabilityText', () => {
   it('says a sync is available now, with the daily allowance when capped', () => {
-    expect(syncAvailabilityText({ kind: 'now', left_today: null }, now)).toBe('Sync available now');
-    expect(syncAvailabilityText({ kind: 'now', left_today: 1 }, now, 4)).toBe(
+    expect(syncAvailabilityText(check(), now)).toBe('Sync available now');
+    expect(syncAvailabilityText(check({ leftToday: 1 }), now, 4)).toBe(
       'Sync available now · 1 of 4 left today',
     );
-    expect(syncAvailabilityText({ kind: 'now', left_today: 2 }, now)).toBe(
-      'Sync available now · 2 left today',
-    );
+    expect(syncAvailabilityText(check({ leftToday: 2 }), now)).toBe('Sync available now · 2 left today');
   });
 
-  it('counts down the cooldown', () => {
-    const sync: SyncAllowance_Serialize = { kind: 'at', at: '2025-11-21T14:05:00Z', reason: 'cooldown' };
-    expect(syncAvailabilityText(sync, now)).toBe('Sync available in 23 min');
-    expect(syncAvailabilityText(sync, '2025-11-21T14:06:00Z')).toBe('Sync available now');
+  it('counts down the cooldown, and never says "now" while the core says wait', () => {
+    const wait = check({
+      allowed: false,
+      availableAt: '2025-11-21T14:05:00Z',
+      reason: { code: 'cooldown', minutes: 30 },
+    });
+    expect(syncAvailabilityText(wait, now)).toBe(
+      'Sync available in 23 min (Moneyhub allows one every 30 minutes)',
+    );
+    expect(syncAvailabilityText(wait, '2025-11-21T14:06:00Z')).toBe('Sync available in a moment');
+    expect(queueable(wait)).toBe(true);
+  });
+
+  it('says why when a sync is refused for good, and offers no queue', () => {
+    const ended = check({ allowed: false, reason: { code: 'consentEnded' } });
+    expect(syncAvailabilityText(ended, now)).toMatch(/consent has ended/);
+    expect(syncAvailabilityText(ended, now)).not.toMatch(/available now/);
+    expect(queueable(ended)).toBe(false);
+    expect(syncButtonLabel(ended, now)).toBe('Sync now');
   });
 
   it('explains the daily cap', () => {
-    const sync: SyncAllowance_Serialize = { kind: 'at', at: '2025-11-22T00:00:00Z', reason: 'dailyCap' };
-    expect(syncAvailabilityText(sync, now, 4)).toBe('No syncs left today — available from 00:00');
+    const capped = check({
+      allowed: false,
+      availableAt: '2025-11-22T00:00:00Z',
+      reason: { code: 'dailyCap', cap: 4 },
+    });
+    expect(syncAvailabilityText(capped, now, 4)).toBe(
+      'No syncs left today (4 a day at this bank) — available from 00:00',
+    );
   });
 
   it('quotes Moneyhub’s own wait', () => {
-    const sync: SyncAllowance_Serialize = { kind: 'at', at: '2025-11-21T14:05:00Z', reason: 'serverAsked' };
-    expect(syncAvailabilityText(sync, now)).toBe('Moneyhub asked us to wait until 14:05');
+    const asked = check({ allowed: false, availableAt: '2025-11-21T14:05:00Z', reason: { code: 'serverAsked' } });
+    expect(syncAvailabilityText(asked, now)).toBe('Moneyhub asked us to wait until 14:05');
   });
 
   it('labels the sync button with the time it becomes possible', () => {
-    expect(syncButtonLabel({ kind: 'now', left_today: null }, now)).toBe('Sync now');
-    expect(syncButtonLabel({ kind: 'at', at: '2025-11-21T14:05:00Z', reason: 'cooldown' }, now)).toBe(
-      'Sync at 14:05',
-    );
-    expect(syncButtonLabel({ kind: 'at', at: '2025-11-22T00:00:00Z', reason: 'dailyCap' }, now)).toBe(
-      'Sync tomorrow at 00:00',
-    );
+    expect(syncButtonLabel(check(), now)).toBe('Sync now');
+    expect(
+      syncButtonLabel(
+        check({ allowed: false, availableAt: '2025-11-21T14:05:00Z', reason: { code: 'cooldown', minutes: 30 } }),
+        now,
+      ),
+    ).toBe('Sync at 14:05');
+    expect(
+      syncButtonLabel(
+        check({ allowed: false, availableAt: '2025-11-22T00:00:00Z', reason: { code: 'dailyCap', cap: 4 } }),
+        now,
+      ),
+    ).toBe('Sync tomorrow at 00:00');
   });
 
-  it('treats a wait that has run out as ready', () => {
-    const sync: SyncAllowance_Serialize = { kind: 'at', at: '2025-11-21T14:05:00Z', reason: 'cooldown' };
-    expect(syncReady(sync, '2025-11-21T14:04:59Z')).toBe(false);
-    expect(syncReady(sync, '2025-11-21T14:05:00Z')).toBe(true);
-    expect(syncButtonLabel(sync, '2025-11-21T14:06:00Z')).toBe('Sync now');
-    expect(syncReady({ kind: 'now', left_today: null }, now)).toBe(true);
+  it('finds the soonest moment a check changes by itself', () => {
+    const views = [
+      { health: { actions: [check({ allowed: false, availableAt: '2025-11-21T14:05:00Z', reason: { code: 'serverAsked' } })] } },
+      { health: { actions: [check()] } },
+    ] as unknown as Parameters<typeof nextChange>[0];
+    expect(nextChange(views)).toBe(Date.parse('2025-11-21T14:05:00Z'));
+    expect(nextChange([])).toBeNull();
   });
 });
 
@@ -131,10 +167,11 @@ describe('ordering and labels', () => {
   });
 
   it('names connection kinds', () => {
-    expect(kindLabel('api')).toBe('Open banking');
-    expect(kindLabel('legacy')).toBe('Screen-scraping');
-    expect(kindLabel('zoopla')).toBe('Valuation');
-    expect(kindLabel('test')).toBe('Test bank');
+    expect(kindLabels.openBanking).toBe('Open banking');
+    expect(kindLabels.screenScraping).toBe('Screen-scraping');
+    expect(kindLabels.valuation).toBe('Valuation');
+    expect(kindLabels.test).toBe('Test bank');
+    expect(kindLabels.other).toBe('Other');
   });
 
   it('words the consent countdown', () => {

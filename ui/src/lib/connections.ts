@@ -3,10 +3,12 @@
 
 import type {
   Action,
+  ActionCheck_Serialize,
+  ActionReason,
+  ConnectionKind,
   ConnectionView_Serialize,
   Fix_Serialize,
   Severity,
-  SyncAllowance_Serialize,
 } from '../ipc';
 import { formatAt, formatClock, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
 
@@ -29,7 +31,8 @@ export function fixEffect(fix: Fix_Serialize): FixEffect {
       return { type: 'sync' };
     case 'contactSupport':
       return { type: 'support' };
-    default:
+    case 'wait':
+    case 'none':
       return { type: 'nothing' };
   }
 }
@@ -80,19 +83,8 @@ export const severityLabels: Record<Severity, string> = {
 
 export const severityRank: Record<Severity, number> = { action: 0, warning: 1, info: 2, ok: 3 };
 
-export type KindCategory = 'openBanking' | 'screenScraping' | 'valuation' | 'test' | 'other';
-
-const valuationKinds = new Set(['zoopla', 'mouseprice', 'autotrader', 'valuation']);
-
-export function kindCategory(kind: string): KindCategory {
-  if (kind === 'api') return 'openBanking';
-  if (kind === 'legacy') return 'screenScraping';
-  if (kind === 'test') return 'test';
-  if (valuationKinds.has(kind)) return 'valuation';
-  return 'other';
-}
-
-export const kindCategoryLabels: Record<KindCategory, string> = {
+/** Labels for the core's one kind enum; a new kind fails to compile until it has one. */
+export const kindLabels: Record<ConnectionKind, string> = {
   openBanking: 'Open banking',
   screenScraping: 'Screen-scraping',
   valuation: 'Valuation',
@@ -100,42 +92,80 @@ export const kindCategoryLabels: Record<KindCategory, string> = {
   other: 'Other',
 };
 
-export function kindLabel(kind: string): string {
-  return kindCategoryLabels[kindCategory(kind)];
+/** The core's check for one action (every action is always listed). */
+export function actionCheck(
+  view: Pick<ConnectionView_Serialize, 'health'>,
+  action: Action,
+): ActionCheck_Serialize | undefined {
+  return view.health.actions.find((check) => check.action === action);
 }
 
-/** "Sync available now · 1 of 4 left today", "Sync available in 23 min", … */
+/** Refused for time alone: "sync as soon as allowed" can wait for it. */
+export function queueable(check: ActionCheck_Serialize | undefined): boolean {
+  return check !== undefined && !check.allowed && check.availableAt !== null;
+}
+
+/** Why an action is refused, in words; any time in the person's own time zone. */
+export function reasonText(reason: ActionReason, availableAt: string | null, now: Instant): string {
+  switch (reason.code) {
+    case 'reconsentOnlyOpenBanking':
+      return 'Renewing consent is only for open-banking connections.';
+    case 'needsFullReauth':
+      return 'This bank needs you to log in again to renew access.';
+    case 'refreshOnlyScreenScraping':
+      return 'Refresh is only for screen-scraping connections.';
+    case 'consentEnded':
+      return 'The consent has ended, so a sync cannot fetch anything. Renew it first.';
+    case 'cooldown': {
+      const wait = availableAt ? toMs(availableAt) - toMs(now) : 0;
+      return wait > 0
+        ? `Sync available in ${formatDuration(wait)} (Moneyhub allows one every ${reason.minutes} minutes)`
+        : 'Sync available in a moment';
+    }
+    case 'dailyCap':
+      return availableAt
+        ? `No syncs left today (${reason.cap} a day at this bank) — available from ${formatClock(availableAt)}`
+        : `No syncs left today (${reason.cap} a day at this bank)`;
+    case 'serverAsked':
+      return availableAt
+        ? `Moneyhub asked us to wait until ${formatUpcoming(availableAt, now)}`
+        : 'Moneyhub asked us to wait';
+  }
+}
+
+/** "Sync available now · 1 of 4 left today", "Sync available in 23 min", or why not at all. */
 export function syncAvailabilityText(
-  sync: SyncAllowance_Serialize,
+  check: ActionCheck_Serialize | undefined,
   now: Instant,
   dailyCap: number | null = null,
 ): string {
-  if (sync.kind === 'now') {
-    const left = sync.left_today;
-    if (left === null || left === undefined) return 'Sync available now';
+  if (!check) return 'Sync is not available';
+  if (check.allowed) {
+    const left = check.leftToday;
+    if (left === null) return 'Sync available now';
     const ofCap = dailyCap === null ? '' : ` of ${dailyCap}`;
     return `Sync available now · ${left}${ofCap} left today`;
   }
-  const wait = toMs(sync.at) - toMs(now);
-  switch (sync.reason) {
-    case 'cooldown':
-      return wait > 0 ? `Sync available in ${formatDuration(wait)}` : 'Sync available now';
-    case 'dailyCap':
-      return `No syncs left today — available from ${formatClock(sync.at)}`;
-    case 'serverAsked':
-      return `Moneyhub asked us to wait until ${formatUpcoming(sync.at, now)}`;
-  }
-}
-
-/** Whether a manual sync may be asked for now. A wait that has run out counts as allowed: the
- * dashboard reloads only every 30 s, and the core checks again anyway. */
-export function syncReady(sync: SyncAllowance_Serialize, now: Instant): boolean {
-  return sync.kind === 'now' || toMs(sync.at) <= toMs(now);
+  return check.reason ? reasonText(check.reason, check.availableAt, now) : 'Sync is not available';
 }
 
 /** The sync button's label: "Sync now", or the time it becomes possible. */
-export function syncButtonLabel(sync: SyncAllowance_Serialize, now: Instant): string {
-  return sync.kind === 'now' || syncReady(sync, now) ? 'Sync now' : `Sync ${formatAt(sync.at, now)}`;
+export function syncButtonLabel(check: ActionCheck_Serialize | undefined, now: Instant): string {
+  return check?.availableAt ? `Sync ${formatAt(check.availableAt, now)}` : 'Sync now';
+}
+
+/** The soonest moment any shown check changes by itself, so the page asks the core again then. */
+export function nextChange(views: Pick<ConnectionView_Serialize, 'health'>[]): number | null {
+  let soonest: number | null = null;
+  for (const view of views) {
+    for (const check of view.health.actions) {
+      if (check.availableAt) {
+        const at = toMs(check.availableAt);
+        if (soonest === null || at < soonest) soonest = at;
+      }
+    }
+  }
+  return soonest;
 }
 
 export function queuedText(at: string, now: Instant): string {

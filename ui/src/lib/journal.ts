@@ -1,11 +1,15 @@
 // The journal speaks in the core's event names; people read these labels instead.
 
-import type { JournalEntry_Serialize } from '../ipc';
+import type { AuthorizationPurpose, JournalEntry_Serialize, JournalEvent_Serialize } from '../ipc';
 import { formatDayTime, plural } from './format';
 
-const labels: Record<string, string> = {
+export type JournalKind = JournalEvent_Serialize['kind'];
+
+/** One label per kind the core writes: a new kind fails to compile until it has one. */
+const labels: Record<JournalKind, string> = {
   authorization_started: 'Went to the bank',
   authorization_failed: 'Bank authorisation failed',
+  authorization_expired: 'Bank authorisation timed out',
   added: 'Connection added',
   reauth_completed: 'Reauthenticated',
   reauthed: 'Bank gave the connection a new identity',
@@ -14,87 +18,65 @@ const labels: Record<string, string> = {
   sync_requested: 'Sync requested',
   sync_throttled: 'Sync not allowed yet',
   sync_queued: 'Sync queued',
+  sync_unqueued: 'Queued sync dropped',
   removed: 'Connection removed',
   reminder_due: 'Consent reminder',
   attention_needed: 'Needed your attention',
+  unknown: 'Something from a newer Banklinks',
 };
 
-export const knownJournalEvents = Object.keys(labels);
+export const knownJournalEvents = Object.keys(labels) as JournalKind[];
 
-export function journalEventLabel(event: string): string {
-  const known = labels[event];
-  if (known) return known;
-  // Events only ever get added; an unknown one still reads as words rather than snake_case.
-  const words = event.replace(/[_-]+/g, ' ').trim();
-  return words ? words.charAt(0).toUpperCase() + words.slice(1) : 'Event';
+export function journalEventLabel(kind: JournalKind): string {
+  return labels[kind];
 }
 
-const purposes: Record<string, string> = {
+const purposes: Record<AuthorizationPurpose, string> = {
   addConnection: 'to add a connection',
   reauth: 'to reauthenticate',
   reconsent: 'to renew consent',
   refresh: 'to refresh',
 };
 
-export function purposeText(purpose: string): string {
-  return purposes[purpose] ?? purpose;
-}
-
-function field(details: unknown, name: string): unknown {
-  return typeof details === 'object' && details !== null
-    ? (details as Record<string, unknown>)[name]
-    : undefined;
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() ? value : undefined;
-}
-
-function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+export function purposeText(purpose: AuthorizationPurpose): string {
+  return purposes[purpose];
 }
 
 /** The event's details as a sentence, or '' when there is nothing to add. */
-export function journalDetailText(entry: Pick<JournalEntry_Serialize, 'event' | 'details'>): string {
-  const { details } = entry;
-  switch (entry.event) {
-    case 'authorization_started': {
-      const purpose = text(field(details, 'purpose'));
-      return purpose ? `Opened the bank’s page ${purposeText(purpose)}` : '';
-    }
+export function journalDetailText(entry: Pick<JournalEntry_Serialize, 'event'>): string {
+  const event = entry.event;
+  switch (event.kind) {
+    case 'authorization_started':
+    case 'authorization_expired':
+      return event.purpose
+        ? event.kind === 'authorization_started'
+          ? `Opened the bank’s page ${purposeText(event.purpose)}`
+          : `The bank did not send you back in time ${purposeText(event.purpose)}`
+        : '';
     case 'authorization_failed':
-      return text(field(details, 'error')) ?? '';
-    case 'sync_throttled': {
-      const until = text(field(details, 'until'));
-      return until ? `Allowed again from ${formatDayTime(until)}` : '';
-    }
-    case 'sync_queued': {
-      const at = text(field(details, 'at'));
-      return at ? `Will run at ${formatDayTime(at)}` : '';
-    }
-    case 'sync_requested': {
-      const status = text(field(details, 'status'));
-      return status ? `Moneyhub answered: ${status}` : '';
-    }
-    case 'removed': {
-      const accounts = count(field(details, 'accounts'));
-      const transactions = count(field(details, 'transactions'));
-      if (accounts === undefined && transactions === undefined) return '';
-      return `${plural(accounts ?? 0, 'account')} and ${plural(transactions ?? 0, 'transaction')} deleted`;
-    }
-    case 'reauthed': {
-      const previous = text(field(details, 'previousId'));
-      return previous ? `Previously ${previous}` : '';
-    }
+      return event.error;
+    case 'sync_throttled':
+      return event.until ? `Allowed again from ${formatDayTime(event.until)}` : '';
+    case 'sync_queued':
+      return event.at ? `Will run at ${formatDayTime(event.at)}` : '';
+    case 'sync_unqueued':
+      return event.why ? `Dropped: ${event.why}` : '';
+    case 'sync_requested':
+      return event.status ? `Moneyhub answered: ${event.status}` : '';
+    case 'removed':
+      return `${plural(event.accounts ?? 0, 'account')} and ${plural(event.transactions ?? 0, 'transaction')} deleted`;
+    case 'reauthed':
+      return event.previousId ? `Previously ${event.previousId}` : '';
     case 'reminder_due':
     case 'attention_needed':
-      return text(field(details, 'text')) ?? '';
-    default:
-      break;
+      return event.text;
+    case 'added':
+    case 'reauth_completed':
+    case 'reconsented':
+    case 'refreshed':
+    case 'unknown':
+      return '';
   }
-  if (details === null || details === undefined) return '';
-  if (typeof details === 'object' && Object.keys(details as object).length === 0) return '';
-  return typeof details === 'string' ? details : JSON.stringify(details);
 }
 
 export function actorLabel(actor: JournalEntry_Serialize['actor']): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PendingView_Serialize } from '../ipc';
-import { hasExpired, pendingTitle, remainingMs, timedOut } from './pending';
+import { hasExpired, lifetimeMs, pendingTitle, remainingMs } from './pending';
 
 const pending = (state: string, expiresAt: string): PendingView_Serialize => ({
   state,
@@ -21,13 +21,9 @@ describe('pending authorizations', () => {
     expect(hasExpired(a, '2025-11-21T14:10:00Z')).toBe(true);
   });
 
-  it('treats a vanished, expired one as timed out', () => {
-    expect(timedOut([a, b], [b], '2025-11-21T14:11:00Z')).toEqual([a]);
-  });
-
-  it('does not call a finished or cancelled one timed out', () => {
-    expect(timedOut([a, b], [b], '2025-11-21T14:05:00Z')).toEqual([]);
-    expect(timedOut([a, b], [b], '2025-11-21T14:11:00Z', new Set(['a']))).toEqual([]);
+  it('takes the lifetime from what the core sent', () => {
+    expect(lifetimeMs(a)).toBe(10 * 60_000);
+    expect(lifetimeMs(b)).toBe(20 * 60_000);
   });
 
   it('titles the wait', () => {

@@ -1,7 +1,7 @@
-// Authorizations waiting for the bank to send the person back. The core forgets one once it
-// expires, so the UI notices the disappearance to say "timed out" instead of silently dropping it.
+// Authorizations waiting for the bank to send the person back. The core owns their lifetime and
+// says when one runs out (`authorizationExpired`); these only word and count down what it sent.
 
-import type { PendingView_Serialize } from '../ipc';
+import type { AuthorizationPurpose, PendingView_Serialize } from '../ipc';
 import { toMs, type Instant } from './format';
 
 export function remainingMs(pending: Pick<PendingView_Serialize, 'expiresAt'>, now: Instant): number {
@@ -12,19 +12,12 @@ export function hasExpired(pending: Pick<PendingView_Serialize, 'expiresAt'>, no
   return remainingMs(pending, now) <= 0;
 }
 
-/** Those that were waiting, are gone now, and had run out of time: they timed out rather than
- * finished or were cancelled (those leave with an event or a click the caller already knows). */
-export function timedOut(
-  before: PendingView_Serialize[],
-  after: PendingView_Serialize[],
-  now: Instant,
-  settled: ReadonlySet<string> = new Set(),
-): PendingView_Serialize[] {
-  const still = new Set(after.map((p) => p.state));
-  return before.filter((p) => !still.has(p.state) && !settled.has(p.state) && hasExpired(p, now));
+/** How long the core gives a request at the bank (it says when one runs out). */
+export function lifetimeMs(pending: Pick<PendingView_Serialize, 'startedAt' | 'expiresAt'>): number {
+  return toMs(pending.expiresAt) - toMs(pending.startedAt);
 }
 
-const verbs: Record<string, string> = {
+const verbs: Record<AuthorizationPurpose, string> = {
   addConnection: 'Connecting',
   reauth: 'Reauthenticating',
   reconsent: 'Renewing consent for',
@@ -32,7 +25,7 @@ const verbs: Record<string, string> = {
 };
 
 /** "Connecting Monzo", "Renewing consent for Barclaycard". */
-export function pendingTitle(purpose: string, subject: string | undefined): string {
-  const verb = verbs[purpose] ?? 'Waiting for';
+export function pendingTitle(purpose: AuthorizationPurpose, subject: string | undefined): string {
+  const verb = verbs[purpose];
   return `${verb} ${subject ?? (purpose === 'addConnection' ? 'a new bank' : 'your connection')}`;
 }

@@ -5,6 +5,7 @@
 import {
   events,
   ipc,
+  type AuthorizationPurpose,
   type AuthorizationRequest,
   type ConnectionView_Serialize,
   type EnvironmentSettings,
@@ -15,16 +16,16 @@ import {
   type PendingView_Serialize,
 } from '../ipc';
 import { announcer } from './announcer.svelte';
-import { dashboardSummary, removalText, type Receipt } from './connections';
+import { dashboardSummary, nextChange, removalText, type Receipt } from './connections';
 import { explain } from './errors';
-import { formatUpcoming } from './format';
-import { timedOut } from './pending';
+import { formatDuration, formatUpcoming } from './format';
+import { lifetimeMs, remainingMs } from './pending';
 import { navigate, useRouter } from './router.svelte';
 
 export type Finished = {
   connectionId: string;
   previousConnectionId: string | null;
-  purpose: string | undefined;
+  purpose: AuthorizationPurpose;
 };
 
 export type { Receipt };
@@ -35,12 +36,6 @@ type Busy = 'sync' | 'queue' | 'authorize' | 'remove';
 
 const OVERVIEW_EVERY = 5_000;
 const DASHBOARD_EVERY = 30_000;
-
-function storageKey(overview: Overview_Serialize | undefined): string | undefined {
-  return overview?.activeProfile
-    ? `banklinks.lastRefresh.${overview.environment.id}.${overview.activeProfile}`
-    : undefined;
-}
 
 class Session {
   overview = $state<Overview_Serialize | undefined>();
@@ -56,7 +51,6 @@ class Session {
 
   pending = $state<PendingView_Serialize[]>([]);
   timedOut = $state<PendingView_Serialize[]>([]);
-  queued = $state<Partial<Record<string, string>>>({});
   /** Transactions saved so far, per connection, while a refresh fetches history. */
   progress = $state<Partial<Record<string, number>>>({});
   busy = $state<Partial<Record<string, Busy>>>({});
@@ -64,6 +58,7 @@ class Session {
   renamed = $state<Partial<Record<string, string>>>({});
 
   refreshing = $state(false);
+  /** The core keeps when the profile last heard from Moneyhub; this mirrors the overview's. */
   lastRefresh = $state<string | null>(null);
   offline = $state(false);
   refreshError = $state<IpcError | undefined>();
@@ -80,8 +75,9 @@ class Session {
 
   /** Names of banks the person picked, to name a pending new connection. */
   bankNames = $state<Partial<Record<string, string>>>({});
-  #purposes = new Map<string, string>();
   #settled = new Set<string>();
+  /** Pending requests whose countdown reached zero and that the core was asked about once. */
+  #askedAboutExpiry = new Set<string>();
   #started = false;
   #switching = false;
   #dashboardSeq = 0;
@@ -127,7 +123,6 @@ class Session {
     this.dashboardLoaded = false;
     this.dashboardError = undefined;
     this.progress = {};
-    this.queued = {};
     this.offline = false;
     this.refreshError = undefined;
     this.noProfile = false;
@@ -135,7 +130,6 @@ class Session {
     if (!this.hasProfile) return;
     await this.loadDashboard();
     void this.loadPending();
-    void this.loadQueued();
     void this.refresh();
   }
 
@@ -146,18 +140,13 @@ class Session {
       else this.overviewError = outcome.error;
       return;
     }
-    const profileChanged =
-      storageKey(this.overview) !== storageKey(outcome.value) || this.overview === undefined;
     const switchedElsewhere =
       this.overview !== undefined && this.overview.activeProfile !== outcome.value.activeProfile;
     this.overview = outcome.value;
     this.overviewError = undefined;
     if (outcome.value.activeProfile) this.noProfile = false;
     this.setClock(outcome.value.now);
-    if (profileChanged) {
-      const key = storageKey(outcome.value);
-      this.lastRefresh = key ? localStorage.getItem(key) : null;
-    }
+    this.lastRefresh = outcome.value.lastRefresh ?? null;
     // The user changed under us (a Demo reset, the bank server restarting): show theirs.
     if (switchedElsewhere && !this.#switching) {
       this.connections = [];
@@ -173,16 +162,28 @@ class Session {
     this.now = app;
   }
 
+  /** The one timer: it moves relative-time labels, and asks the core again when one of its
+   * answers is due to change by itself (a wait running out, a request at the bank expiring). */
   #tick() {
     this.now = this.#clockBase.app + (performance.now() - this.#clockBase.perf);
+    const change = nextChange(this.connections);
+    if (change !== null && change <= this.now && this.#lastChangeAsked !== change) {
+      this.#lastChangeAsked = change;
+      this.scheduleReload();
+    }
+    const ranOut = this.pending.filter(
+      (p) => remainingMs(p, this.now) <= 0 && !this.#askedAboutExpiry.has(p.state),
+    );
+    if (ranOut.length > 0) {
+      for (const p of ranOut) this.#askedAboutExpiry.add(p.state);
+      void this.loadPending();
+    }
   }
+
+  #lastChangeAsked: number | null = null;
 
   async #everyFewSeconds() {
     await this.loadOverview();
-    if (this.hasProfile && (this.pending.length > 0 || Object.keys(this.queued).length > 0)) {
-      void this.loadPending();
-      void this.loadQueued();
-    }
   }
 
   #noted(error: IpcError) {
@@ -220,20 +221,18 @@ class Session {
     const seq = ++this.#pendingSeq;
     const outcome = await ipc.pendingAuthorizations();
     if (seq !== this.#pendingSeq || !outcome.ok) return;
-    const gone = timedOut(this.pending, outcome.value, this.now, this.#settled);
-    if (gone.length > 0) {
-      this.timedOut = [...this.timedOut, ...gone];
-      announcer.say('Your bank did not send you back within 10 minutes, so that request timed out.');
-    }
-    for (const p of outcome.value) {
-      if (p.connectionId) this.#purposes.set(p.connectionId, p.purpose);
-    }
     this.pending = outcome.value;
   }
 
-  async loadQueued() {
-    const outcome = await ipc.queuedSyncs();
-    if (outcome.ok) this.queued = outcome.value;
+  /** The core said a request at the bank ran out. */
+  #onExpired(state: string) {
+    const expired = this.pending.find((p) => p.state === state);
+    this.pending = this.pending.filter((p) => p.state !== state);
+    if (!expired || this.#settled.has(state)) return;
+    this.timedOut = [...this.timedOut.filter((p) => p.state !== state), expired];
+    announcer.say(
+      `Your bank did not send you back within ${formatDuration(lifetimeMs(expired))}, so that request timed out.`,
+    );
   }
 
   async refresh(manual = false) {
@@ -263,9 +262,7 @@ class Session {
     const wasOffline = this.offline;
     this.offline = false;
     this.refreshError = undefined;
-    this.lastRefresh = new Date(this.now).toISOString();
-    const key = storageKey(this.overview);
-    if (key) localStorage.setItem(key, this.lastRefresh);
+    void this.loadOverview();
     if (wasOffline) announcer.say('Moneyhub is reachable again.');
   }
 
@@ -281,8 +278,8 @@ class Session {
     subscribe(() => events.flowActivity.listen((event) => this.#onFlow(event.payload.event)));
     subscribe(() =>
       events.authorizationFinished.listen((event) => {
-        const { connectionId, previousConnectionId } = event.payload;
-        this.#onFinished(connectionId, previousConnectionId ?? null);
+        const { connectionId, previousConnectionId, purpose } = event.payload;
+        this.#onFinished(connectionId, previousConnectionId ?? null, purpose);
       }),
     );
     subscribe(() =>
@@ -319,8 +316,11 @@ class Session {
         void this.loadPending();
         break;
       case 'syncRequested':
+      case 'syncQueueChanged':
         this.scheduleReload();
-        void this.loadQueued();
+        break;
+      case 'authorizationExpired':
+        this.#onExpired(event.state);
         break;
       case 'connectionRemoved':
         this.scheduleReload();
@@ -328,17 +328,16 @@ class Session {
     }
   }
 
-  #onFinished(connectionId: string, previousConnectionId: string | null) {
+  #onFinished(
+    connectionId: string,
+    previousConnectionId: string | null,
+    purpose: AuthorizationPurpose,
+  ) {
     const key = previousConnectionId ?? connectionId;
-    let purpose = this.#purposes.get(key) ?? this.#purposes.get(connectionId);
     const match =
       this.pending.find((p) => p.connectionId === key || p.connectionId === connectionId) ??
-      this.pending.find((p) => p.purpose === 'addConnection');
-    if (match) {
-      this.#settled.add(match.state);
-      purpose ??= match.purpose;
-    }
-    purpose ??= 'addConnection';
+      this.pending.find((p) => p.purpose === purpose);
+    if (match) this.#settled.add(match.state);
     if (previousConnectionId && previousConnectionId !== connectionId) {
       this.renamed = { ...this.renamed, [previousConnectionId]: connectionId };
     }
@@ -379,7 +378,6 @@ class Session {
     const outcome = await ipc.beginAuthorization(request);
     if (connectionId) this.busy = { ...this.busy, [connectionId]: undefined };
     if (outcome.ok) {
-      if (connectionId) this.#purposes.set(connectionId, request.kind);
       announcer.say(
         `Opened ${subject} in your browser. Finish there; Banklinks continues when your bank sends you back.`,
       );
@@ -430,7 +428,6 @@ class Session {
       announcer.say(`${this.notice.text} ${this.notice.error?.message ?? ''}`);
     }
     await this.loadDashboard();
-    void this.loadQueued();
   }
 
   async syncWhenAllowed(view: ConnectionView_Serialize) {
@@ -441,7 +438,6 @@ class Session {
     this.busy = { ...this.busy, [id]: undefined };
     if (outcome.ok) {
       if (outcome.value) {
-        this.queued = { ...this.queued, [id]: outcome.value };
         announcer.say(`${name} will sync at ${formatUpcoming(outcome.value, this.now)}.`);
       } else {
         this.notice = { tone: 'info', text: `Sync requested for ${name}.` };
@@ -453,7 +449,6 @@ class Session {
       announcer.say(`${this.notice.text} ${outcome.error.message}`);
     }
     await this.loadDashboard();
-    void this.loadQueued();
   }
 
   async removeConnection(view: ConnectionView_Serialize): Promise<Outcome<unknown>> {
@@ -525,7 +520,6 @@ class Session {
     if (this.hasProfile) {
       await this.loadDashboard();
       void this.loadPending();
-      void this.loadQueued();
     }
   }
 }

@@ -89,8 +89,12 @@ impl Workspace {
         Ok(self.flows()?.cancel(state)?)
     }
 
+    /// What still waits for the bank; any that ran out are expired first (and announced), so
+    /// the answer never lists a request the core has given up on.
     pub fn pending_authorizations(&self) -> Result<Vec<PendingView>, Error> {
-        Ok(self.flows()?.pending_authorizations()?)
+        let flows = self.flows()?;
+        flows.expire_pending()?;
+        Ok(flows.pending_authorizations()?)
     }
 
     /// A manual sync now, with the user's IP.

@@ -190,12 +190,14 @@ impl Workspace {
             .map_err(Refused::into_error)
     }
 
-    /// Moves the Demo clock forward ("1h", "1d", "7d", "90d"), then refreshes.
+    /// Moves the Demo clock forward ("1h", "1d", "7d", "90d"), runs the queued syncs that
+    /// became due (as the poller would on its next step), then refreshes.
     pub async fn demo_advance_clock(&self, by: &str) -> Result<String, Error> {
         let answer = self
             .admin(reqwest::Method::POST, "/clock", json!({ "advance": by }))
             .await?;
-        if self.flows().is_ok() {
+        if let Ok(flows) = self.flows() {
+            flows.run_due_syncs(self.customer_ip()?).await;
             self.refresh().await?;
         }
         Ok(answer
