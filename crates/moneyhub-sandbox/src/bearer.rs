@@ -6,7 +6,7 @@ use chrono::DateTime;
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::state::Shared;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenClaims {

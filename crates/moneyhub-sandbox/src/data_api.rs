@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::bearer;
 use crate::error::ApiError;
 use crate::rest::Paging;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::wire;
 use crate::world::{FetchStatus, SyncRefusal, Transaction};
 

@@ -11,8 +11,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use super::FlowKind;
-use super::interaction::Interaction;
 use super::reply::{Reply, error_params, reply_for, respond, see_other};
 use super::validation::{
     check_connection, check_user, client_and_redirect, params_from_pairs, request_object,
@@ -23,7 +21,7 @@ use crate::clock::lock;
 use crate::error::OAuthError;
 use crate::identity::pages;
 use crate::keys;
-use crate::server::Shared;
+use crate::state::{FlowKind, Interaction, Shared};
 
 const PUSHED_REQUEST_LIFETIME: i64 = 60;
 const INTERACTION_LIFETIME: Duration = Duration::hours(1);

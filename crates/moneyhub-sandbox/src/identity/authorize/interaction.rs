@@ -11,28 +11,17 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::reply::{Reply, connection_gone, error_params, respond, see_other};
-use super::{AuthRequest, FlowKind, ResponseType};
 use crate::catalogue::Institution;
 use crate::clock::lock;
 use crate::error::OAuthError;
 use crate::identity::pages::{self, Page};
-use crate::identity::token::{AuthCode, CodeOutcome};
 use crate::keys;
-use crate::server::Shared;
+use crate::state::{
+    AuthCode, AuthRequest, CodeOutcome, FlowKind, Interaction, ResponseType, Shared,
+};
 use crate::world::{MAX_CONSENT, Selection};
 
 pub const CODE_LIFETIME: Duration = Duration::minutes(10);
-
-/// A bank journey in progress.
-#[derive(Debug, Clone)]
-pub struct Interaction {
-    pub request: AuthRequest,
-    pub created: DateTime<Utc>,
-    pub bank: Option<String>,
-    pub logged_in: bool,
-    pub selection: Option<Vec<usize>>,
-    pub answered_security_question: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {

@@ -5,11 +5,10 @@
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::ResponseMode;
 use super::validation::{Params, string_param};
 use crate::error::OAuthError;
 use crate::identity::pages;
-use crate::server::Shared;
+use crate::state::{ResponseMode, Shared};
 
 /// Where errors go: the client's redirect URI when it is known and registered, a page otherwise.
 pub(super) struct Reply {

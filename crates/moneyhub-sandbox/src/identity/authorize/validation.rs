@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
-use super::{AuthRequest, FlowKind, ResponseMode, ResponseType};
 use crate::catalogue::ConnectionType;
 use crate::clients::{self, ApiClient, RequestObjectAlg};
 use crate::error::OAuthError;
 use crate::keys;
+use crate::state::{AuthRequest, FlowKind, ResponseMode, ResponseType};
 use crate::world::{MAX_CONSENT, World};
 
 pub(super) type Params = Map<String, Value>;
