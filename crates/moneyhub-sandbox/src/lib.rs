@@ -24,6 +24,8 @@ mod persistence;
 mod rest;
 mod server;
 mod state;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod webhooks;
 mod wire;
 pub mod world;
