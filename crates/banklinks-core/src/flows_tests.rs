@@ -1,8 +1,6 @@
 //! The flows end to end against the in-process sandbox.
 
-#[allow(dead_code, clippy::all)]
-#[path = "../../moneyhub-sandbox/tests/support/harness.rs"]
-mod harness;
+use moneyhub_sandbox::test_support as harness;
 
 use crate::deep_link::{AuthCallback, DeepLink};
 use crate::flows::*;

@@ -17,8 +17,7 @@ use crate::catalogue::Script;
 use crate::clients::{ApiClient, DEMO_CLIENT_ID};
 use crate::clock::lock;
 use crate::error::ApiError;
-use crate::faults::FaultRule;
-use crate::server::Shared;
+use crate::state::{FaultRule, Shared};
 use crate::wire;
 use crate::world::{ConnectionError, Selection, Status, SyncAction, World};
 
@@ -144,7 +143,7 @@ async fn reset(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> R
     *world = World::new(seed, now, shared.config.sync_window);
     drop(world);
     let mut oidc = lock(&shared.oidc);
-    *oidc = crate::identity::OidcState::default();
+    *oidc = crate::state::OidcState::default();
     lock(&shared.faults).rules.clear();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

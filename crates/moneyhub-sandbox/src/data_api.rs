@@ -1,5 +1,6 @@
 //! The Data API, mounted under `/v3` and `/v2.0`: accounts, balances, transactions, regular
-//! transactions and `POST /sync/{connectionId}`. Tokens must be bound to a user (`sub`).
+//! transactions and `POST /sync/{connectionId}`. Tokens must be bound to a user (`sub`): every
+//! handler takes a [`DataUser`] naming the scopes it needs, and answers with an [`Envelope`].
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate};
@@ -15,10 +16,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::bearer;
+use crate::bearer::{DataUser, Scopes};
 use crate::error::ApiError;
 use crate::rest::Paging;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::wire;
 use crate::world::{FetchStatus, SyncRefusal, Transaction};
 
@@ -34,7 +35,81 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/sync/{connection_id}", post(sync))
 }
 
-type Reply = Result<Response, ApiError>;
+type Reply<T> = Result<Envelope<T>, ApiError>;
+
+#[derive(Debug)]
+struct ReadAccounts;
+impl Scopes for ReadAccounts {
+    const REQUIRED: &'static [&'static [&'static str]] = &[&["accounts:read"]];
+}
+
+/// Any of the transaction scopes; which one decides the direction of what is listed.
+#[derive(Debug)]
+struct ListTransactions;
+impl Scopes for ListTransactions {
+    const REQUIRED: &'static [&'static [&'static str]] = &[&[
+        "transactions:read:all",
+        "transactions:read:in",
+        "transactions:read:out",
+    ]];
+}
+
+/// One transaction by id: only with `transactions:read:all`.
+#[derive(Debug)]
+struct ReadAnyTransaction;
+impl Scopes for ReadAnyTransaction {
+    const REQUIRED: &'static [&'static [&'static str]] = &[&["transactions:read:all"]];
+}
+
+#[derive(Debug)]
+struct ReadRegularTransactions;
+impl Scopes for ReadRegularTransactions {
+    const REQUIRED: &'static [&'static [&'static str]] = &[&["regular_transactions:read"]];
+}
+
+/// A manual sync needs read and write access to accounts.
+#[derive(Debug)]
+struct SyncAccounts;
+impl Scopes for SyncAccounts {
+    const REQUIRED: &'static [&'static [&'static str]] = &[
+        &["accounts:read"],
+        &["accounts:write", "accounts:write:all"],
+    ];
+}
+
+/// Every Data API answer: `{data, links, meta}` (no `links` for `POST /sync`). `data` is
+/// serialised as it is, without first becoming a `Value` tree (pages of 1000 transactions);
+/// `links` and `meta` stay `Value`s built with `json!`, so their key order is what it always
+/// was.
+#[derive(Debug, serde::Serialize)]
+struct Envelope<T> {
+    data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<Value>,
+    meta: Value,
+}
+
+impl<T> Envelope<T> {
+    /// `data` with `links.self` and an empty `meta`.
+    fn at(uri: &Uri, data: T) -> Self {
+        Self {
+            data,
+            links: Some(json!({ "self": uri.to_string() })),
+            meta: json!({}),
+        }
+    }
+
+    fn with_total(mut self, total: usize) -> Self {
+        self.meta = json!({ "total": total });
+        self
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct AccountQuery {
@@ -46,13 +121,10 @@ struct AccountQuery {
 
 async fn accounts(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Query(query): Query<AccountQuery>,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["accounts:read"])?;
-    let user = claims.user()?.to_string();
+    DataUser { user, .. }: DataUser<ReadAccounts>,
+) -> Reply<Vec<Value>> {
     let (limit, offset) = query.paging.resolve(1000, 1000)?;
     let world = shared.world();
     let matching: Vec<_> = world
@@ -72,7 +144,7 @@ async fn accounts(
         .take(limit)
         .map(|a| wire::account(&world, a))
         .collect();
-    Ok(axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": { "total": matching.len() } })).into_response())
+    Ok(Envelope::at(&uri, data).with_total(matching.len()))
 }
 
 fn user_account<'a>(
@@ -90,47 +162,37 @@ fn user_account<'a>(
 
 async fn account(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(account_id): Path<String>,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["accounts:read"])?;
+    DataUser { user, .. }: DataUser<ReadAccounts>,
+) -> Reply<Value> {
     let world = shared.world();
-    let account = user_account(&world, claims.user()?, &account_id)?;
-    Ok(axum::Json(json!({ "data": wire::account(&world, account), "links": { "self": uri.to_string() }, "meta": {} })).into_response())
+    let account = user_account(&world, &user, &account_id)?;
+    Ok(Envelope::at(&uri, wire::account(&world, account)))
 }
 
 async fn balances(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(account_id): Path<String>,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["accounts:read"])?;
+    DataUser { user, .. }: DataUser<ReadAccounts>,
+) -> Reply<Vec<Value>> {
     let world = shared.world();
-    let account = user_account(&world, claims.user()?, &account_id)?;
+    let account = user_account(&world, &user, &account_id)?;
     let data: Vec<Value> = account
         .balances
         .iter()
         .rev()
         .map(|(date, value)| json!({ "date": date.format("%Y-%m-%d").to_string(), "amount": wire::amount(*value) }))
         .collect();
-    Ok(
-        axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} }))
-            .into_response(),
-    )
+    Ok(Envelope::at(&uri, data))
 }
 
 async fn account_syncs(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["accounts:read"])?;
-    let user = claims.user()?.to_string();
+    DataUser { user, .. }: DataUser<ReadAccounts>,
+) -> Reply<Vec<Value>> {
     let world = shared.world();
     let data: Vec<Value> = world
         .accounts
@@ -144,10 +206,7 @@ async fn account_syncs(
             json!({ "accountId": a.id, "lastSuccessfulSync": last.map(wire::iso) })
         })
         .collect();
-    Ok(
-        axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} }))
-            .into_response(),
-    )
+    Ok(Envelope::at(&uri, data))
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,17 +250,10 @@ fn parse_ids(text: &Option<String>, name: &str) -> Result<Option<Vec<Uuid>>, Api
 
 async fn transactions(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Query(query): Query<TransactionQuery>,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&[
-        "transactions:read:all",
-        "transactions:read:in",
-        "transactions:read:out",
-    ])?;
-    let user = claims.user()?.to_string();
+    DataUser { claims, user, .. }: DataUser<ListTransactions>,
+) -> Reply<Vec<wire::WireTransaction>> {
     let (limit, offset) = query.paging.resolve(1000, 1000)?;
     let start = parse_day(&query.start_date, "startDate")?;
     let end = parse_day(&query.end_date, "endDate")?;
@@ -268,20 +320,11 @@ async fn transactions(
     if offset > 0 {
         links["prev"] = json!(with_offset(&uri, offset.saturating_sub(limit)));
     }
-    Ok(axum::Json(Envelope {
+    Ok(Envelope {
         data,
-        links,
+        links: Some(links),
         meta: json!({ "total": total }),
     })
-    .into_response())
-}
-
-/// `{data, links, meta}` serialised without first turning `data` into a `Value` tree.
-#[derive(Debug, serde::Serialize)]
-struct Envelope<T> {
-    data: T,
-    links: Value,
-    meta: Value,
 }
 
 fn with_offset(uri: &axum::http::Uri, offset: usize) -> String {
@@ -303,13 +346,10 @@ fn with_offset(uri: &axum::http::Uri, offset: usize) -> String {
 
 async fn one_transaction(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(transaction_id): Path<String>,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["transactions:read:all"])?;
-    let user = claims.user()?.to_string();
+    DataUser { user, .. }: DataUser<ReadAnyTransaction>,
+) -> Reply<wire::WireTransaction> {
     let world = shared.world();
     let transaction = Uuid::parse_str(&transaction_id)
         .ok()
@@ -321,13 +361,7 @@ async fn one_transaction(
                 .is_some_and(|a| a.user_id == user)
         })
         .ok_or_else(|| ApiError::not_found("Transaction not found"))?;
-    let data = wire::transaction(transaction);
-    Ok(axum::Json(Envelope {
-        data,
-        links: json!({ "self": uri.to_string() }),
-        meta: json!({}),
-    })
-    .into_response())
+    Ok(Envelope::at(&uri, wire::transaction(transaction)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -339,13 +373,10 @@ struct RegularQuery {
 /// Series of transactions with the same description and amount recurring about monthly.
 async fn regular_transactions(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Query(query): Query<RegularQuery>,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["regular_transactions:read"])?;
-    let user = claims.user()?.to_string();
+    DataUser { user, .. }: DataUser<ReadRegularTransactions>,
+) -> Reply<Vec<Value>> {
     let filter = query
         .account_id
         .as_deref()
@@ -404,10 +435,7 @@ async fn regular_transactions(
             }))
         })
         .collect();
-    Ok(
-        axum::Json(json!({ "data": data, "links": { "self": uri.to_string() }, "meta": {} }))
-            .into_response(),
-    )
+    Ok(Envelope::at(&uri, data))
 }
 
 #[derive(Debug, Deserialize)]
@@ -425,11 +453,10 @@ async fn sync(
     headers: HeaderMap,
     Path(connection_id): Path<String>,
     body: axum::body::Bytes,
-) -> Reply {
-    let claims = bearer::authenticate(&shared, &headers)?;
-    claims.require_any(&["accounts:read"])?;
-    claims.require_any(&["accounts:write", "accounts:write:all"])?;
-    let user = claims.user()?.to_string();
+) -> Reply<Value> {
+    // Checked here rather than as an extractor: the body is read first, as it always was, so a
+    // body that cannot be read still answers before a bad token.
+    let DataUser { user, .. } = DataUser::<SyncAccounts>::check(&shared, &headers)?;
     let input: SyncBody = if body.iter().all(u8::is_ascii_whitespace) {
         SyncBody {
             customer_ip_address: None,
@@ -464,10 +491,11 @@ async fn sync(
             } else {
                 "error"
             };
-            Ok(
-                axum::Json(json!({ "data": { "syncId": sync_id, "status": status }, "meta": {} }))
-                    .into_response(),
-            )
+            Ok(Envelope {
+                data: json!({ "syncId": sync_id, "status": status }),
+                links: None,
+                meta: json!({}),
+            })
         }
         Err(SyncRefusal::NotFound) => Err(ApiError::not_found("Connection not found")),
         Err(SyncRefusal::RateLimited { retry_after }) => Err(ApiError::too_many_requests(

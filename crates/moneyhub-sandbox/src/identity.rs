@@ -7,7 +7,6 @@ mod authorize;
 mod pages;
 mod token;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,22 +14,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::catalogue::{Availability, WellKnownList, account_type_category};
-use crate::server::Shared;
-
-pub use authorize::AuthRequest;
-
-/// Pushed requests, journeys in progress, codes and refresh tokens.
-#[derive(Debug, Default)]
-pub struct OidcState {
-    pub pushed: HashMap<String, (AuthRequest, DateTime<Utc>)>,
-    pub interactions: HashMap<String, authorize::Interaction>,
-    pub codes: HashMap<String, token::AuthCode>,
-    pub refresh_tokens: HashMap<String, token::RefreshGrant>,
-}
+use crate::state::Shared;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()

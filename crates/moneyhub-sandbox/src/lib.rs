@@ -23,10 +23,13 @@ pub mod keys;
 mod persistence;
 mod rest;
 mod server;
+mod state;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod webhooks;
 mod wire;
 pub mod world;
 
 pub use admin::{PERSONAS, parse_duration};
-pub use faults::FaultRule;
-pub use server::{RunningSandbox, SandboxConfig, Shared};
+pub use server::RunningSandbox;
+pub use state::{FaultRule, SandboxConfig, Shared};

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::bearer::{self, TokenClaims};
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::wire;
 use crate::world::MAX_CONSENT;
 

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::clock::lock;
-use crate::server::Shared;
+use crate::state::Shared;
 
 const KEPT: usize = 200;
 const TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,8 +1,7 @@
 //! Tokens, the Data API's envelopes and limits, the admin API, fault injection, and that no
 //! malformed input makes the sandbox answer anything but a shaped 4xx.
 
-#[path = "support/harness.rs"]
-mod harness;
+use moneyhub_sandbox::test_support as harness;
 
 use harness::Sandbox;
 use rand::{Rng, SeedableRng};

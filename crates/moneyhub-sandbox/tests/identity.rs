@@ -1,8 +1,7 @@
 //! The identity service over real HTTP: discovery, keys, bank lists, every authorization
 //! request style and client authentication method, the journey pages and the scope rules.
 
-#[path = "support/harness.rs"]
-mod harness;
+use moneyhub_sandbox::test_support as harness;
 
 use harness::{
     AuthOptions, Sandbox, Style, lifecycle_claims, new_connection_claims, parse_callback, post_form,

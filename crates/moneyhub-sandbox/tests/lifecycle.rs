@@ -1,8 +1,7 @@
 //! The connection lifecycle with a manual clock: reauth (and the id change), reconsent,
 //! refresh with MFA, manual sync limits, scheduled syncs, expiry, staleness and deletion.
 
-#[path = "support/harness.rs"]
-mod harness;
+use moneyhub_sandbox::test_support as harness;
 
 use harness::{AuthOptions, Sandbox, lifecycle_claims};
 use reqwest::{Method, StatusCode};

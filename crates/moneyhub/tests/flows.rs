@@ -2,8 +2,7 @@
 //! authentication methods, both request-object algorithms, PAR and by-value, `code` and
 //! `code id_token`, the REST calls, and what must be rejected.
 
-#[path = "../../moneyhub-sandbox/tests/support/harness.rs"]
-mod harness;
+use moneyhub_sandbox::test_support as harness;
 
 use std::sync::Arc;
 

@@ -17,47 +17,10 @@ use sha2::{Digest, Sha256};
 use crate::clients::{self, constant_time_eq};
 use crate::clock::lock;
 use crate::error::OAuthError;
-use crate::server::Shared;
-use crate::world::Selection;
+use crate::state::{CodeOutcome, RefreshGrant, Shared};
 
 pub const CLIENT_CREDENTIALS_LIFETIME: Duration = Duration::seconds(7200);
 const AUTH_CODE_TOKEN_LIFETIME: Duration = Duration::seconds(3600);
-
-#[derive(Debug, Clone)]
-pub enum CodeOutcome {
-    /// Created when the code is exchanged.
-    NewConnection {
-        bank_id: String,
-        selection: Selection,
-        consent_until: Option<DateTime<Utc>>,
-    },
-    /// Reauth, reconsent and refresh are applied when the user agrees; this is the result.
-    Connection(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct AuthCode {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub user_id: String,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub scope: String,
-    pub offline_access: bool,
-    pub auth_time: DateTime<Utc>,
-    pub expires: DateTime<Utc>,
-    pub outcome: CodeOutcome,
-    pub used: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct RefreshGrant {
-    pub client_id: String,
-    pub user_id: String,
-    pub scope: String,
-    pub connection_id: String,
-    pub auth_time: DateTime<Utc>,
-}
 
 pub async fn token(
     State(shared): State<Arc<Shared>>,

@@ -1,20 +1,20 @@
-//! Drives a sandbox over real HTTP the way a client and a person at the browser would.
-
-#![allow(dead_code)]
+//! Drives a sandbox over real HTTP the way a client and a person at the browser would: the
+//! harness the sandbox's own tests, the client's and the app core's share. Only built with the
+//! `test-support` feature, which those crates enable in their dev-dependencies, so nothing of it
+//! reaches the app.
 
 use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeZone, Utc};
-use moneyhub_sandbox::clients::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_JWT_CLIENT_ID, DEMO_REDIRECT_URI,
-};
-use moneyhub_sandbox::keys::SigningKey;
-use moneyhub_sandbox::{RunningSandbox, SandboxConfig};
 use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_JWT_CLIENT_ID, DEMO_REDIRECT_URI};
+use crate::keys::SigningKey;
+use crate::{RunningSandbox, SandboxConfig};
 
 /// A number no other call in this test process gets (for `jti`s).
 pub fn unique() -> u64 {
@@ -29,6 +29,7 @@ pub fn start_time() -> DateTime<Utc> {
         .expect("valid date")
 }
 
+#[derive(Debug)]
 pub struct Sandbox {
     pub running: RunningSandbox,
     pub http: Client,
@@ -36,12 +37,14 @@ pub struct Sandbox {
     pub issuer: String,
 }
 
+#[derive(Debug)]
 pub enum Style {
     Pushed,
     ByValue,
     Plain,
 }
 
+#[derive(Debug)]
 pub struct AuthOptions<'a> {
     pub client_id: &'a str,
     pub scope: &'a str,
@@ -427,7 +430,7 @@ impl Sandbox {
 
     pub async fn verify_id_token(&self, token: &str) -> Value {
         let (_, jwks) = self.get_json("/oidc/certs", "").await;
-        let claims = moneyhub_sandbox::keys::verify_with_jwks(token, &jwks)
+        let claims = crate::keys::verify_with_jwks(token, &jwks)
             .expect("id_token verifies against the JWKS");
         assert_eq!(claims["iss"], self.issuer);
         claims
@@ -466,6 +469,7 @@ impl Sandbox {
     }
 }
 
+#[derive(Debug)]
 pub struct Form {
     pub step: String,
     pub fields: Vec<(String, String)>,
@@ -473,7 +477,7 @@ pub struct Form {
 
 /// The first POST form on a page, with its journey step.
 pub fn post_form(html: &str) -> Option<Form> {
-    let fields = moneyhub_sandbox::journey::post_form_fields(html)?;
+    let fields = crate::journey::post_form_fields(html)?;
     let step = fields
         .iter()
         .find(|(n, _)| n == "step")

@@ -1,0 +1,415 @@
+//! Getting data from the (simulated) bank: fetching generated transactions for a range of days,
+//! posting pending ones, balances, the sync records and webhooks each attempt leaves, the
+//! outcome a bank's script gives, and manual syncs with their rate limits.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::{
+    Connection, ConnectionError, ExtendedStatus, FetchStatus, Status, SyncAction, SyncRecord,
+    SyncRefusal, Transaction, TransactionStatus, WebhookEvent, World, generator, schedule,
+};
+use crate::catalogue::{Institution, Script};
+
+/// How long transactions stay pending before they post.
+const PENDING_FOR: Duration = Duration::days(2);
+
+impl World {
+    /// Adds the generated transactions dated `from..=until` to every account of the connection
+    /// (days already fetched are skipped), posts pending ones that have aged, and records balances.
+    pub(super) fn fetch_range(
+        &mut self,
+        connection_id: &str,
+        from: NaiveDate,
+        until: DateTime<Utc>,
+    ) {
+        let Some(connection) = self.connections.get(connection_id) else {
+            return;
+        };
+        let account_ids = connection.account_ids.clone();
+        let until_day = until.date_naive();
+        for account_id in account_ids {
+            let Some(account) = self.accounts.get(&account_id) else {
+                continue;
+            };
+            let (seed, account_type, business, fetched) = (
+                account.seed,
+                account.account_type,
+                account.business,
+                account.fetched,
+            );
+            let mut fresh = Vec::new();
+            let mut day = from;
+            while day <= until_day {
+                // A day is fetched whole, once.
+                let known = fetched.is_some_and(|(first, last)| day >= first && day <= last);
+                if !known {
+                    for generated in
+                        generator::transactions_on(self.seed, seed, account_type, business, day)
+                    {
+                        let status = if until - day_noon(day) < PENDING_FOR {
+                            TransactionStatus::Pending
+                        } else {
+                            TransactionStatus::Posted
+                        };
+                        fresh.push(Transaction {
+                            id: Uuid::nil(),
+                            account_id,
+                            date: day,
+                            amount: generated.amount,
+                            description: generated.description,
+                            category: generated.category,
+                            status,
+                            created: until,
+                            modified: until,
+                        });
+                    }
+                }
+                match day.succ_opt() {
+                    Some(next) => day = next,
+                    None => break,
+                }
+            }
+            let mut added = Vec::with_capacity(fresh.len());
+            for mut transaction in fresh {
+                transaction.id = self.uuid();
+                added.push(transaction.id);
+                self.transactions_by_account
+                    .entry(account_id)
+                    .or_default()
+                    .push(transaction.id);
+                if transaction.status == TransactionStatus::Pending {
+                    self.pending
+                        .entry(account_id)
+                        .or_default()
+                        .push(transaction.id);
+                }
+                self.transactions.insert(transaction.id, transaction);
+            }
+            if !added.is_empty() {
+                self.announce_transactions(connection_id, account_id, &added);
+            }
+            self.post_aged_pending(account_id, until);
+            if let Some(ids) = self.transactions_by_account.get_mut(&account_id) {
+                let transactions = &self.transactions;
+                ids.sort_by_key(|id| transactions.get(id).map(|t| (t.date, t.id)));
+            }
+            let balance = self.balance_through(account_id, until_day);
+            if let Some(account) = self.accounts.get_mut(&account_id) {
+                account.fetched = Some(match account.fetched {
+                    Some((first, last)) => (first.min(from), last.max(until_day)),
+                    None => (from, until_day),
+                });
+                account.date_modified = until;
+                match account.balances.last_mut() {
+                    Some((date, value)) if *date == until_day => *value = balance,
+                    _ => account.balances.push((until_day, balance)),
+                }
+            }
+        }
+        if let Some(connection) = self.connections.get_mut(connection_id) {
+            connection.history_from = connection.history_from.min(from);
+            connection.fetched_until = until.max(connection.fetched_until);
+        }
+    }
+
+    /// Moneyhub matches a posted transaction to its pending one and keeps the id.
+    fn post_aged_pending(&mut self, account_id: Uuid, now: DateTime<Utc>) {
+        let Some(mut pending) = self.pending.remove(&account_id) else {
+            return;
+        };
+        pending.retain(|id| match self.transactions.get_mut(id) {
+            Some(transaction) if now - day_noon(transaction.date) >= PENDING_FOR => {
+                transaction.status = TransactionStatus::Posted;
+                transaction.modified = now;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        });
+        if !pending.is_empty() {
+            self.pending.insert(account_id, pending);
+        }
+    }
+
+    /// The account's balance at the end of `day`, from the bank's side: the opening balance
+    /// plus every transaction since the account opened, fetched or not.
+    pub fn balance_through(&mut self, account_id: Uuid, day: NaiveDate) -> i64 {
+        let seed = self.seed;
+        let Some(account) = self.accounts.get_mut(&account_id) else {
+            return 0;
+        };
+        let start = match account.running_balance {
+            Some((known_day, value)) if known_day <= day => (known_day, value),
+            _ => (
+                account
+                    .opening_date
+                    .pred_opt()
+                    .unwrap_or(account.opening_date),
+                account.opening_balance,
+            ),
+        };
+        let (mut cursor, mut value) = start;
+        while cursor < day {
+            let Some(next) = cursor.succ_opt() else { break };
+            cursor = next;
+            value += generator::transactions_on(
+                seed,
+                account.seed,
+                account.account_type,
+                account.business,
+                cursor,
+            )
+            .iter()
+            .map(|t| t.amount)
+            .sum::<i64>();
+        }
+        account.running_balance = Some((cursor, value));
+        value
+    }
+
+    pub(super) fn emit(
+        &mut self,
+        event_type: &'static str,
+        user_id: &str,
+        payload: serde_json::Value,
+    ) {
+        let id = self.uuid();
+        self.outbox.push(WebhookEvent {
+            id,
+            event_type,
+            user_id: user_id.to_string(),
+            payload,
+        });
+    }
+
+    /// Moneyhub sends transaction webhooks per account, at most 6000 ids each.
+    fn announce_transactions(&mut self, connection_id: &str, account_id: Uuid, ids: &[Uuid]) {
+        let Some(user_id) = self
+            .connections
+            .get(connection_id)
+            .map(|c| c.user_id.clone())
+        else {
+            return;
+        };
+        for chunk in ids.chunks(6000) {
+            self.emit(
+                "newTransactions",
+                &user_id,
+                serde_json::json!({ "accounts": [{ "id": account_id, "transactions": chunk }] }),
+            );
+        }
+    }
+
+    pub(super) fn record_sync(
+        &mut self,
+        connection_id: &str,
+        action: SyncAction,
+        method: &'static str,
+        status: FetchStatus,
+        now: DateTime<Utc>,
+    ) -> Uuid {
+        let id = self.uuid();
+        let (user_id, account_ids) = self
+            .connections
+            .get(connection_id)
+            .map(|c| (c.user_id.clone(), c.account_ids.clone()))
+            .unwrap_or_default();
+        let processing_status = match status {
+            FetchStatus::Success | FetchStatus::Partial => "success",
+            _ => "error",
+        };
+        self.emit(
+            "syncCompleted",
+            &user_id,
+            serde_json::json!({
+                "completedAt": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "processingStatus": processing_status,
+                "syncId": id,
+                "connectionId": connection_id,
+            }),
+        );
+        self.syncs.push(SyncRecord {
+            id,
+            connection_id: connection_id.to_string(),
+            user_id,
+            action,
+            method,
+            fetch_status: status,
+            created_at: now,
+            account_ids,
+        });
+        id
+    }
+
+    /// What a sync attempt of this connection yields now, from its script and state.
+    fn sync_outcome(
+        &self,
+        connection: &Connection,
+        action: SyncAction,
+        now: DateTime<Utc>,
+    ) -> FetchStatus {
+        if now >= connection.expires_at {
+            return FetchStatus::Error;
+        }
+        if let Some(forced) = connection.forced_error {
+            return fetch_status_for(forced);
+        }
+        match connection.script {
+            Script::Healthy
+            | Script::ConsentExpiresIn3Days
+            | Script::NewIdOnReauth
+            | Script::FourSyncsADay => FetchStatus::Success,
+            Script::SingleSyncOnly => {
+                if connection.awaiting_user {
+                    FetchStatus::MfaRequired
+                } else {
+                    FetchStatus::Success
+                }
+            }
+            Script::LegacyMfa => {
+                if action == SyncAction::AutoUpdate {
+                    FetchStatus::MfaRequired
+                } else {
+                    FetchStatus::Success
+                }
+            }
+            Script::CredentialsError => {
+                let broken = action == SyncAction::AutoUpdate
+                    || connection.error == Some(ConnectionError::CredentialsError);
+                if broken && !connection.script_resolved {
+                    FetchStatus::CredentialsError
+                } else {
+                    FetchStatus::Success
+                }
+            }
+            Script::IntermittentErrors => {
+                if connection.sync_attempts % 2 == 1 {
+                    FetchStatus::Error
+                } else {
+                    FetchStatus::Success
+                }
+            }
+            Script::PartialSync => FetchStatus::Partial,
+            Script::Unavailable => FetchStatus::Error,
+        }
+    }
+
+    /// One sync attempt: `lastSyncedAt` always moves, `lastUpdated` only when data came.
+    pub fn run_sync(
+        &mut self,
+        connection_id: &str,
+        action: SyncAction,
+        now: DateTime<Utc>,
+    ) -> Option<(Uuid, FetchStatus)> {
+        self.next_due = None;
+        self.revision += 1;
+        let connection = self.connections.get(connection_id)?;
+        let outcome = self.sync_outcome(connection, action, now);
+        let expired = now >= connection.expires_at;
+        if matches!(outcome, FetchStatus::Success | FetchStatus::Partial) {
+            let from = connection.fetched_until.date_naive();
+            self.fetch_range(connection_id, from, now);
+        }
+        let sync_id = self.record_sync(connection_id, action, "UPDATE", outcome, now);
+        let connection = self.connections.get_mut(connection_id)?;
+        connection.sync_attempts += 1;
+        connection.last_synced_at = Some(now);
+        match outcome {
+            FetchStatus::Success | FetchStatus::Partial => {
+                connection.last_updated = Some(now);
+                connection.status = Status::Ok;
+                connection.error =
+                    (outcome == FetchStatus::Partial).then_some(ConnectionError::SyncPartial);
+                if connection.error.is_some() {
+                    connection.status = Status::Error;
+                }
+                connection.failing_since = None;
+                connection.extended_status = None;
+                if connection.single_sync_only {
+                    connection.awaiting_user = true;
+                }
+            }
+            failure => {
+                connection.status = Status::Error;
+                connection.error = Some(match failure {
+                    FetchStatus::MfaRequired => ConnectionError::MfaRequired,
+                    FetchStatus::CredentialsError => ConnectionError::CredentialsError,
+                    _ => ConnectionError::SyncError,
+                });
+                connection.failing_since.get_or_insert(now);
+                if expired {
+                    connection.extended_status = Some(ExtendedStatus::Expired);
+                }
+            }
+        }
+        Some((sync_id, outcome))
+    }
+
+    /// `POST /sync/{connectionId}`: rate limited per connection and by provider caps.
+    pub fn manual_sync(
+        &mut self,
+        user_id: &str,
+        connection_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, FetchStatus), SyncRefusal> {
+        let connection = self
+            .connections
+            .get(connection_id)
+            .filter(|connection| connection.user_id == user_id)
+            .ok_or(SyncRefusal::NotFound)?;
+        if let Some(last) = connection.manual_syncs.last()
+            && now - *last < self.sync_window
+        {
+            return Err(SyncRefusal::RateLimited {
+                retry_after: self.sync_window - (now - *last),
+            });
+        }
+        if let Some(cap) = self
+            .catalogue
+            .get(&connection.bank_id)
+            .and_then(Institution::daily_sync_cap)
+        {
+            let today = schedule::uk_date(now);
+            let used = connection
+                .manual_syncs
+                .iter()
+                .filter(|at| schedule::uk_date(**at) == today)
+                .count();
+            if used >= cap as usize {
+                return Err(SyncRefusal::RateLimited {
+                    retry_after: schedule::next_uk_midnight(now) - now,
+                });
+            }
+        }
+        if now >= connection.expires_at {
+            return Err(SyncRefusal::ConsentExpired);
+        }
+        if connection.script == Script::Unavailable && connection.forced_error.is_none() {
+            if let Some(connection) = self.connections.get_mut(connection_id) {
+                connection.manual_syncs.push(now);
+                connection.last_synced_at = Some(now);
+            }
+            return Err(SyncRefusal::ProviderUnavailable);
+        }
+        if let Some(connection) = self.connections.get_mut(connection_id) {
+            connection.manual_syncs.push(now);
+        }
+        self.run_sync(connection_id, SyncAction::ClientUpdate, now)
+            .ok_or(SyncRefusal::NotFound)
+    }
+}
+
+fn fetch_status_for(error: ConnectionError) -> FetchStatus {
+    match error {
+        ConnectionError::MfaRequired => FetchStatus::MfaRequired,
+        ConnectionError::CredentialsError => FetchStatus::CredentialsError,
+        ConnectionError::SyncPartial => FetchStatus::Partial,
+        ConnectionError::Resync | ConnectionError::SyncError => FetchStatus::Error,
+    }
+}
+
+fn day_noon(day: NaiveDate) -> DateTime<Utc> {
+    day.and_hms_opt(12, 0, 0)
+        .map_or_else(Utc::now, |noon| noon.and_utc())
+}
