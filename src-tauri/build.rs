@@ -25,7 +25,6 @@ fn main() {
         "cancel_authorization",
         "sync_now",
         "sync_when_allowed",
-        "queued_syncs",
         "connection_detail",
         "transactions",
         "journal",

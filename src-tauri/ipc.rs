@@ -39,7 +39,6 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::connections::cancel_authorization,
             commands::connections::sync_now,
             commands::connections::sync_when_allowed,
-            commands::connections::queued_syncs,
             commands::connections::connection_detail,
             commands::connections::transactions,
             commands::connections::journal,

@@ -1,8 +1,6 @@
 //! The connection journeys: the dashboard, adding and fixing connections at the bank, syncing,
 //! details, the journal and exports, removal.
 
-use std::collections::BTreeMap;
-
 use banklinks_core::flows::{
     ConnectionDetail, ConnectionView, ExportFormat, PendingView, TransactionPage,
 };
@@ -76,17 +74,6 @@ pub async fn sync_when_allowed(
         .sync_when_allowed(&connection_id)
         .await?
         .map(banklinks_core::store::iso))
-}
-
-#[tauri::command]
-#[specta::specta]
-pub fn queued_syncs(state: State<'_, AppState>) -> Result<BTreeMap<String, String>, IpcError> {
-    Ok(state
-        .workspace()?
-        .queued_syncs()?
-        .into_iter()
-        .map(|(id, at)| (id, banklinks_core::store::iso(at)))
-        .collect())
 }
 
 #[tauri::command]

@@ -221,6 +221,30 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     assert!(text.starts_with("seq,at,connection_id,event,actor,details"));
     assert!(text.contains(",added,"));
 
+    // An id this profile does not have never reaches Moneyhub's URL: this one would resolve to
+    // the real connection's path if it did.
+    let forged = workspace
+        .remove(&format!("elsewhere/../{id}"))
+        .await
+        .expect_err("a forged id");
+    assert_eq!(forged.code(), ErrorCode::NotFound, "{forged}");
+    workspace.refresh().await.expect("refresh");
+    assert!(
+        workspace
+            .dashboard()
+            .expect("dashboard")
+            .iter()
+            .any(|v| v.connection.id == id),
+        "the forged id removed a connection"
+    );
+    let not_a_bank = workspace
+        .begin(AuthorizationRequest::AddConnection {
+            bank_id: format!("{MOCK_BANK} accounts:write"),
+        })
+        .await
+        .expect_err("scopes in a bank id");
+    assert_eq!(not_a_bank.code(), ErrorCode::NotAllowed, "{not_a_bank}");
+
     // Remove with a receipt.
     let receipt = workspace.remove(&id).await.expect("remove");
     assert!(receipt.accounts > 0 && receipt.transactions > 0);

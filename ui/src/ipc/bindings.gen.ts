@@ -36,7 +36,6 @@ export const commands = {
 	syncNow: (connectionId: string) => typedError<null, IpcError>(__TAURI_INVOKE("sync_now", { connectionId })),
 	/**  Runs the sync now if allowed, else queues it; returns when it will run if queued. */
 	syncWhenAllowed: (connectionId: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("sync_when_allowed", { connectionId })),
-	queuedSyncs: () => typedError<{ [key in string]: string }, IpcError>(__TAURI_INVOKE("queued_syncs")),
 	connectionDetail: (connectionId: string) => typedError<ConnectionDetail_Serialize, IpcError>(__TAURI_INVOKE("connection_detail", { connectionId })),
 	transactions: (connectionId: string, search: string, limit: number, offset: number) => typedError<TransactionPage_Serialize, IpcError>(__TAURI_INVOKE("transactions", { connectionId, search, limit, offset })),
 	journal: () => typedError<JournalEntry_Serialize[], IpcError>(__TAURI_INVOKE("journal")),

@@ -106,7 +106,6 @@ export const ipc = {
   syncNow: (connectionId: string) => settle<null>(() => generated.syncNow(connectionId)),
   syncWhenAllowed: (connectionId: string) =>
     settle<string | null>(() => generated.syncWhenAllowed(connectionId)),
-  queuedSyncs: () => settle<Partial<Record<string, string>>>(generated.queuedSyncs),
   connectionDetail: (connectionId: string) =>
     settle<ConnectionDetail_Serialize>(() => generated.connectionDetail(connectionId)),
   transactions: (connectionId: string, search: string, limit: number, offset: number) =>

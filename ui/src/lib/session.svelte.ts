@@ -398,11 +398,10 @@ class Session {
     await this.loadPending();
   }
 
+  /** Only the notice goes: the core already dropped the request when it expired it. */
   dismissTimedOut(state: string) {
     this.#settled.add(state);
     this.timedOut = this.timedOut.filter((p) => p.state !== state);
-    this.pending = this.pending.filter((p) => p.state !== state);
-    void ipc.cancelAuthorization(state);
   }
 
   async syncNow(view: ConnectionView_Serialize) {

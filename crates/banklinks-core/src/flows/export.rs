@@ -36,13 +36,7 @@ impl Flows {
                         actor.to_string(),
                         e.event.details().to_string(),
                     ];
-                    out.push_str(
-                        &row.iter()
-                            .map(|field| csv_field(field))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    );
-                    out.push('\n');
+                    push_csv_line(&mut out, &row);
                 }
                 out
             }
@@ -77,18 +71,18 @@ impl Flows {
                             "posted".into()
                         },
                     ];
-                    out.push_str(
-                        &row.iter()
-                            .map(|field| csv_field(field))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    );
-                    out.push('\n');
+                    push_csv_line(&mut out, &row);
                 }
                 out
             }
         })
     }
+}
+
+fn push_csv_line(out: &mut String, fields: &[String]) {
+    let quoted: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+    out.push_str(&quoted.join(","));
+    out.push('\n');
 }
 
 /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed so a spreadsheet never runs a

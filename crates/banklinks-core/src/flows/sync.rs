@@ -206,6 +206,9 @@ impl Flows {
     /// this device (its queued sync with it), with a receipt in the journal.
     pub async fn remove(&self, connection: &str) -> Result<RemovalReceipt, FlowError> {
         let _busy = self.claim(connection)?;
+        // Only a connection of this profile goes into Moneyhub's URL: an id from the webview
+        // such as `../../<other user>/connection/<id>` is refused here.
+        self.connection_view(connection)?;
         self.client
             .delete_connection(&self.user_id, connection)
             .await?;

@@ -11,7 +11,7 @@ use super::{FlowError, Flows, lock};
 use crate::health::{self, ConnectionKind, Facts, Health, Tried};
 use crate::journal::JournalEvent;
 use crate::store::{
-    BalancePoint, JournalEntry, Store, StoreError, StoredAccount, StoredConnection,
+    BalancePoint, DashboardRow, JournalEntry, Store, StoreError, StoredAccount, StoredConnection,
     StoredTransaction,
 };
 use crate::sync_policy;
@@ -86,11 +86,7 @@ impl Flows {
         let next_automatic_sync = facts.kind.schedule().and_then(|schedule| {
             sync_policy::next_automatic_sync(schedule, connection.connected_on.unwrap_or(now), now)
         });
-        let queued_sync = store
-            .queued_syncs(&self.profile)?
-            .into_iter()
-            .find(|(id, _)| *id == connection.id)
-            .map(|(_, at)| at);
+        let queued_sync = store.queued_sync(&self.profile, &connection.id)?;
         Ok(ConnectionView {
             kind: facts.kind,
             connection,
@@ -103,25 +99,24 @@ impl Flows {
         })
     }
 
-    /// One connection's row, with its health and action checks.
+    /// One connection's row, with its health and action checks. An id this profile does not
+    /// have (whatever the webview sent) is `NoSuchConnection`, before it reaches any URL.
     pub fn connection_view(&self, connection: &str) -> Result<ConnectionView, FlowError> {
         let store = lock(&self.store);
-        let row = store
-            .dashboard(&self.profile)?
-            .into_iter()
-            .find(|row| row.connection.id == connection)
-            .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))?;
+        let row = Self::row_of(&store, &self.profile, connection)?;
         self.view(&store, row.connection, row.accounts)
+    }
+
+    fn row_of(store: &Store, profile: &str, connection: &str) -> Result<DashboardRow, FlowError> {
+        store
+            .connection_row(profile, connection)?
+            .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))
     }
 
     /// One connection with its journal (following earlier ids) and balance history.
     pub fn connection_detail(&self, connection: &str) -> Result<ConnectionDetail, FlowError> {
         let store = lock(&self.store);
-        let row = store
-            .dashboard(&self.profile)?
-            .into_iter()
-            .find(|row| row.connection.id == connection)
-            .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))?;
+        let row = Self::row_of(&store, &self.profile, connection)?;
         let mut balances = Vec::with_capacity(row.accounts.len());
         for account in &row.accounts {
             balances.push((

@@ -172,6 +172,23 @@ impl Store {
         Ok(removed > 0)
     }
 
+    /// When a connection's queued sync runs, if one is queued.
+    pub fn queued_sync(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<String> = self
+            .db
+            .query_row(
+                "SELECT run_at FROM queued_syncs WHERE profile_id = ?1 AND connection_id = ?2",
+                params![profile, connection],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(parse_time(at))
+    }
+
     /// A profile's queued syncs with when each runs, soonest first.
     pub fn queued_syncs(&self, profile: &str) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
         let mut query = self.db.prepare_cached(

@@ -132,12 +132,30 @@ impl Store {
 impl Store {
     /// Every connection of a profile with its accounts and balances: what the dashboard shows.
     pub fn dashboard(&self, profile: &str) -> Result<Vec<DashboardRow>, StoreError> {
+        self.connection_rows(profile, None)
+    }
+
+    /// One connection of a profile with its accounts, if the profile has it.
+    pub fn connection_row(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<Option<DashboardRow>, StoreError> {
+        Ok(self.connection_rows(profile, Some(connection))?.pop())
+    }
+
+    /// A profile's connections (or just `only`) with their accounts.
+    fn connection_rows(
+        &self,
+        profile: &str,
+        only: Option<&str>,
+    ) -> Result<Vec<DashboardRow>, StoreError> {
         let mut connections = self.db.prepare_cached(
             "SELECT id, name, kind, status, error, extended_status, connected_on, last_updated, last_synced_at, expires_at, tpp_consent, single_sync_only
-             FROM connections WHERE profile_id = ?1 ORDER BY name, id",
+             FROM connections WHERE profile_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY name, id",
         )?;
         let mut rows: Vec<DashboardRow> = connections
-            .query_map([profile], |row| {
+            .query_map(params![profile, only], |row| {
                 Ok(DashboardRow {
                     connection: StoredConnection {
                         id: row.get(0)?,
@@ -158,9 +176,9 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         let mut accounts = self.db.prepare_cached(
-            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date FROM accounts WHERE profile_id = ?1 ORDER BY connection_id, name",
+            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date FROM accounts WHERE profile_id = ?1 AND (?2 IS NULL OR connection_id = ?2) ORDER BY connection_id, name",
         )?;
-        let all = accounts.query_map([profile], |row| {
+        let all = accounts.query_map(params![profile, only], |row| {
             Ok(StoredAccount {
                 id: row.get(0)?,
                 connection_id: row.get(1)?,

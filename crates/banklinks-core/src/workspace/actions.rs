@@ -49,10 +49,16 @@ impl Workspace {
         let flows = self.flows()?;
         let user_id = flows.user_id().to_string();
         let purpose = match request {
-            AuthorizationRequest::AddConnection { bank_id } => Purpose::AddConnection {
-                user_id,
-                bank: BankChoice::Bank(bank_id),
-            },
+            AuthorizationRequest::AddConnection { bank_id } => {
+                // The bank id is pasted into the scope string: a space would add scopes.
+                if !is_bank_id(&bank_id) {
+                    return Err(Error::NotAllowed("that is not a bank id".into()));
+                }
+                Purpose::AddConnection {
+                    user_id,
+                    bank: BankChoice::Bank(bank_id),
+                }
+            }
             AuthorizationRequest::Reauth { connection_id } => {
                 Self::ensure_allowed(&flows, &connection_id, Action::Reauth)?;
                 Purpose::Reauth {
@@ -149,5 +155,27 @@ impl Workspace {
 
     pub fn journal(&self) -> Result<Vec<JournalEntry>, Error> {
         Ok(self.flows()?.journal()?)
+    }
+}
+
+/// Moneyhub's bank ids are short runs of letters, digits, `-` and `_`.
+fn is_bank_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_bank_id;
+
+    #[test]
+    fn a_bank_id_cannot_carry_scopes_or_paths() {
+        assert!(is_bank_id("1ffe704d39629a929c8e293880fb449a"));
+        assert!(!is_bank_id("1ffe704d id_token:read"));
+        assert!(!is_bank_id("../x"));
+        assert!(!is_bank_id(""));
+        assert!(!is_bank_id(&"a".repeat(65)));
     }
 }
