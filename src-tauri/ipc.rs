@@ -91,4 +91,79 @@ mod tests {
              `BANKLINKS_UPDATE_BINDINGS=1 cargo test -p banklinks bindings` and commit the result"
         );
     }
+
+    /// The command list lives in four places (the specta builder above, `build.rs` for the
+    /// permissions, `capabilities/main.json` for the grants, `ui/src/ipc/index.ts` for the UI's
+    /// door); the builder is the one the compiler checks, and this test fails when any other
+    /// list names a different set.
+    #[test]
+    fn every_command_is_in_every_list() {
+        use std::collections::BTreeSet;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |path: &str| {
+            std::fs::read_to_string(root.join(path)).unwrap_or_else(|err| panic!("{path}: {err}"))
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fresh_path = dir.path().join("bindings.gen.ts");
+        export_bindings(&fresh_path).expect("generate bindings");
+        let bindings = std::fs::read_to_string(&fresh_path).expect("read bindings");
+        let from_builder: BTreeSet<String> = bindings
+            .split("__TAURI_INVOKE")
+            .skip(1)
+            .filter(|rest| rest.starts_with(['(', '<']))
+            .filter_map(|rest| rest.split('"').nth(1).map(str::to_string))
+            .collect();
+        assert!(from_builder.len() > 10, "{from_builder:?}");
+
+        let build = read("src-tauri/build.rs");
+        let list = build
+            .split("let commands = &[")
+            .nth(1)
+            .and_then(|rest| rest.split("];").next())
+            .expect("the command list in build.rs");
+        let in_build: BTreeSet<String> = list
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+
+        let capabilities: serde_json::Value =
+            serde_json::from_str(&read("capabilities/main.json")).expect("capabilities JSON");
+        let granted: BTreeSet<String> = capabilities["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| {
+                p.as_str()?
+                    .strip_prefix("allow-")
+                    .map(|n| n.replace('-', "_"))
+            })
+            .collect();
+
+        let door = read("ui/src/ipc/index.ts");
+        let in_door: BTreeSet<String> = door
+            .split("generated.")
+            .skip(1)
+            .map(|rest| {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                name.chars().fold(String::new(), |mut snake, c| {
+                    if c.is_ascii_uppercase() {
+                        snake.push('_');
+                        snake.push(c.to_ascii_lowercase());
+                    } else {
+                        snake.push(c);
+                    }
+                    snake
+                })
+            })
+            .collect();
+
+        assert_eq!(in_build, from_builder, "src-tauri/build.rs");
+        assert_eq!(granted, from_builder, "capabilities/main.json");
+        assert_eq!(in_door, from_builder, "ui/src/ipc/index.ts");
+    }
 }
