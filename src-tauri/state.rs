@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use banklinks_core::deep_link::LinkActivity;
-use banklinks_core::keychain::OsKeychain;
+use banklinks_core::keychain::{KEYCHAIN_TIME_LIMIT, OsKeychain, TimeLimited};
 use banklinks_core::workspace::Workspace;
 
 use crate::error::IpcError;
@@ -11,6 +11,8 @@ use crate::error::IpcError;
 #[derive(Debug)]
 pub struct AppState {
     pub keychain: OsKeychain,
+    /// The same keychain behind the core's time limit, for the diagnostics' calls.
+    pub secrets: TimeLimited,
     /// Fingerprint of the keychain probe last written, so "read back" can check it.
     pub probe_fingerprint: Mutex<Option<String>>,
     pub links: Mutex<LinkActivity>,
@@ -21,8 +23,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(keychain_service: String) -> Self {
+        let keychain = OsKeychain::new(keychain_service);
         Self {
-            keychain: OsKeychain::new(keychain_service),
+            secrets: TimeLimited::new(Arc::new(keychain.clone()), KEYCHAIN_TIME_LIMIT),
+            keychain,
             probe_fingerprint: Mutex::new(None),
             links: Mutex::new(LinkActivity::default()),
             workspace: Mutex::new(None),

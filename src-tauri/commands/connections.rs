@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
-pub fn dashboard(state: State<'_, AppState>) -> Result<Vec<ConnectionView>, IpcError> {
+pub async fn dashboard(state: State<'_, AppState>) -> Result<Vec<ConnectionView>, IpcError> {
     Ok(state.workspace()?.dashboard()?)
 }
 
@@ -43,13 +43,15 @@ pub async fn begin_authorization(
 
 #[tauri::command]
 #[specta::specta]
-pub fn pending_authorizations(state: State<'_, AppState>) -> Result<Vec<PendingView>, IpcError> {
+pub async fn pending_authorizations(
+    state: State<'_, AppState>,
+) -> Result<Vec<PendingView>, IpcError> {
     Ok(state.workspace()?.pending_authorizations()?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn cancel_authorization(
+pub async fn cancel_authorization(
     state: State<'_, AppState>,
     state_id: String,
 ) -> Result<bool, IpcError> {
@@ -78,7 +80,7 @@ pub async fn sync_when_allowed(
 
 #[tauri::command]
 #[specta::specta]
-pub fn connection_detail(
+pub async fn connection_detail(
     state: State<'_, AppState>,
     connection_id: String,
 ) -> Result<ConnectionDetail, IpcError> {
@@ -87,7 +89,7 @@ pub fn connection_detail(
 
 #[tauri::command]
 #[specta::specta]
-pub fn transactions(
+pub async fn transactions(
     state: State<'_, AppState>,
     connection_id: String,
     search: String,
@@ -101,7 +103,7 @@ pub fn transactions(
 
 #[tauri::command]
 #[specta::specta]
-pub fn journal(state: State<'_, AppState>) -> Result<Vec<JournalEntry>, IpcError> {
+pub async fn journal(state: State<'_, AppState>) -> Result<Vec<JournalEntry>, IpcError> {
     Ok(state.workspace()?.journal()?)
 }
 
@@ -109,7 +111,7 @@ pub fn journal(state: State<'_, AppState>) -> Result<Vec<JournalEntry>, IpcError
 /// path.
 #[tauri::command]
 #[specta::specta]
-pub fn export_data(
+pub async fn export_data(
     app: AppHandle,
     state: State<'_, AppState>,
     what: Export,

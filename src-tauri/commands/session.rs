@@ -73,12 +73,12 @@ pub async fn remove_environment(
 
 #[tauri::command]
 #[specta::specta]
-pub fn set_notifications(state: State<'_, AppState>, on: bool) -> Result<(), IpcError> {
+pub async fn set_notifications(state: State<'_, AppState>, on: bool) -> Result<(), IpcError> {
     Ok(state.workspace()?.set_notifications(on)?)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn set_customer_ip(state: State<'_, AppState>, ip: String) -> Result<(), IpcError> {
+pub async fn set_customer_ip(state: State<'_, AppState>, ip: String) -> Result<(), IpcError> {
     Ok(state.workspace()?.set_customer_ip(&ip)?)
 }

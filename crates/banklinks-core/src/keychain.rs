@@ -6,6 +6,10 @@
 //! [`KeychainError`] it can show to the user; silently keeping secrets in memory or in a file
 //! would look like it works until the app restarts, or leak them to disk.
 
+mod time_limited;
+
+pub use time_limited::{KEYCHAIN_TIME_LIMIT, TimeLimited};
+
 use crate::sensitive::Sensitive;
 
 /// Where one secret is kept: the app's keychain service name plus an account within it.

@@ -31,7 +31,7 @@ use tokio::sync::broadcast;
 use crate::environment::{self, DEMO, Demo, EnvironmentKind, EnvironmentSettings, SandboxTime};
 use crate::error::Error;
 use crate::flows::{ConnectionView, FlowEvent, Flows};
-use crate::keychain::SecretStore;
+use crate::keychain::{KEYCHAIN_TIME_LIMIT, SecretStore, TimeLimited};
 use crate::locks::lock;
 use crate::sensitive::Sensitive;
 use crate::store::{Store, StoreError};
@@ -88,7 +88,11 @@ pub struct Workspace {
 impl Workspace {
     /// Opens the store in `data_dir` (moving a damaged one aside and starting afresh, with a
     /// notice) and activates the environment used last, Demo the first time.
+    /// Every keychain call the session makes goes through [`TimeLimited`], so a stalled keychain
+    /// answers `keychain_unavailable` instead of hanging a flow.
     pub async fn open(data_dir: PathBuf, keychain: Arc<dyn SecretStore>) -> Result<Self, Error> {
+        let keychain: Arc<dyn SecretStore> =
+            Arc::new(TimeLimited::new(keychain, KEYCHAIN_TIME_LIMIT));
         let path = data_dir.join("banklinks.sqlite");
         let (store, startup_notice) = match Store::open(&path) {
             Ok(store) => (store, None),

@@ -12,7 +12,7 @@ export const commands = {
 	keychainProbeRead: () => typedError<ProbeRead, IpcError>(__TAURI_INVOKE("keychain_probe_read")),
 	keychainProbeDelete: () => typedError<ProbeDeleted, IpcError>(__TAURI_INVOKE("keychain_probe_delete")),
 	/**  Links seen since start, so a UI that loads after a cold start by link still shows it. */
-	deepLinkActivity: () => __TAURI_INVOKE<LinkActivity_Serialize>("deep_link_activity"),
+	deepLinkActivity: () => typedError<LinkActivity_Serialize, IpcError>(__TAURI_INVOKE("deep_link_activity")),
 	appOverview: () => typedError<Overview_Serialize, IpcError>(__TAURI_INVOKE("app_overview")),
 	usePersona: (persona: string) => typedError<string, IpcError>(__TAURI_INVOKE("use_persona", { persona })),
 	createProfile: (name: string, existingUserId: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("create_profile", { name, existingUserId })),

@@ -17,6 +17,7 @@ import {
   type IpcError,
   type JournalEntry_Serialize,
   type KeychainStatus,
+  type LinkActivity_Serialize,
   type Overview_Serialize,
   type PendingView_Serialize,
   type ProbeDeleted,
@@ -64,20 +65,12 @@ async function settle<T>(call: () => Promise<Generated>): Promise<Outcome<T>> {
   }
 }
 
-async function plain<T>(call: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await call() };
-  } catch (thrown) {
-    return { ok: false, error: toIpcError(thrown) };
-  }
-}
-
 export const ipc = {
   keychainStatus: () => settle<KeychainStatus>(generated.keychainStatus),
   keychainProbeWrite: () => settle<ProbeWritten>(generated.keychainProbeWrite),
   keychainProbeRead: () => settle<ProbeRead>(generated.keychainProbeRead),
   keychainProbeDelete: () => settle<ProbeDeleted>(generated.keychainProbeDelete),
-  deepLinkActivity: () => plain(generated.deepLinkActivity),
+  deepLinkActivity: () => settle<LinkActivity_Serialize>(generated.deepLinkActivity),
 
   // Session: environments, profiles and app settings.
   appOverview: () => settle<Overview_Serialize>(generated.appOverview),
