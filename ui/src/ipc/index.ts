@@ -28,6 +28,29 @@ import {
 } from './bindings.gen';
 
 export type * from './bindings.gen';
+
+// What Rust sends, under clean names. The generated names without a suffix are unions with the
+// shape Rust would accept back, which the UI never sends; these local exports take precedence
+// over the star export above, so components never see `_Serialize`.
+import type * as generated_types from './bindings.gen';
+export type ActionCheck = generated_types.ActionCheck_Serialize;
+export type AuthorizationFinished = generated_types.AuthorizationFinished_Serialize;
+export type ConnectionDetail = generated_types.ConnectionDetail_Serialize;
+export type ConnectionView = generated_types.ConnectionView_Serialize;
+export type Fix = generated_types.Fix_Serialize;
+export type FlowActivity = generated_types.FlowActivity_Serialize;
+export type FlowEvent = generated_types.FlowEvent_Serialize;
+export type Health = generated_types.Health_Serialize;
+export type InstitutionView = generated_types.InstitutionView_Serialize;
+export type JournalEntry = generated_types.JournalEntry_Serialize;
+export type JournalEvent = generated_types.JournalEvent_Serialize;
+export type LinkActivity = generated_types.LinkActivity_Serialize;
+export type Overview = generated_types.Overview_Serialize;
+export type PendingView = generated_types.PendingView_Serialize;
+export type StoredAccount = generated_types.StoredAccount_Serialize;
+export type StoredConnection = generated_types.StoredConnection_Serialize;
+export type StoredTransaction = generated_types.StoredTransaction_Serialize;
+export type TransactionPage = generated_types.TransactionPage_Serialize;
 export { events };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: IpcError };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActionCheck_Serialize, Fix_Serialize, Health_Serialize, Severity } from '../ipc';
+import type { ActionCheck, Fix, Health, Severity } from '../ipc';
 import {
   bankInitial,
   consentText,
@@ -19,7 +19,7 @@ import {
 
 const now = '2025-11-21T13:42:00Z';
 
-const check = (over: Partial<ActionCheck_Serialize> = {}): ActionCheck_Serialize => ({
+const check = (over: Partial<ActionCheck> = {}): ActionCheck => ({
   action: 'sync',
   allowed: true,
   availableAt: null,
@@ -101,7 +101,7 @@ describe('syncAvailabilityText', () => {
 });
 
 describe('fixes', () => {
-  const cases: [Fix_Serialize, string | null, ReturnType<typeof fixEffect>['type']][] = [
+  const cases: [Fix, string | null, ReturnType<typeof fixEffect>['type']][] = [
     [{ kind: 'reauth' }, 'Reauthenticate', 'authorize'],
     [{ kind: 'reconsent' }, 'Renew consent', 'authorize'],
     [{ kind: 'refresh' }, 'Refresh', 'authorize'],
@@ -122,7 +122,7 @@ describe('fixes', () => {
   });
 });
 
-function health(severity: Severity): { health: Health_Serialize } {
+function health(severity: Severity): { health: Health } {
   return {
     health: {
       severity,

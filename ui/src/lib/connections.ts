@@ -3,16 +3,16 @@
 
 import type {
   Action,
-  ActionCheck_Serialize,
+  ActionCheck,
   ActionReason,
   ConnectionKind,
-  ConnectionView_Serialize,
-  Fix_Serialize,
+  ConnectionView,
+  Fix,
   Severity,
 } from '../ipc';
 import { formatAt, formatClock, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
 
-export type FixKind = Fix_Serialize['kind'];
+export type FixKind = Fix['kind'];
 
 /** What pressing the fix button does. */
 export type FixEffect =
@@ -21,7 +21,7 @@ export type FixEffect =
   | { type: 'support' }
   | { type: 'nothing' };
 
-export function fixEffect(fix: Fix_Serialize): FixEffect {
+export function fixEffect(fix: Fix): FixEffect {
   switch (fix.kind) {
     case 'reauth':
     case 'reconsent':
@@ -38,7 +38,7 @@ export function fixEffect(fix: Fix_Serialize): FixEffect {
 }
 
 /** The fix button's label; null when there is nothing to do. */
-export function fixLabel(fix: Fix_Serialize, now: Instant): string | null {
+export function fixLabel(fix: Fix, now: Instant): string | null {
   switch (fix.kind) {
     case 'reauth':
       return 'Reauthenticate';
@@ -94,14 +94,14 @@ export const kindLabels: Record<ConnectionKind, string> = {
 
 /** The core's check for one action (every action is always listed). */
 export function actionCheck(
-  view: Pick<ConnectionView_Serialize, 'health'>,
+  view: Pick<ConnectionView, 'health'>,
   action: Action,
-): ActionCheck_Serialize | undefined {
+): ActionCheck | undefined {
   return view.health.actions.find((check) => check.action === action);
 }
 
 /** Refused for time alone: "sync as soon as allowed" can wait for it. */
-export function queueable(check: ActionCheck_Serialize | undefined): boolean {
+export function queueable(check: ActionCheck | undefined): boolean {
   return check !== undefined && !check.allowed && check.availableAt !== null;
 }
 
@@ -135,7 +135,7 @@ export function reasonText(reason: ActionReason, availableAt: string | null, now
 
 /** "Sync available now · 1 of 4 left today", "Sync available in 23 min", or why not at all. */
 export function syncAvailabilityText(
-  check: ActionCheck_Serialize | undefined,
+  check: ActionCheck | undefined,
   now: Instant,
   dailyCap: number | null = null,
 ): string {
@@ -150,12 +150,12 @@ export function syncAvailabilityText(
 }
 
 /** The sync button's label: "Sync now", or the time it becomes possible. */
-export function syncButtonLabel(check: ActionCheck_Serialize | undefined, now: Instant): string {
+export function syncButtonLabel(check: ActionCheck | undefined, now: Instant): string {
   return check?.availableAt ? `Sync ${formatAt(check.availableAt, now)}` : 'Sync now';
 }
 
 /** The soonest moment any shown check changes by itself, so the page asks the core again then. */
-export function nextChange(views: Pick<ConnectionView_Serialize, 'health'>[]): number | null {
+export function nextChange(views: Pick<ConnectionView, 'health'>[]): number | null {
   let soonest: number | null = null;
   for (const view of views) {
     for (const check of view.health.actions) {
@@ -172,12 +172,12 @@ export function queuedText(at: string, now: Instant): string {
   return `Queued for ${formatUpcoming(at, now)}`;
 }
 
-export function needsAttention(view: Pick<ConnectionView_Serialize, 'health'>): boolean {
+export function needsAttention(view: Pick<ConnectionView, 'health'>): boolean {
   return view.health.severity === 'action' || view.health.severity === 'warning';
 }
 
 /** The dashboard's headline: "All 4 connections are healthy", "2 need your attention". */
-export function dashboardSummary(views: Pick<ConnectionView_Serialize, 'health'>[]): string {
+export function dashboardSummary(views: Pick<ConnectionView, 'health'>[]): string {
   if (views.length === 0) return 'No connections yet';
   const attention = views.filter(needsAttention).length;
   if (attention === 0) {
@@ -189,7 +189,7 @@ export function dashboardSummary(views: Pick<ConnectionView_Serialize, 'health'>
 }
 
 /** Most urgent first, then by name, so what needs the user is at the top. */
-export function sortByUrgency<T extends Pick<ConnectionView_Serialize, 'health' | 'connection'>>(
+export function sortByUrgency<T extends Pick<ConnectionView, 'health' | 'connection'>>(
   views: T[],
 ): T[] {
   return [...views].sort(
@@ -200,7 +200,7 @@ export function sortByUrgency<T extends Pick<ConnectionView_Serialize, 'health' 
 }
 
 /** Whether the data is frozen because access has lapsed rather than merely late. */
-export function consentLapsed(view: ConnectionView_Serialize): boolean {
+export function consentLapsed(view: ConnectionView): boolean {
   const days = view.health.consentDaysLeft;
   return (days !== null && days < 0) || view.connection.extendedStatus === 'expired';
 }

@@ -1,9 +1,9 @@
 // The journal speaks in the core's event names; people read these labels instead.
 
-import type { AuthorizationPurpose, JournalEntry_Serialize, JournalEvent_Serialize } from '../ipc';
+import type { AuthorizationPurpose, JournalEntry, JournalEvent } from '../ipc';
 import { formatDayTime, plural } from './format';
 
-export type JournalKind = JournalEvent_Serialize['kind'];
+export type JournalKind = JournalEvent['kind'];
 
 /** One label per kind the core writes: a new kind fails to compile until it has one. */
 const labels: Record<JournalKind, string> = {
@@ -43,7 +43,7 @@ export function purposeText(purpose: AuthorizationPurpose): string {
 }
 
 /** The event's details as a sentence, or '' when there is nothing to add. */
-export function journalDetailText(entry: Pick<JournalEntry_Serialize, 'event'>): string {
+export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
   const event = entry.event;
   switch (event.kind) {
     case 'authorization_started':
@@ -79,12 +79,12 @@ export function journalDetailText(entry: Pick<JournalEntry_Serialize, 'event'>):
   }
 }
 
-export function actorLabel(actor: JournalEntry_Serialize['actor']): string {
+export function actorLabel(actor: JournalEntry['actor']): string {
   return actor === 'user' ? 'You' : 'Automatically';
 }
 
 /** Newest first; `seq` breaks ties between entries written in the same second. */
-export function newestFirst<T extends Pick<JournalEntry_Serialize, 'at' | 'seq'>>(entries: T[]): T[] {
+export function newestFirst<T extends Pick<JournalEntry, 'at' | 'seq'>>(entries: T[]): T[] {
   return [...entries].sort(
     (a, b) => Date.parse(b.at) - Date.parse(a.at) || (b.seq ?? 0) - (a.seq ?? 0),
   );

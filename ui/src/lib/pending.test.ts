@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PendingView_Serialize } from '../ipc';
+import type { PendingView } from '../ipc';
 import { hasExpired, lifetimeMs, pendingTitle, remainingMs } from './pending';
 
-const pending = (state: string, expiresAt: string): PendingView_Serialize => ({
+const pending = (state: string, expiresAt: string): PendingView => ({
   state,
   purpose: 'addConnection',
   connectionId: null,

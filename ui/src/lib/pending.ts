@@ -1,19 +1,19 @@
 // Authorizations waiting for the bank to send the person back. The core owns their lifetime and
 // says when one runs out (`authorizationExpired`); these only word and count down what it sent.
 
-import type { AuthorizationPurpose, PendingView_Serialize } from '../ipc';
+import type { AuthorizationPurpose, PendingView } from '../ipc';
 import { toMs, type Instant } from './format';
 
-export function remainingMs(pending: Pick<PendingView_Serialize, 'expiresAt'>, now: Instant): number {
+export function remainingMs(pending: Pick<PendingView, 'expiresAt'>, now: Instant): number {
   return toMs(pending.expiresAt) - toMs(now);
 }
 
-export function hasExpired(pending: Pick<PendingView_Serialize, 'expiresAt'>, now: Instant): boolean {
+export function hasExpired(pending: Pick<PendingView, 'expiresAt'>, now: Instant): boolean {
   return remainingMs(pending, now) <= 0;
 }
 
 /** How long the core gives a request at the bank (it says when one runs out). */
-export function lifetimeMs(pending: Pick<PendingView_Serialize, 'startedAt' | 'expiresAt'>): number {
+export function lifetimeMs(pending: Pick<PendingView, 'startedAt' | 'expiresAt'>): number {
   return toMs(pending.expiresAt) - toMs(pending.startedAt);
 }
 

@@ -7,13 +7,13 @@ import {
   ipc,
   type AuthorizationPurpose,
   type AuthorizationRequest,
-  type ConnectionView_Serialize,
+  type ConnectionView,
   type EnvironmentSettings,
-  type FlowEvent_Serialize,
+  type FlowEvent,
   type IpcError,
   type Outcome,
-  type Overview_Serialize,
-  type PendingView_Serialize,
+  type Overview,
+  type PendingView,
 } from '../ipc';
 import { announcer } from './announcer.svelte';
 import { dashboardSummary, nextChange, removalText, type Receipt } from './connections';
@@ -38,19 +38,19 @@ const OVERVIEW_EVERY = 5_000;
 const DASHBOARD_EVERY = 30_000;
 
 class Session {
-  overview = $state<Overview_Serialize | undefined>();
+  overview = $state<Overview | undefined>();
   overviewError = $state<IpcError | undefined>();
   /** A call said there is no profile even if the overview has not caught up yet. */
   noProfile = $state(false);
 
-  connections = $state<ConnectionView_Serialize[]>([]);
+  connections = $state<ConnectionView[]>([]);
   dashboardLoaded = $state(false);
   dashboardError = $state<IpcError | undefined>();
   /** Goes up whenever the connections were reloaded, so open pages can reload their details. */
   version = $state(0);
 
-  pending = $state<PendingView_Serialize[]>([]);
-  timedOut = $state<PendingView_Serialize[]>([]);
+  pending = $state<PendingView[]>([]);
+  timedOut = $state<PendingView[]>([]);
   /** Transactions saved so far, per connection, while a refresh fetches history. */
   progress = $state<Partial<Record<string, number>>>({});
   busy = $state<Partial<Record<string, Busy>>>({});
@@ -298,7 +298,7 @@ class Session {
     );
   }
 
-  #onFlow(event: FlowEvent_Serialize) {
+  #onFlow(event: FlowEvent) {
     switch (event.kind) {
       case 'historyProgress':
         this.progress = { ...this.progress, [event.connectionId]: event.transactions };
@@ -404,7 +404,7 @@ class Session {
     this.timedOut = this.timedOut.filter((p) => p.state !== state);
   }
 
-  async syncNow(view: ConnectionView_Serialize) {
+  async syncNow(view: ConnectionView) {
     const { id, name } = view.connection;
     this.notice = null;
     this.busy = { ...this.busy, [id]: 'sync' };
@@ -429,7 +429,7 @@ class Session {
     await this.loadDashboard();
   }
 
-  async syncWhenAllowed(view: ConnectionView_Serialize) {
+  async syncWhenAllowed(view: ConnectionView) {
     const { id, name } = view.connection;
     this.notice = null;
     this.busy = { ...this.busy, [id]: 'queue' };
@@ -450,7 +450,7 @@ class Session {
     await this.loadDashboard();
   }
 
-  async removeConnection(view: ConnectionView_Serialize): Promise<Outcome<unknown>> {
+  async removeConnection(view: ConnectionView): Promise<Outcome<unknown>> {
     const { id, name } = view.connection;
     this.busy = { ...this.busy, [id]: 'remove' };
     const outcome = await ipc.removeConnection(id);
