@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/reset", post(reset))
         .route("/scenarios", get(list_scenarios))
         .route("/scenarios/{name}", post(load_scenario))
+        .route("/populate", post(populate_route))
         .route("/connections/{connection_id}", patch(force_state))
         .route(
             "/faults",
@@ -200,6 +201,93 @@ async fn load_scenario(
         ),
     )
         .into_response())
+}
+
+/// The most one populate call may make: the world is built under its lock.
+const MAX_POPULATED_CONNECTIONS: usize = 2_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PopulateRequest {
+    client_id: Option<String>,
+    users: Option<usize>,
+    connections_per_user: usize,
+    #[serde(default)]
+    business: bool,
+}
+
+async fn populate_route(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
+    let request: PopulateRequest = body(&bytes)?;
+    let client_id = request
+        .client_id
+        .unwrap_or_else(|| DEMO_CLIENT_ID.to_string());
+    if !lock(&shared.clients).contains_key(&client_id) {
+        return Err(ApiError::not_found("No such client"));
+    }
+    let users = request.users.unwrap_or(1);
+    let total = users.checked_mul(request.connections_per_user);
+    if users == 0 || total.is_none_or(|total| total > MAX_POPULATED_CONNECTIONS) {
+        return Err(ApiError::bad_request(format!(
+            "users must be at least 1 and users × connectionsPerUser at most {MAX_POPULATED_CONNECTIONS}"
+        )));
+    }
+    let user_ids = populate(
+        &shared,
+        &client_id,
+        users,
+        request.connections_per_user,
+        request.business,
+    );
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "userIds": user_ids, "clientId": client_id })),
+    )
+        .into_response())
+}
+
+/// Fills the world with `users` users of `client_id`, each with `connections_per_user` healthy
+/// connections and their full history: for large demos and benchmarks. Returns the user ids.
+pub(crate) fn populate(
+    shared: &Shared,
+    client_id: &str,
+    users: usize,
+    connections_per_user: usize,
+    business: bool,
+) -> Vec<String> {
+    let now = shared.now();
+    let mut world = shared.world();
+    let banks: Vec<String> = world
+        .catalogue
+        .all()
+        .iter()
+        .filter(|i| i.script == crate::catalogue::Script::Healthy)
+        .filter(|i| {
+            if business {
+                i.business
+            } else {
+                i.account_types == ["cash:current", "card"]
+            }
+        })
+        .map(|i| i.id.clone())
+        .collect();
+    let mut ids = Vec::with_capacity(users);
+    for n in 0..users {
+        let user = world.create_user(client_id, Some(format!("bulk-{n}")), now);
+        for c in 0..connections_per_user {
+            let bank = &banks[(n + c) % banks.len()];
+            let accounts = if business {
+                vec![0, 0, 0]
+            } else {
+                vec![0, 0, 1]
+            };
+            let selection = crate::world::Selection { accounts };
+            world.create_connection(&user.id, bank, &selection, None, now);
+        }
+        ids.push(user.id);
+    }
+    // Bring in every connection's background history now rather than in two minutes.
+    world.catch_up(now + crate::world::BACKGROUND_HISTORY_DELAY);
+    ids
 }
 
 #[derive(Debug, Deserialize)]

@@ -113,40 +113,13 @@ impl RunningSandbox {
         connections_per_user: usize,
         business: bool,
     ) -> Vec<String> {
-        let now = self.shared.now();
-        let mut world = self.shared.world();
-        let banks: Vec<String> = world
-            .catalogue
-            .all()
-            .iter()
-            .filter(|i| i.script == crate::catalogue::Script::Healthy)
-            .filter(|i| {
-                if business {
-                    i.business
-                } else {
-                    i.account_types == ["cash:current", "card"]
-                }
-            })
-            .map(|i| i.id.clone())
-            .collect();
-        let mut ids = Vec::with_capacity(users);
-        for n in 0..users {
-            let user = world.create_user(client_id, Some(format!("bulk-{n}")), now);
-            for c in 0..connections_per_user {
-                let bank = &banks[(n + c) % banks.len()];
-                let accounts = if business {
-                    vec![0, 0, 0]
-                } else {
-                    vec![0, 0, 1]
-                };
-                let selection = crate::world::Selection { accounts };
-                world.create_connection(&user.id, bank, &selection, None, now);
-            }
-            ids.push(user.id);
-        }
-        // Bring in every connection's background history now rather than in two minutes.
-        world.catch_up(now + crate::world::BACKGROUND_HISTORY_DELAY);
-        ids
+        crate::admin::populate(
+            &self.shared,
+            client_id,
+            users,
+            connections_per_user,
+            business,
+        )
     }
 
     /// Creates a persona (`everyday`, `needs-attention`, `expired`) for `client_id`: its user id

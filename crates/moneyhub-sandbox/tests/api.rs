@@ -192,6 +192,34 @@ async fn transactions_page_with_limits_and_amounts_are_minor_units() {
 }
 
 #[tokio::test]
+async fn populate_through_the_admin_api_makes_healthy_connections_and_refuses_too_many() {
+    let sandbox = Sandbox::start().await;
+    let made = sandbox
+        .admin(
+            Method::POST,
+            "/populate",
+            json!({ "users": 2, "connectionsPerUser": 3 }),
+        )
+        .await;
+    let users = made["userIds"].as_array().expect("userIds");
+    assert_eq!(users.len(), 2);
+    for user in users {
+        let connections = sandbox.connections(user.as_str().expect("id")).await;
+        assert_eq!(connections.len(), 3);
+        assert!(connections.iter().all(|c| c["status"] == "ok"), "{connections:?}");
+    }
+
+    let refused = sandbox
+        .http
+        .post(sandbox.url("/__sandbox/populate"))
+        .json(&json!({ "users": 100, "connectionsPerUser": 100 }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn scenarios_faults_and_the_clock_through_the_admin_api() {
     let sandbox = Sandbox::start().await;
     let scenarios = sandbox.admin(Method::GET, "/scenarios", Value::Null).await;

@@ -114,27 +114,21 @@ impl Workspace {
     /// Demo: a user with `connections` healthy connections to assorted banks, as a new profile
     /// (for showing a busy dashboard, and for the start-up benchmark).
     pub async fn demo_busy_user(&self, connections: usize) -> Result<String, Error> {
-        let profile = {
-            let demo = self.demo.lock().await;
-            let demo = demo
-                .as_ref()
-                .filter(|_| self.settings().is_ok_and(|s| s.id == DEMO))
-                .ok_or_else(|| Error::Demo("busy users exist only in Demo".into()))?;
-            let user = demo
-                .sandbox
-                .populate(&demo.settings.client_id, 1, connections)
-                .pop()
-                .ok_or_else(|| Error::Demo("the sandbox made no user".into()))?;
-            let profile = format!("{DEMO}-busy-{user}");
-            lock(&self.store).ensure_profile(
-                &profile,
-                DEMO,
-                &user,
-                "Busy demo user",
-                demo.sandbox.shared.now(),
-            )?;
-            profile
-        };
+        let client_id = self.settings()?.client_id;
+        let answer = self
+            .admin(
+                reqwest::Method::POST,
+                "/populate",
+                json!({ "clientId": client_id, "users": 1, "connectionsPerUser": connections }),
+            )
+            .await?;
+        let user = answer
+            .get("userIds")
+            .and_then(|ids| ids.get(0))
+            .and_then(|id| id.as_str())
+            .ok_or_else(|| Error::Demo("the demo server made no user".into()))?;
+        let profile = format!("{DEMO}-busy-{user}");
+        lock(&self.store).ensure_profile(&profile, DEMO, user, "Busy demo user", self.now())?;
         self.use_new_profile(profile.clone()).await?;
         Ok(profile)
     }
