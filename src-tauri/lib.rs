@@ -49,15 +49,50 @@ pub fn run() {
             specta.mount_events(app);
             // Before links are read: a cold start by callback link completes against it.
             poller::open_workspace(app.handle());
+            exit_politely_on_signals(app.handle());
             deep_link::listen(app.handle())?;
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!());
 
-    if let Err(err) = result {
-        tracing::error!(%err, "Banklinks could not start");
-        std::process::exit(1);
+    match result {
+        Ok(app) => app.run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                poller::close_workspace(app);
+            }
+        }),
+        Err(err) => {
+            tracing::error!(%err, "Banklinks could not start");
+            std::process::exit(1);
+        }
     }
+}
+
+/// A `SIGTERM` (logout, shutdown, `kill`) or `SIGINT` ends the app the way closing its window
+/// does, so the exit handler runs and the Demo's bank server saves its world.
+fn exit_politely_on_signals<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let (Ok(mut term), Ok(mut interrupt)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("could not listen for termination signals");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            tracing::info!("asked to stop; closing");
+            app.exit(0);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = app;
 }
 
 /// For commands and listeners that need the shared state.

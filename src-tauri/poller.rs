@@ -41,6 +41,17 @@ pub fn open_workspace<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// On the way out: the Demo's bank server saves its world (it otherwise saves every few
+/// seconds, and the last changes would be lost with the process).
+pub fn close_workspace<R: Runtime>(app: &AppHandle<R>) {
+    let workspace = lock(&crate::state(app).workspace).clone();
+    if let Some(workspace) = workspace {
+        tracing::info!("closing: the Demo bank server saves its world");
+        tauri::async_runtime::block_on(workspace.close());
+        tracing::info!("closed");
+    }
+}
+
 fn forward_events<R: Runtime>(app: &AppHandle<R>, workspace: &Workspace) {
     let mut events = workspace.subscribe();
     let app = app.clone();

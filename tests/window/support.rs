@@ -123,12 +123,19 @@ impl AppSession {
 
     /// The element `css` matches, waiting for it to appear.
     async fn element(&self, css: &str) -> fantoccini::elements::Element {
-        self.client()
+        match self
+            .client()
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|err| panic!("no {css}: {err}"))
+        {
+            Ok(element) => element,
+            Err(err) => {
+                self.screenshot("failure").await;
+                panic!("no {css}: {err}")
+            }
+        }
     }
 
     pub async fn click(&self, css: &str) {
@@ -361,10 +368,26 @@ impl AppSession {
 }
 
 impl Drop for AppSession {
+    /// Asks the driver and the app to stop, and waits until they have: a restart must not
+    /// start the next app while the last one still saves (or holds the single-instance lock).
     fn drop(&mut self) {
         let group = format!("-{}", self.driver.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.driver.wait();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let alive = || {
+            Command::new("kill")
+                .args(["-0", "--", &group])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if alive() {
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        }
     }
 }
 

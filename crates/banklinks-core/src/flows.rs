@@ -87,6 +87,10 @@ pub struct Flows {
     tag = "kind"
 )]
 pub enum FlowEvent {
+    /// Who, where or when changed: the profile, the environment, the Demo server going on or off
+    /// line, or the environment's clock moving other than with the wall clock (a Demo time jump).
+    /// The app overview is worth reading again.
+    OverviewChanged,
     /// The profile's connections were fetched again.
     ConnectionsRefreshed,
     /// Transactions saved so far for a connection during a refresh.

@@ -130,6 +130,19 @@ impl Workspace {
         Ok(workspace)
     }
 
+    /// Stops the Demo's bank server, which saves its world. Called as the app exits.
+    pub async fn close(&self) {
+        let stopped = self.demo.lock().await.take();
+        if let Some(demo) = stopped {
+            demo.sandbox.stop().await;
+        }
+    }
+
+    /// Tells the UI to read the overview again (nobody listening is fine).
+    pub(crate) fn overview_changed(&self) {
+        let _ = self.events.send(FlowEvent::OverviewChanged);
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<FlowEvent> {
         self.events.subscribe()
     }
@@ -213,6 +226,7 @@ impl Workspace {
         });
         lock(&self.institutions).clear();
         *lock(&self.poll) = poller::PollState::default();
+        self.overview_changed();
         Ok(())
     }
 

@@ -342,3 +342,86 @@ async fn the_whole_lifecycle_with_the_os_keychain() {
     let service = format!("banklinks-test-{}", std::process::id());
     the_whole_lifecycle(Arc::new(OsKeychain::new(service))).await;
 }
+
+/// The UI reads the overview again only when told: switching profile, a Demo time jump from the
+/// app, and one from outside (a presenter's `curl` to the admin API), which the poller notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_changes_are_events_even_when_the_clock_moves_from_outside() {
+    use crate::flows::FlowEvent;
+    fn overview_changes(events: &mut tokio::sync::broadcast::Receiver<FlowEvent>) -> usize {
+        std::iter::from_fn(|| events.try_recv().ok())
+            .filter(|e| *e == FlowEvent::OverviewChanged)
+            .count()
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = Workspace::open(
+        dir.path().to_path_buf(),
+        Arc::new(MemoryKeychain::default()),
+    )
+    .await
+    .expect("open");
+    let mut events = workspace.subscribe();
+    workspace
+        .create_profile("Sam", None)
+        .await
+        .expect("profile");
+    assert!(
+        overview_changes(&mut events) >= 1,
+        "a new profile is a change"
+    );
+
+    workspace.demo_advance_clock("1d").await.expect("clock");
+    assert!(
+        overview_changes(&mut events) >= 1,
+        "a time jump from the app"
+    );
+
+    let quiet = workspace.tick(Utc::now()).await;
+    let still = workspace.tick(Utc::now()).await;
+    assert!(!quiet.clock_jumped && !still.clock_jumped, "{still:?}");
+    assert_eq!(overview_changes(&mut events), 0, "nothing changed");
+
+    let identity = workspace
+        .overview()
+        .await
+        .expect("overview")
+        .environment
+        .identity_url;
+    let moved = reqwest::Client::new()
+        .post(format!("{identity}/__sandbox/clock"))
+        .json(&serde_json::json!({ "advance": "7d" }))
+        .send()
+        .await
+        .expect("admin");
+    assert!(moved.status().is_success());
+    let noticed = workspace.tick(Utc::now()).await;
+    assert!(noticed.clock_jumped, "{noticed:?}");
+    assert_eq!(overview_changes(&mut events), 1);
+}
+
+/// The Demo world outlives the app: closed right after a connection is added, the next start
+/// knows the connection and can sync it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_world_is_saved_when_the_app_closes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keychain: Arc<dyn SecretStore> = Arc::new(MemoryKeychain::default());
+    let id = {
+        let workspace = Workspace::open(dir.path().to_path_buf(), keychain.clone())
+            .await
+            .expect("open");
+        workspace
+            .create_profile("Sam", None)
+            .await
+            .expect("profile");
+        let id = add_connection(&workspace, MOCK_BANK).await;
+        workspace.close().await;
+        id
+    };
+    let workspace = Workspace::open(dir.path().to_path_buf(), keychain)
+        .await
+        .expect("reopen");
+    workspace
+        .sync_now(&id)
+        .await
+        .expect("the connection is still known");
+}

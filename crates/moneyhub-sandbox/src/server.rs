@@ -50,8 +50,14 @@ impl RunningSandbox {
             tokio::spawn(async move {
                 let mut saved_revision = u64::MAX;
                 loop {
-                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                     let Some(shared) = saver.upgrade() else { break };
+                    // Soon after an answer (a burst of requests becomes one save), and every
+                    // few seconds for changes time alone makes.
+                    tokio::select! {
+                        () = shared.answered.notified() => {}
+                        () = tokio::time::sleep(std::time::Duration::from_secs(3)) => {}
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                     let current = saved_revision;
                     saved_revision =
                         tokio::task::spawn_blocking(move || shared.save_if_changed(current))
@@ -130,14 +136,15 @@ impl RunningSandbox {
         found
     }
 
-    /// Stops accepting connections, waits for in-flight requests, and saves the world when a
-    /// data dir is set.
+    /// Stops accepting connections, waits (briefly) for in-flight requests, and saves the world
+    /// when a data dir is set.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            let _ = task.await;
+            // A client holding a connection open must not keep the world unsaved.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
         }
         self.shared.save_if_changed(u64::MAX);
     }

@@ -74,6 +74,9 @@ pub struct Shared {
     pub config: SandboxConfig,
     /// The latest webhook events, delivered or not, for the admin API.
     pub recent_webhooks: Mutex<std::collections::VecDeque<crate::world::WebhookEvent>>,
+    /// Signalled after every answer: the world may have changed, so the saver looks at once
+    /// rather than on its next round (a process killed seconds after a change keeps it).
+    pub answered: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -117,6 +120,7 @@ impl Shared {
             admin_enabled,
             config,
             recent_webhooks: Mutex::new(std::collections::VecDeque::new()),
+            answered: tokio::sync::Notify::new(),
         }
     }
 

@@ -23,6 +23,7 @@ pub async fn deliver_after(
 ) -> Response {
     let response = next.run(request).await;
     flush(&shared);
+    shared.answered.notify_one();
     response
 }
 

@@ -206,7 +206,10 @@ async fn populate_through_the_admin_api_makes_healthy_connections_and_refuses_to
     for user in users {
         let connections = sandbox.connections(user.as_str().expect("id")).await;
         assert_eq!(connections.len(), 3);
-        assert!(connections.iter().all(|c| c["status"] == "ok"), "{connections:?}");
+        assert!(
+            connections.iter().all(|c| c["status"] == "ok"),
+            "{connections:?}"
+        );
     }
 
     let refused = sandbox

@@ -391,6 +391,12 @@ export type FlowEvent = FlowEvent_Serialize | FlowEvent_Deserialize;
 
 /**  What the flows tell the UI as they go. */
 export type FlowEvent_Deserialize = 
+/**
+ *  Who, where or when changed: the profile, the environment, the Demo server going on or off
+ *  line, or the environment's clock moving other than with the wall clock (a Demo time jump).
+ *  The app overview is worth reading again.
+ */
+{ kind: "overviewChanged" } | 
 /**  The profile's connections were fetched again. */
 { kind: "connectionsRefreshed" } | 
 /**  Transactions saved so far for a connection during a refresh. */
@@ -404,6 +410,12 @@ export type FlowEvent_Deserialize =
 
 /**  What the flows tell the UI as they go. */
 export type FlowEvent_Serialize = 
+/**
+ *  Who, where or when changed: the profile, the environment, the Demo server going on or off
+ *  line, or the environment's clock moving other than with the wall clock (a Demo time jump).
+ *  The app overview is worth reading again.
+ */
+{ kind: "overviewChanged" } | 
 /**  The profile's connections were fetched again. */
 { kind: "connectionsRefreshed" } | 
 /**  Transactions saved so far for a connection during a refresh. */

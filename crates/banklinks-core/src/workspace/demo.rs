@@ -190,6 +190,7 @@ impl Workspace {
         let answer = self
             .admin(reqwest::Method::POST, "/clock", json!({ "advance": by }))
             .await?;
+        self.overview_changed();
         if let Ok(flows) = self.flows() {
             flows.run_due_syncs(self.customer_ip()?).await;
             self.refresh().await?;
@@ -260,10 +261,8 @@ impl Workspace {
         if online {
             return self.activate(DEMO).await;
         }
-        let stopped = self.demo.lock().await.take();
-        if let Some(demo) = stopped {
-            demo.sandbox.stop().await;
-        }
+        self.close().await;
+        self.overview_changed();
         Ok(())
     }
 

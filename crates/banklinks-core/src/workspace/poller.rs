@@ -34,6 +34,8 @@ pub struct TickOutcome {
     pub synced: Vec<String>,
     /// States of pending authorizations that ran out in this step.
     pub expired_authorizations: Vec<String>,
+    /// The environment's clock jumped since the last step (the UI was told).
+    pub clock_jumped: bool,
     pub notices: Vec<Notice>,
     pub error: Option<String>,
 }
@@ -42,7 +44,14 @@ pub struct TickOutcome {
 pub(super) struct PollState {
     next_refresh: Option<DateTime<Utc>>,
     failures: u32,
+    /// The environment's clock minus the wall clock at the last step: when it moves, someone
+    /// moved the Demo clock (a presenter with `curl`, a test) and the UI's clock is wrong.
+    clock_offset: Option<Duration>,
 }
+
+/// How far the environment's clock may drift from the wall clock between steps before the UI
+/// is told (request latency and rounding stay well under it).
+const CLOCK_JUMP: Duration = Duration::seconds(5);
 
 impl Workspace {
     /// The IP sent with user-requested syncs (a setting, else the default route's interface).
@@ -57,6 +66,15 @@ impl Workspace {
         let Ok(flows) = self.flows() else {
             return outcome;
         };
+        let offset = flows.now() - wall_now;
+        let jumped = lock(&self.poll)
+            .clock_offset
+            .replace(offset)
+            .is_some_and(|before| (offset - before).abs() > CLOCK_JUMP);
+        if jumped {
+            outcome.clock_jumped = true;
+            self.overview_changed();
+        }
         match flows.expire_pending() {
             Ok(expired) => {
                 outcome.expired_authorizations = expired.into_iter().map(|p| p.state).collect();
