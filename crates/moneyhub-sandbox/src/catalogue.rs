@@ -80,8 +80,16 @@ pub enum Script {
     SingleSyncOnly,
     /// A reauth always yields a new connection id, whatever accounts are chosen.
     NewIdOnReauth,
-    /// Allows 4 manual syncs a day per connection (like Triodos).
+    /// Allows 4 syncs a day per connection, automatic ones included (like Triodos).
     FourSyncsADay,
+    /// A sync takes three minutes (most take seconds).
+    SlowSync,
+    /// Syncs fail with an `error` code the published docs do not list.
+    UnknownError,
+    /// Syncs fail with `status: "error"` and no `error` at all.
+    ErrorWithoutCode,
+    /// Syncs fail and set an `extendedStatus` the published docs do not list.
+    UnknownExtendedStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +117,15 @@ impl Institution {
     /// Manual syncs allowed per connection per UK day, when the provider caps them.
     pub fn daily_sync_cap(&self) -> Option<u32> {
         (self.script == Script::FourSyncsADay).then_some(4)
+    }
+
+    /// How long an asynchronous sync takes at this provider.
+    pub fn sync_duration(&self) -> chrono::Duration {
+        if self.script == Script::SlowSync {
+            chrono::Duration::minutes(3)
+        } else {
+            chrono::Duration::seconds(4)
+        }
     }
 
     /// Whether it is offered for new connections through `id:<bankId>` (a permanently
@@ -151,6 +168,14 @@ const fn spec(
         auth: Availability::Available,
         business: false,
         is_beta: false,
+    }
+}
+
+/// A current-account bank that behaves in one odd way.
+const fn odd(script: Script, name: &'static str, bank_ref: &'static str) -> Spec {
+    Spec {
+        script,
+        ..spec(None, name, ConnectionType::Api, bank_ref, CURRENT)
     }
 }
 
@@ -390,6 +415,27 @@ const SPECS: &[Spec] = &[
             CURRENT,
         )
     },
+    // What real Moneyhub does that the docs do not promise: slow syncs and undocumented codes.
+    odd(
+        Script::SlowSync,
+        "Sandbox Bank (slow syncs)",
+        "sandbox-slow",
+    ),
+    odd(
+        Script::UnknownError,
+        "Sandbox Bank (undocumented error)",
+        "sandbox-odd-error",
+    ),
+    odd(
+        Script::ErrorWithoutCode,
+        "Sandbox Bank (error without a code)",
+        "sandbox-no-code",
+    ),
+    odd(
+        Script::UnknownExtendedStatus,
+        "Sandbox Bank (undocumented status)",
+        "sandbox-odd-status",
+    ),
     Spec {
         auth: Availability::PermanentlyUnavailable,
         sync: Availability::PermanentlyUnavailable,

@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::rest::Paging;
 use crate::state::Shared;
 use crate::wire;
-use crate::world::{FetchStatus, SyncRefusal, Transaction};
+use crate::world::{Status, SyncRefusal, Transaction};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -450,6 +450,7 @@ struct SyncBody {
 /// provider caps; 403 when consent has expired; 502 `ExternalProvider` when the bank is down.
 async fn sync(
     State(shared): State<Arc<Shared>>,
+    uri: axum::extract::OriginalUri,
     headers: HeaderMap,
     Path(connection_id): Path<String>,
     body: axum::body::Bytes,
@@ -481,16 +482,15 @@ async fn sync(
             "customerLastLoggedTime must be an ISO 8601 date-time with a timezone",
         ));
     }
-    let _ = input.enable_async;
+    // v3 syncs in the background unless told not to; v2.0 always answers when it is done.
+    let asynchronous = uri.path().starts_with("/v3/") && input.enable_async != Some(false);
     let now = shared.now();
-    let result = shared.world().manual_sync(&user, &connection_id, now);
+    let result = shared
+        .world()
+        .manual_sync(&user, &connection_id, now, asynchronous);
     match result {
         Ok((sync_id, status)) => {
-            let status = if matches!(status, FetchStatus::Success | FetchStatus::Partial) {
-                "ok"
-            } else {
-                "error"
-            };
+            let status = if status == Status::Ok { "ok" } else { "error" };
             Ok(Envelope {
                 data: json!({ "syncId": sync_id, "status": status }),
                 links: None,

@@ -168,15 +168,20 @@ fn short_description(long: &str) -> String {
         .join(" ")
 }
 
+/// A sync run. While an asynchronous one runs it has no `fetchStatus` and no `fetchedAt`
+/// (Moneyhub's schema lists only finished outcomes; the sandbox leaves them out until then).
 pub fn sync(record: &SyncRecord) -> Value {
-    json!({
+    let mut value = json!({
         "id": record.id,
         "connectionId": record.connection_id,
         "action": record.action,
         "method": record.method,
-        "fetchStatus": record.fetch_status,
         "createdAt": iso(record.created_at),
-        "fetchedAt": iso(record.created_at),
         "accounts": record.account_ids.iter().map(|id| json!({ "accountId": id })).collect::<Vec<_>>(),
-    })
+    });
+    if !record.running() {
+        value["fetchStatus"] = json!(record.fetch_status);
+        value["fetchedAt"] = json!(iso(record.fetched_at.unwrap_or(record.created_at)));
+    }
+    value
 }

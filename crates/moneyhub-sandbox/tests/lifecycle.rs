@@ -38,6 +38,133 @@ async fn run_journey(
     )
 }
 
+/// How many syncs (automatic, manual, first fetch) the connection's history has on a UK date.
+async fn syncs_on(sandbox: &Sandbox, user: &str, connection: &str, day: &str) -> usize {
+    let token = sandbox.cc_token("connection:read", None).await;
+    let (_, syncs) = sandbox
+        .get_json(
+            &format!("/users/{user}/connections/{connection}/syncs?limit=1000"),
+            &token,
+        )
+        .await;
+    syncs["data"]
+        .as_array()
+        .expect("syncs")
+        .iter()
+        .filter(|s| {
+            s["createdAt"]
+                .as_str()
+                .is_some_and(|at| at.starts_with(day))
+        })
+        .count()
+}
+
+/// Automatic syncs keep to a provider's daily cap; elsewhere they run every 4 hours from 6am
+/// to 11pm (5 a day).
+#[tokio::test]
+async fn automatic_syncs_keep_to_the_providers_daily_cap() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let triodos = sandbox.bank_id("Triodos Bank").await;
+    let capped = sandbox.add_connection(&user, &triodos).await;
+    let free = sandbox.add_connection(&user, MOCK_BANK).await;
+    sandbox.advance("2d").await;
+    assert_eq!(syncs_on(&sandbox, &user, &free, "2026-03-03").await, 5);
+    assert_eq!(syncs_on(&sandbox, &user, &capped, "2026-03-03").await, 4);
+}
+
+/// v3 syncs in the background: the answer has a `syncId` at once, the run has no outcome
+/// until the bank's time has passed, then it has. `enableAsync: false` and v2.0 answer when
+/// done. A slow bank takes minutes.
+#[tokio::test]
+async fn a_v3_sync_returns_a_sync_id_and_completes_later_while_v2_and_enable_async_false_wait() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    let before = sandbox.connection(&user, &connection).await["lastSyncedAt"].clone();
+    let started: Value = sync(&sandbox, &user, &connection)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sync_id = started["data"]["syncId"]
+        .as_str()
+        .expect("syncId")
+        .to_string();
+    assert_eq!(started["data"]["status"], "ok");
+    let token = sandbox.cc_token("connection:read", None).await;
+    let run_path = format!("/users/{user}/syncs/{sync_id}");
+    let running = sandbox.get_json(&run_path, &token).await.1["data"].clone();
+    assert!(
+        running["fetchStatus"].is_null() && running["fetchedAt"].is_null(),
+        "{running}"
+    );
+    assert_eq!(
+        sandbox.connection(&user, &connection).await["lastSyncedAt"],
+        before,
+        "nothing synced yet"
+    );
+    sandbox.advance("5s").await;
+    let done = sandbox.get_json(&run_path, &token).await.1["data"].clone();
+    assert_eq!(done["fetchStatus"], "success", "{done}");
+    assert_ne!(
+        sandbox.connection(&user, &connection).await["lastSyncedAt"],
+        before
+    );
+
+    for (path, body) in [
+        ("/v3/sync", json!({ "enableAsync": false })),
+        ("/v2.0/sync", json!({})),
+    ] {
+        sandbox.advance("31m").await;
+        let token = sandbox
+            .cc_token("accounts:read accounts:write:all", Some(&user))
+            .await;
+        let answer: Value = sandbox
+            .http
+            .post(sandbox.url(&format!("{path}/{connection}")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("sync")
+            .json()
+            .await
+            .expect("json");
+        let id = answer["data"]["syncId"].as_str().expect("syncId");
+        let read = sandbox.cc_token("connection:read", None).await;
+        let (_, finished) = sandbox
+            .get_json(&format!("/users/{user}/syncs/{id}"), &read)
+            .await;
+        assert_eq!(
+            finished["data"]["fetchStatus"], "success",
+            "{path}: {finished}"
+        );
+    }
+
+    let slow_bank = sandbox.bank_id("Sandbox Bank (slow syncs)").await;
+    let slow = sandbox.add_connection(&user, &slow_bank).await;
+    let started: Value = sync(&sandbox, &user, &slow)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = started["data"]["syncId"].as_str().expect("syncId");
+    sandbox.advance("2m").await;
+    let (_, still) = sandbox
+        .get_json(&format!("/users/{user}/syncs/{id}"), &token)
+        .await;
+    assert!(
+        still["data"]["fetchStatus"].is_null(),
+        "a slow bank takes minutes"
+    );
+    sandbox.advance("2m").await;
+    let (_, done) = sandbox
+        .get_json(&format!("/users/{user}/syncs/{id}"), &token)
+        .await;
+    assert_eq!(done["data"]["fetchStatus"], "success");
+}
+
 async fn sync(sandbox: &Sandbox, user: &str, connection: &str) -> reqwest::Response {
     let token = sandbox
         .cc_token("accounts:read accounts:write:all", Some(user))
@@ -306,18 +433,24 @@ async fn manual_sync_is_limited_per_connection_and_by_provider_caps() {
         .count();
     assert_eq!(client_updates, 2);
 
-    // A Triodos-like bank allows 4 a day.
+    // A Triodos-like bank allows 4 a day, and the connection's first fetch and the automatic
+    // syncs of the day count too.
     let triodos = sandbox.bank_id("Triodos Bank").await;
     let capped = sandbox.add_connection(&user, &triodos).await;
-    for _ in 0..4 {
-        assert_eq!(
-            sync(&sandbox, &user, &capped).await.status(),
-            StatusCode::OK
-        );
+    let mut manual = 0;
+    let over = loop {
+        let answer = sync(&sandbox, &user, &capped).await;
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            break answer;
+        }
+        assert_eq!(answer.status(), StatusCode::OK);
+        manual += 1;
+        assert!(manual <= 4, "more than 4 syncs in a day");
         sandbox.advance("31m").await;
-    }
-    let over = sync(&sandbox, &user, &capped).await;
-    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    };
+    assert!(manual < 4, "the first fetch counts: {manual} manual syncs");
+    let today = syncs_on(&sandbox, &user, &capped, "2026-03-02").await;
+    assert_eq!(today, 4, "4 syncs of every kind on the day");
     let retry: i64 = over.headers()["retry-after"]
         .to_str()
         .expect("header")

@@ -20,6 +20,7 @@ impl World {
         if now <= self.caught_up_to {
             return;
         }
+        self.complete_due_syncs(now);
         if self.next_due.is_some_and(|due| now < due) {
             self.caught_up_to = now;
             return;
@@ -35,6 +36,7 @@ impl World {
             .connections
             .values()
             .filter_map(|connection| self.next_event(connection, now))
+            .chain(self.next_async_completion())
             .min();
     }
 
@@ -134,7 +136,16 @@ impl World {
                 // Expiry still applies to a connection that stopped syncing.
                 continue;
             }
-            self.run_sync(id, SyncAction::AutoUpdate, next);
+            // A provider's daily cap counts automatic syncs too; Moneyhub's schedule keeps to it.
+            let capped = self
+                .connections
+                .get(id)
+                .and_then(|c| self.catalogue.get(&c.bank_id))
+                .and_then(crate::catalogue::Institution::daily_sync_cap)
+                .is_some_and(|cap| self.syncs_on_uk_day(id, next) >= cap as usize);
+            if !capped {
+                self.run_sync(id, SyncAction::AutoUpdate, next);
+            }
             cursor = next;
         }
         self.send_reminders(id, from, now);

@@ -25,6 +25,9 @@ pub enum ConnectionError {
     SyncPartial,
     MfaRequired,
     CredentialsError,
+    /// A code Moneyhub's published docs do not list: Moneyhub adds codes without notice, and a
+    /// client must treat one it has not seen as a problem, not as health.
+    ProviderError,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -32,6 +35,8 @@ pub enum ConnectionError {
 pub enum ExtendedStatus {
     Expired,
     StoppedSyncing,
+    /// Not in the published docs either (see [`ConnectionError::ProviderError`]).
+    Suspended,
 }
 
 /// Program-lifetime text. An alias so serde's derive does not try to borrow it from the input
@@ -159,9 +164,23 @@ pub struct SyncRecord {
     pub action: SyncAction,
     #[serde(with = "interned")]
     pub method: StaticText,
+    /// Meaningful once `fetched_at` is set.
     pub fetch_status: FetchStatus,
     pub created_at: DateTime<Utc>,
     pub account_ids: Vec<Uuid>,
+    /// When the sync finished; `None` while an asynchronous one runs. (Snapshots from before
+    /// asynchronous syncs have none, and every sync in them had finished.)
+    #[serde(default)]
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// When a running asynchronous sync finishes.
+    #[serde(default)]
+    pub completes_at: Option<DateTime<Utc>>,
+}
+
+impl SyncRecord {
+    pub fn running(&self) -> bool {
+        self.fetched_at.is_none() && self.completes_at.is_some()
+    }
 }
 
 /// Why a manual sync was refused.

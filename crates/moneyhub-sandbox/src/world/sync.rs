@@ -209,7 +209,23 @@ impl World {
         status: FetchStatus,
         now: DateTime<Utc>,
     ) -> Uuid {
-        let id = self.uuid();
+        self.finish_sync_record(None, connection_id, action, method, status, now)
+    }
+
+    /// Records a finished sync: a new record, or the running asynchronous one `started`.
+    fn finish_sync_record(
+        &mut self,
+        started: Option<Uuid>,
+        connection_id: &str,
+        action: SyncAction,
+        method: &'static str,
+        status: FetchStatus,
+        now: DateTime<Utc>,
+    ) -> Uuid {
+        let id = match started {
+            Some(id) => id,
+            None => self.uuid(),
+        };
         let (user_id, account_ids) = self
             .connections
             .get(connection_id)
@@ -229,6 +245,12 @@ impl World {
                 "connectionId": connection_id,
             }),
         );
+        if let Some(running) = started.and_then(|id| self.syncs.iter_mut().find(|s| s.id == id)) {
+            running.fetch_status = status;
+            running.fetched_at = Some(now);
+            running.account_ids = account_ids;
+            return id;
+        }
         self.syncs.push(SyncRecord {
             id,
             connection_id: connection_id.to_string(),
@@ -238,8 +260,73 @@ impl World {
             fetch_status: status,
             created_at: now,
             account_ids,
+            fetched_at: Some(now),
+            completes_at: None,
         });
         id
+    }
+
+    /// Starts an asynchronous sync (`POST /sync` on v3 by default): the record exists at once,
+    /// running, and the sync itself happens when the bank's scripted time has passed (the
+    /// catch-up runs it). Answers its id.
+    fn start_async_sync(&mut self, connection_id: &str, now: DateTime<Utc>) -> Option<Uuid> {
+        let connection = self.connections.get(connection_id)?;
+        let takes = self
+            .catalogue
+            .get(&connection.bank_id)
+            .map_or(Duration::seconds(4), Institution::sync_duration);
+        let (user_id, account_ids) = (connection.user_id.clone(), connection.account_ids.clone());
+        let id = self.uuid();
+        self.syncs.push(SyncRecord {
+            id,
+            connection_id: connection_id.to_string(),
+            user_id,
+            action: SyncAction::ClientUpdate,
+            method: "UPDATE",
+            fetch_status: FetchStatus::Success,
+            created_at: now,
+            account_ids,
+            fetched_at: None,
+            completes_at: Some(now + takes),
+        });
+        self.invalidate_schedule();
+        Some(id)
+    }
+
+    /// When the next running asynchronous sync finishes.
+    pub(super) fn next_async_completion(&self) -> Option<DateTime<Utc>> {
+        self.syncs
+            .iter()
+            .rev()
+            .filter(|s| s.running())
+            .filter_map(|s| s.completes_at)
+            .min()
+    }
+
+    /// Runs the asynchronous syncs whose time has come, in order, each at its own instant.
+    pub(super) fn complete_due_syncs(&mut self, now: DateTime<Utc>) {
+        let mut due: Vec<(DateTime<Utc>, Uuid, String)> = self
+            .syncs
+            .iter()
+            .filter(|s| s.running())
+            .filter_map(|s| {
+                let at = s.completes_at?;
+                (at <= now).then(|| (at, s.id, s.connection_id.clone()))
+            })
+            .collect();
+        due.sort();
+        for (at, id, connection_id) in due {
+            if self
+                .run_sync_as(Some(id), &connection_id, SyncAction::ClientUpdate, at)
+                .is_none()
+            {
+                // The connection went while it synced: the sync ends in error.
+                if let Some(record) = self.syncs.iter_mut().find(|s| s.id == id) {
+                    record.fetch_status = FetchStatus::Error;
+                    record.fetched_at = Some(at);
+                }
+            }
+        }
     }
 
     /// What a sync attempt of this connection yields now, from its script and state.
@@ -291,13 +378,27 @@ impl World {
                 }
             }
             Script::PartialSync => FetchStatus::Partial,
-            Script::Unavailable => FetchStatus::Error,
+            Script::Unavailable
+            | Script::UnknownError
+            | Script::ErrorWithoutCode
+            | Script::UnknownExtendedStatus => FetchStatus::Error,
+            Script::SlowSync => FetchStatus::Success,
         }
     }
 
     /// One sync attempt: `lastSyncedAt` always moves, `lastUpdated` only when data came.
     pub fn run_sync(
         &mut self,
+        connection_id: &str,
+        action: SyncAction,
+        now: DateTime<Utc>,
+    ) -> Option<(Uuid, FetchStatus)> {
+        self.run_sync_as(None, connection_id, action, now)
+    }
+
+    fn run_sync_as(
+        &mut self,
+        started: Option<Uuid>,
         connection_id: &str,
         action: SyncAction,
         now: DateTime<Utc>,
@@ -311,7 +412,8 @@ impl World {
             let from = connection.fetched_until.date_naive();
             self.fetch_range(connection_id, from, now);
         }
-        let sync_id = self.record_sync(connection_id, action, "UPDATE", outcome, now);
+        let sync_id =
+            self.finish_sync_record(started, connection_id, action, "UPDATE", outcome, now);
         let connection = self.connections.get_mut(connection_id)?;
         connection.sync_attempts += 1;
         connection.last_synced_at = Some(now);
@@ -332,11 +434,17 @@ impl World {
             }
             failure => {
                 connection.status = Status::Error;
-                connection.error = Some(match failure {
-                    FetchStatus::MfaRequired => ConnectionError::MfaRequired,
-                    FetchStatus::CredentialsError => ConnectionError::CredentialsError,
-                    _ => ConnectionError::SyncError,
-                });
+                let scripted = connection.forced_error.is_none();
+                connection.error = match (failure, connection.script) {
+                    (_, Script::ErrorWithoutCode) if scripted => None,
+                    (_, Script::UnknownError) if scripted => Some(ConnectionError::ProviderError),
+                    (FetchStatus::MfaRequired, _) => Some(ConnectionError::MfaRequired),
+                    (FetchStatus::CredentialsError, _) => Some(ConnectionError::CredentialsError),
+                    _ => Some(ConnectionError::SyncError),
+                };
+                if scripted && connection.script == Script::UnknownExtendedStatus {
+                    connection.extended_status = Some(ExtendedStatus::Suspended);
+                }
                 connection.failing_since.get_or_insert(now);
                 if expired {
                     connection.extended_status = Some(ExtendedStatus::Expired);
@@ -346,13 +454,29 @@ impl World {
         Some((sync_id, outcome))
     }
 
-    /// `POST /sync/{connectionId}`: rate limited per connection and by provider caps.
+    /// Syncs of the connection (automatic and manual, finished or running) on `now`'s UK day:
+    /// what a provider's daily cap counts.
+    pub(super) fn syncs_on_uk_day(&self, connection_id: &str, now: DateTime<Utc>) -> usize {
+        let today = schedule::uk_date(now);
+        self.syncs
+            .iter()
+            .filter(|s| {
+                s.connection_id == connection_id && schedule::uk_date(s.created_at) == today
+            })
+            .count()
+    }
+
+    /// `POST /sync/{connectionId}`: rate limited per connection and by provider caps (which
+    /// count automatic syncs too). Synchronous: the sync has run when this answers. With
+    /// `asynchronous`, the sync is only started; see [`World::complete_due_syncs`]. Answers the
+    /// sync id and the connection's status (`ok`/`error`) as Moneyhub does.
     pub fn manual_sync(
         &mut self,
         user_id: &str,
         connection_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Uuid, FetchStatus), SyncRefusal> {
+        asynchronous: bool,
+    ) -> Result<(Uuid, Status), SyncRefusal> {
         let connection = self
             .connections
             .get(connection_id)
@@ -370,13 +494,7 @@ impl World {
             .get(&connection.bank_id)
             .and_then(Institution::daily_sync_cap)
         {
-            let today = schedule::uk_date(now);
-            let used = connection
-                .manual_syncs
-                .iter()
-                .filter(|at| schedule::uk_date(**at) == today)
-                .count();
-            if used >= cap as usize {
+            if self.syncs_on_uk_day(connection_id, now) >= cap as usize {
                 return Err(SyncRefusal::RateLimited {
                     retry_after: schedule::next_uk_midnight(now) - now,
                 });
@@ -395,8 +513,22 @@ impl World {
         if let Some(connection) = self.connections.get_mut(connection_id) {
             connection.manual_syncs.push(now);
         }
-        self.run_sync(connection_id, SyncAction::ClientUpdate, now)
-            .ok_or(SyncRefusal::NotFound)
+        let status_now = |world: &Self| {
+            world
+                .connections
+                .get(connection_id)
+                .map_or(Status::Error, |c| c.status)
+        };
+        if asynchronous {
+            let id = self
+                .start_async_sync(connection_id, now)
+                .ok_or(SyncRefusal::NotFound)?;
+            return Ok((id, status_now(self)));
+        }
+        let (id, _) = self
+            .run_sync(connection_id, SyncAction::ClientUpdate, now)
+            .ok_or(SyncRefusal::NotFound)?;
+        Ok((id, status_now(self)))
     }
 }
 
@@ -405,7 +537,9 @@ fn fetch_status_for(error: ConnectionError) -> FetchStatus {
         ConnectionError::MfaRequired => FetchStatus::MfaRequired,
         ConnectionError::CredentialsError => FetchStatus::CredentialsError,
         ConnectionError::SyncPartial => FetchStatus::Partial,
-        ConnectionError::Resync | ConnectionError::SyncError => FetchStatus::Error,
+        ConnectionError::Resync | ConnectionError::SyncError | ConnectionError::ProviderError => {
+            FetchStatus::Error
+        }
     }
 }
 
