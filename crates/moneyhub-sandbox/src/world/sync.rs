@@ -493,12 +493,11 @@ impl World {
             .catalogue
             .get(&connection.bank_id)
             .and_then(Institution::daily_sync_cap)
+            && self.syncs_on_uk_day(connection_id, now) >= cap as usize
         {
-            if self.syncs_on_uk_day(connection_id, now) >= cap as usize {
-                return Err(SyncRefusal::RateLimited {
-                    retry_after: schedule::next_uk_midnight(now) - now,
-                });
-            }
+            return Err(SyncRefusal::RateLimited {
+                retry_after: schedule::next_uk_midnight(now) - now,
+            });
         }
         if now >= connection.expires_at {
             return Err(SyncRefusal::ConsentExpired);
