@@ -96,12 +96,25 @@ async fn e2e_add_a_connection_through_the_bank_then_sync_and_see_the_cooldown() 
     app.screenshot("dashboard").await;
 
     app.click(&card(&id, "sync-button")).await;
+    // Moneyhub syncs in the background: the card says so until the run has finished, then
+    // shows the result.
+    app.wait_for_text(&card(&id, "sync-in-progress"), "Moneyhub is syncing")
+        .await;
+    app.wait_for_text(&card(&id, "connection-status"), "Syncing")
+        .await;
+    assert!(app.is_in_view(&card(&id, "sync-in-progress")).await);
     app.wait_for_text(&card(&id, "sync-availability"), "Sync available in")
         .await;
     assert!(
         !app.is_enabled(&card(&id, "sync-button")).await,
         "the sync button stays enabled during the cooldown"
     );
+    app.screenshot("syncing").await;
+    app.wait_for_text("[data-testid=action-notice]", "Synced:")
+        .await;
+    app.wait_for_count(&card(&id, "sync-in-progress"), 0).await;
+    app.wait_for_text(&card(&id, "connection-status"), "Up to date")
+        .await;
     app.screenshot("sync-cooldown").await;
     app.finish().await;
 }

@@ -58,6 +58,7 @@ fn main() {
                 currency: "GBP".into(),
                 balance_minor: 123_456,
                 balance_date: None,
+                removed_at_source: None,
             })
         })
         .collect();

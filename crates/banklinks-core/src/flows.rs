@@ -104,8 +104,15 @@ pub enum FlowEvent {
         previous_connection_id: Option<String>,
         purpose: AuthorizationPurpose,
     },
-    SyncRequested {
+    /// Moneyhub accepted a sync; while it runs in the background the view's `syncingSince` is
+    /// set.
+    SyncRequested { connection_id: String },
+    /// A sync finished and its connection was refreshed: Moneyhub's `fetchStatus` (`None` when
+    /// it did not say) and the transactions that arrived.
+    SyncFinished {
         connection_id: String,
+        fetch_status: Option<String>,
+        new_transactions: u32,
     },
     /// A queued "sync as soon as allowed" was added, moved, run or dropped.
     SyncQueueChanged,

@@ -71,6 +71,9 @@ pub enum ErrorCode {
     SyncPartial,
     MfaRequired,
     CredentialsError,
+    /// `status: "error"` with a code the published docs do not list, or with none: never
+    /// health (Moneyhub adds codes without notice). `Facts::raw_error` keeps what it said.
+    Undocumented,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -78,6 +81,8 @@ pub enum ErrorCode {
 pub enum ExtendedStatus {
     Expired,
     StoppedSyncing,
+    /// A value the published docs do not list; `Facts::raw_extended_status` keeps it.
+    Undocumented,
 }
 
 /// What Moneyhub says about a connection, plus its accounts' types.
@@ -96,6 +101,13 @@ pub struct Facts {
     pub provider_degraded: bool,
     /// The provider's cap on manual syncs per UK day, when it has one.
     pub daily_sync_cap: Option<u32>,
+    /// `error` and `extendedStatus` as Moneyhub wrote them, shown when undocumented.
+    pub raw_error: Option<String>,
+    pub raw_extended_status: Option<String>,
+    /// Moneyhub stopped listing the connection (deleted elsewhere) at this time.
+    pub removed_at_source: Option<DateTime<Utc>>,
+    /// Moneyhub is running a sync of it now.
+    pub syncing: bool,
 }
 
 /// The user's fixes already tried since the connection's current problem started.
@@ -132,6 +144,8 @@ pub enum Fix {
         until: Option<DateTime<Utc>>,
     },
     ContactSupport,
+    /// Remove it from Banklinks (it is gone at Moneyhub; its data here is history).
+    Remove,
     None,
 }
 
@@ -143,105 +157,6 @@ pub enum Action {
     Refresh,
     Sync,
     Remove,
-}
-
-/// Why an action is refused. A typed code with its parameters: the UI words it (and writes any
-/// time in the user's zone), so no sentence is composed twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "code"
-)]
-pub enum ActionReason {
-    /// Reconsent exists only for open-banking connections.
-    ReconsentOnlyOpenBanking,
-    /// The bank gives no `tppConsent`: renewing access needs a full reauthentication.
-    NeedsFullReauth,
-    /// Refresh exists only for screen-scraping connections.
-    RefreshOnlyScreenScraping,
-    /// The consent has ended, so a sync cannot fetch anything.
-    ConsentEnded,
-    /// Moneyhub's one sync per connection every `minutes` minutes.
-    Cooldown { minutes: u32 },
-    /// The provider's cap of `cap` manual syncs a UK day is used up.
-    DailyCap { cap: u32 },
-    /// Moneyhub answered 429 with a time to retry.
-    ServerAsked,
-}
-
-impl ActionReason {
-    /// Refused only until a time passes: the action can be queued for then.
-    pub fn is_only_time(self) -> bool {
-        matches!(
-            self,
-            ActionReason::Cooldown { .. }
-                | ActionReason::DailyCap { .. }
-                | ActionReason::ServerAsked
-        )
-    }
-
-    /// The reason in words, for errors and logs (the UI words the code itself).
-    pub fn describe(self) -> &'static str {
-        match self {
-            ActionReason::ReconsentOnlyOpenBanking => {
-                "Reconsent is only for open-banking connections."
-            }
-            ActionReason::NeedsFullReauth => {
-                "This bank needs a full re-authentication to renew access."
-            }
-            ActionReason::RefreshOnlyScreenScraping => {
-                "Refresh is only for screen-scraping connections."
-            }
-            ActionReason::ConsentEnded => "The consent has ended, so a sync cannot fetch anything.",
-            ActionReason::Cooldown { .. } => "Moneyhub allows one sync every 30 minutes.",
-            ActionReason::DailyCap { .. } => "This bank's daily limit of syncs is used up.",
-            ActionReason::ServerAsked => "Moneyhub asked to wait before the next sync.",
-        }
-    }
-}
-
-/// What the core says about one action on one connection: whether it is allowed, and if not,
-/// why and (when only time stands in the way) from when. The UI renders this and never works
-/// it out again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionCheck {
-    pub action: Action,
-    pub allowed: bool,
-    /// Set exactly when the action is refused for time alone.
-    #[specta(type = Option<String>)]
-    pub available_at: Option<DateTime<Utc>>,
-    pub reason: Option<ActionReason>,
-    /// For sync under a provider cap: manual syncs left today (with `allowed`).
-    pub left_today: Option<u32>,
-}
-
-impl ActionCheck {
-    fn allow(action: Action) -> Self {
-        ActionCheck {
-            action,
-            allowed: true,
-            available_at: None,
-            reason: None,
-            left_today: None,
-        }
-    }
-
-    fn deny(action: Action, reason: ActionReason) -> Self {
-        ActionCheck {
-            action,
-            allowed: false,
-            available_at: None,
-            reason: Some(reason),
-            left_today: None,
-        }
-    }
-
-    /// Refused for now but allowed from `at`: "sync as soon as allowed" can wait for it.
-    pub fn queueable(&self) -> bool {
-        !self.allowed && self.available_at.is_some()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -302,6 +217,7 @@ fn moneyhub_words(error: ErrorCode) -> &'static str {
         ErrorCode::MfaRequired => {
             "This connection requires multi factor authentication and needs user input."
         }
+        ErrorCode::Undocumented => "",
         ErrorCode::CredentialsError => {
             "This connection can no longer be updated, the user may have changed their credentials or revoked access."
         }
@@ -348,125 +264,170 @@ pub fn assess(
         other => other,
     };
 
-    let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) = if expired
-    {
-        let when = facts
-            .expires_at
-            .map(day)
-            .unwrap_or_else(|| "recently".into());
-        let how = if renew == Fix::Reconsent {
-            "Renew your consent (no need to log in to your bank)."
-        } else {
-            "Log in to your bank again to renew access."
-        };
-        (
-            Severity::Action,
-            "Consent expired".into(),
-            format!("Your consent ended on {when}, so the data is frozen as it was. {how}"),
-            renew,
-        )
-    } else if facts.extended_status == Some(ExtendedStatus::StoppedSyncing) {
-        (
-            Severity::Action,
-            "Stopped syncing".into(),
-            "Moneyhub stopped retrying after 3 days of failed syncs.".into(),
-            user_fix,
-        )
-    } else if let Some(code) = error {
-        let words = moneyhub_words(code);
-        match code {
-            ErrorCode::CredentialsError => (
+    let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) =
+        if let Some(gone) = facts.removed_at_source {
+            (
                 Severity::Action,
-                "Bank login needed".into(),
-                words.into(),
-                Fix::Reauth,
-            ),
-            ErrorCode::MfaRequired => (
+                "Removed at Moneyhub".into(),
+                format!(
+                    "Moneyhub no longer has this connection (gone since {}): it was deleted \
+                     outside Banklinks. What was saved here stays as history. Remove it here, \
+                     or add the bank again.",
+                    day(gone)
+                ),
+                Fix::Remove,
+            )
+        } else if expired {
+            let when = facts
+                .expires_at
+                .map(day)
+                .unwrap_or_else(|| "recently".into());
+            let how = if renew == Fix::Reconsent {
+                "Renew your consent (no need to log in to your bank)."
+            } else {
+                "Log in to your bank again to renew access."
+            };
+            (
                 Severity::Action,
-                "Your bank needs you".into(),
-                words.into(),
+                "Consent expired".into(),
+                format!("Your consent ended on {when}, so the data is frozen as it was. {how}"),
+                renew,
+            )
+        } else if facts.extended_status == Some(ExtendedStatus::StoppedSyncing) {
+            (
+                Severity::Action,
+                "Stopped syncing".into(),
+                "Moneyhub stopped retrying after 3 days of failed syncs.".into(),
                 user_fix,
-            ),
-            ErrorCode::Resync
-                if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping =>
-            {
-                (
+            )
+        } else if facts.syncing {
+            (
+                Severity::Info,
+                "Syncing".into(),
+                "Moneyhub is fetching from the bank now; this updates when it has finished.".into(),
+                // Nothing for the person to do: the card shows the result when it comes.
+                Fix::None,
+            )
+        } else if facts.extended_status == Some(ExtendedStatus::Undocumented) {
+            let said = facts.raw_extended_status.as_deref().unwrap_or("unknown");
+            (
+                Severity::Action,
+                "Moneyhub reports a problem".into(),
+                format!(
+                    "Moneyhub marks this connection “{said}”, a state Banklinks does not know."
+                ),
+                user_fix,
+            )
+        } else if let Some(code) = error {
+            let words = moneyhub_words(code);
+            match code {
+                ErrorCode::CredentialsError => (
                     Severity::Action,
-                    "Waiting for you to refresh".into(),
-                    format!("This connection only updates when you refresh it. {words}"),
-                    Fix::Refresh,
-                )
-            }
-            ErrorCode::Resync => {
-                let fix = if tried.sync {
-                    user_fix
-                } else {
-                    sync_now_or_wait
-                };
-                (
-                    Severity::Warning,
-                    "Not updated recently".into(),
+                    "Bank login needed".into(),
                     words.into(),
-                    fix,
-                )
+                    Fix::Reauth,
+                ),
+                ErrorCode::MfaRequired => (
+                    Severity::Action,
+                    "Your bank needs you".into(),
+                    words.into(),
+                    user_fix,
+                ),
+                ErrorCode::Resync
+                    if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping =>
+                {
+                    (
+                        Severity::Action,
+                        "Waiting for you to refresh".into(),
+                        format!("This connection only updates when you refresh it. {words}"),
+                        Fix::Refresh,
+                    )
+                }
+                ErrorCode::Resync => {
+                    let fix = if tried.sync {
+                        user_fix
+                    } else {
+                        sync_now_or_wait
+                    };
+                    (
+                        Severity::Warning,
+                        "Not updated recently".into(),
+                        words.into(),
+                        fix,
+                    )
+                }
+                ErrorCode::SyncError => {
+                    let fix = if facts.provider_degraded {
+                        Fix::Wait { until: None }
+                    } else if tried.sync {
+                        user_fix
+                    } else {
+                        sync_now_or_wait
+                    };
+                    (Severity::Warning, "Sync failed".into(), words.into(), fix)
+                }
+                ErrorCode::SyncPartial => {
+                    let fix = if tried.sync {
+                        user_fix
+                    } else {
+                        sync_now_or_wait
+                    };
+                    (Severity::Info, "Partly synced".into(), words.into(), fix)
+                }
+                ErrorCode::Undocumented => (
+                    Severity::Action,
+                    "Moneyhub reports an error".into(),
+                    match facts.raw_error.as_deref() {
+                        Some(code) => {
+                            format!(
+                                "Moneyhub reports the error “{code}”, which Banklinks does not know."
+                            )
+                        }
+                        None => {
+                            "Moneyhub marks this connection in error without saying why.".into()
+                        }
+                    },
+                    user_fix,
+                ),
             }
-            ErrorCode::SyncError => {
-                let fix = if facts.provider_degraded {
-                    Fix::Wait { until: None }
-                } else if tried.sync {
-                    user_fix
-                } else {
-                    sync_now_or_wait
-                };
-                (Severity::Warning, "Sync failed".into(), words.into(), fix)
-            }
-            ErrorCode::SyncPartial => {
-                let fix = if tried.sync {
-                    user_fix
-                } else {
-                    sync_now_or_wait
-                };
-                (Severity::Info, "Partly synced".into(), words.into(), fix)
-            }
-        }
-    } else if facts.status == Status::Never {
-        (
-            Severity::Info,
-            "Waiting for first data".into(),
-            "Moneyhub has not finished the first sync yet.".into(),
-            Fix::Wait { until: None },
-        )
-    } else if let Some(days) = consent_days_left.filter(|days| *days < 14) {
-        let severity = if days < 3 {
-            Severity::Warning
+        } else if facts.status == Status::Never {
+            (
+                Severity::Info,
+                "Waiting for first data".into(),
+                "Moneyhub has not finished the first sync yet.".into(),
+                Fix::Wait { until: None },
+            )
+        } else if let Some(days) = consent_days_left.filter(|days| *days < 14) {
+            let severity = if days < 3 {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            let fix_text = if renew == Fix::Reconsent {
+                "renew it in a couple of clicks"
+            } else {
+                "log in to your bank again to keep it"
+            };
+            (
+                severity,
+                format!(
+                    "Consent ends in {} day{}",
+                    days.max(0),
+                    if days == 1 { "" } else { "s" }
+                ),
+                format!("Access to this connection ends soon; {fix_text}."),
+                renew,
+            )
+        } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
+            (
+                Severity::Ok,
+                "Up to date".into(),
+                "This connection only updates when you refresh it.".into(),
+                Fix::None,
+            )
         } else {
-            Severity::Info
+            (Severity::Ok, "Up to date".into(), String::new(), Fix::None)
         };
-        let fix_text = if renew == Fix::Reconsent {
-            "renew it in a couple of clicks"
-        } else {
-            "log in to your bank again to keep it"
-        };
-        (
-            severity,
-            format!(
-                "Consent ends in {} day{}",
-                days.max(0),
-                if days == 1 { "" } else { "s" }
-            ),
-            format!("Access to this connection ends soon; {fix_text}."),
-            renew,
-        )
-    } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
-        (
-            Severity::Ok,
-            "Up to date".into(),
-            "This connection only updates when you refresh it.".into(),
-            Fix::None,
-        )
-    } else {
-        (Severity::Ok, "Up to date".into(), String::new(), Fix::None)
-    };
 
     // The fix was already tried and the problem is still there: only Moneyhub can help now.
     let already_tried = match recommended {
@@ -497,59 +458,14 @@ pub fn assess(
         headline,
         detail: detail.trim().to_string(),
         recommended,
-        actions: actions(facts, allowance, expired),
+        actions: actions::actions(facts, allowance, expired),
         consent_days_left,
         consent_reminder,
     }
 }
 
-fn actions(facts: &Facts, allowance: SyncAllowance, expired: bool) -> Vec<ActionCheck> {
-    let reconsent = if !facts.kind.open_banking() {
-        ActionCheck::deny(Action::Reconsent, ActionReason::ReconsentOnlyOpenBanking)
-    } else if !facts.tpp_consent {
-        ActionCheck::deny(Action::Reconsent, ActionReason::NeedsFullReauth)
-    } else {
-        ActionCheck::allow(Action::Reconsent)
-    };
-    let refresh = if facts.kind == ConnectionKind::ScreenScraping {
-        ActionCheck::allow(Action::Refresh)
-    } else {
-        ActionCheck::deny(Action::Refresh, ActionReason::RefreshOnlyScreenScraping)
-    };
-    let sync = if expired {
-        ActionCheck::deny(Action::Sync, ActionReason::ConsentEnded)
-    } else {
-        match allowance {
-            SyncAllowance::Now { left_today } => ActionCheck {
-                left_today,
-                ..ActionCheck::allow(Action::Sync)
-            },
-            SyncAllowance::At { at, reason } => {
-                let reason = match reason {
-                    WaitReason::Cooldown => ActionReason::Cooldown {
-                        minutes: u32::try_from(crate::sync_policy::SYNC_COOLDOWN.num_minutes())
-                            .unwrap_or(30),
-                    },
-                    WaitReason::DailyCap => ActionReason::DailyCap {
-                        cap: facts.daily_sync_cap.unwrap_or(0),
-                    },
-                    WaitReason::ServerAsked => ActionReason::ServerAsked,
-                };
-                ActionCheck {
-                    available_at: Some(at),
-                    ..ActionCheck::deny(Action::Sync, reason)
-                }
-            }
-        }
-    };
-    vec![
-        ActionCheck::allow(Action::Reauth),
-        reconsent,
-        refresh,
-        sync,
-        ActionCheck::allow(Action::Remove),
-    ]
-}
+mod actions;
+pub use actions::{ActionCheck, ActionReason};
 
 #[cfg(test)]
 mod tests;

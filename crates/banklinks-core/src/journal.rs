@@ -64,6 +64,26 @@ pub enum JournalEvent {
         #[serde(default)]
         status: Option<String>,
     },
+    /// Moneyhub finished a sync it ran in the background: its `fetchStatus` as Moneyhub wrote
+    /// it (`success`, `error`, `partial`, `mfa-required`, `credentials-error`, or one not
+    /// documented), or none when Moneyhub stopped answering about it.
+    SyncFinished {
+        #[serde(default)]
+        fetch_status: Option<String>,
+        /// Transactions that arrived with it.
+        #[specta(type = f64)]
+        #[serde(default)]
+        new_transactions: u64,
+    },
+    /// Moneyhub no longer lists the connection (deleted in another app of the same client, or
+    /// by Moneyhub): its data stays here as history.
+    RemovedAtMoneyhub,
+    /// Moneyhub no longer lists these accounts of the connection (closed at the bank); they
+    /// stay here as history.
+    AccountsGone {
+        #[serde(default)]
+        names: Vec<String>,
+    },
     /// A manual sync was refused for time.
     SyncThrottled {
         #[specta(type = Option<String>)]

@@ -16,8 +16,10 @@ use crate::journal::JournalEvent;
 mod journal;
 mod pending_and_sync;
 mod reads;
+mod reconcile;
 
 pub use reads::BalancePoint;
+pub use reconcile::SyncInFlight;
 
 /// Migrations, in order. Append only: a released migration is never edited.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -29,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_queued_syncs",
         include_str!("store/0003_queued_syncs.sql"),
+    ),
+    (
+        "0004_syncs_and_reconciliation",
+        include_str!("store/0004_syncs_and_reconciliation.sql"),
     ),
 ];
 
@@ -115,6 +121,10 @@ pub struct StoredAccount {
     #[specta(type = f64)]
     pub balance_minor: i64,
     pub balance_date: Option<String>,
+    /// When Moneyhub was first seen not to list the account (closed at the bank); it stays as
+    /// history.
+    #[specta(type = Option<String>)]
+    pub removed_at_source: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -176,6 +186,8 @@ pub struct PendingRow {
 pub struct DashboardRow {
     pub connection: StoredConnection,
     pub accounts: Vec<StoredAccount>,
+    /// When Moneyhub was first seen not to list the connection any more.
+    pub removed_at_source: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -296,7 +308,7 @@ impl Store {
                  ON CONFLICT(profile_id, id) DO UPDATE SET name = excluded.name, kind = excluded.kind, status = excluded.status, error = excluded.error,
                    extended_status = excluded.extended_status, connected_on = excluded.connected_on, last_updated = excluded.last_updated,
                    last_synced_at = excluded.last_synced_at, expires_at = excluded.expires_at, tpp_consent = excluded.tpp_consent,
-                   single_sync_only = excluded.single_sync_only, last_seen_at = excluded.last_seen_at",
+                   single_sync_only = excluded.single_sync_only, last_seen_at = excluded.last_seen_at, removed_at_source = NULL",
             )?;
             for c in connections {
                 upsert.execute(params![

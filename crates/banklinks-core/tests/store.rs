@@ -40,6 +40,7 @@ fn account(id: &str, connection: &str, balance: i64) -> StoredAccount {
         currency: "GBP".into(),
         balance_minor: balance,
         balance_date: Some("2026-03-02".into()),
+        removed_at_source: None,
     }
 }
 

@@ -220,6 +220,8 @@ struct TransactionQuery {
     start_date: Option<String>,
     #[serde(rename = "endDate")]
     end_date: Option<String>,
+    #[serde(rename = "startDateModified")]
+    start_date_modified: Option<String>,
     text: Option<String>,
     #[serde(flatten)]
     paging: Paging,
@@ -257,6 +259,7 @@ async fn transactions(
     let (limit, offset) = query.paging.resolve(1000, 1000)?;
     let start = parse_day(&query.start_date, "startDate")?;
     let end = parse_day(&query.end_date, "endDate")?;
+    let modified_from = parse_day(&query.start_date_modified, "startDateModified")?;
     let ids = parse_ids(&query.ids, "ids")?;
     if ids.as_ref().is_some_and(|ids| ids.len() > 50) {
         return Err(ApiError::bad_request("ids accepts at most 50 ids"));
@@ -296,6 +299,7 @@ async fn transactions(
             })
             .filter_map(|id| world.transactions.get(id))
             .filter(|t| start.is_none_or(|s| t.date >= s) && end.is_none_or(|e| t.date <= e))
+            .filter(|t| modified_from.is_none_or(|m| t.modified.date_naive() >= m))
             .filter(|t| ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
             .filter(|t| direction == 0 || (direction > 0) == (t.amount >= 0))
             .filter(|t| {

@@ -18,6 +18,9 @@ pub struct TransactionQuery {
     pub account_ids: Vec<String>,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
+    /// Only transactions added or changed from this day on (`startDateModified`): what a
+    /// refresh needs once the history is in.
+    pub start_date_modified: Option<NaiveDate>,
     /// Page size, at most 1000.
     pub page_size: Option<u32>,
 }
@@ -51,6 +54,9 @@ impl TransactionPages<'_> {
         }
         if let Some(end) = self.query.end_date {
             query.push(("endDate", end.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(modified) = self.query.start_date_modified {
+            query.push(("startDateModified", modified.format("%Y-%m-%d").to_string()));
         }
         let token = self
             .client
@@ -193,6 +199,21 @@ impl Moneyhub {
             )
             .await?;
         Ok(page.data)
+    }
+
+    /// `GET /users/{userId}/syncs/{syncId}`: one sync run; finished once it has a
+    /// `fetchStatus`.
+    pub async fn sync_run(&self, user_id: &str, sync_id: &str) -> Result<SyncRun, Error> {
+        let token = self.client_token("connection:read", None).await?;
+        let run: Envelope<SyncRun> = self
+            .get_json(
+                &self.identity(&format!("/users/{user_id}/syncs/{sync_id}")),
+                &[],
+                &token,
+                "sync run",
+            )
+            .await?;
+        Ok(run.data)
     }
 
     /// `POST /sync/{connectionId}`. Pass the user's IP address when the user asked for it.

@@ -205,10 +205,20 @@ pub struct SyncRun {
     pub connection_id: Option<String>,
     #[serde(default)]
     pub action: Option<String>,
+    /// `success`, `error`, `partial`, `mfa-required`, `credentials-error` (or a value not
+    /// documented yet); absent while the sync runs.
     #[serde(default)]
     pub fetch_status: Option<String>,
     #[serde(default)]
     pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub fetched_at: Option<DateTime<Utc>>,
+}
+
+impl SyncRun {
+    pub fn finished(&self) -> bool {
+        self.fetch_status.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -121,7 +121,11 @@ export type ActionReason =
 /**  The provider's cap of `cap` manual syncs a UK day is used up. */
 { code: "dailyCap"; cap: number } | 
 /**  Moneyhub answered 429 with a time to retry. */
-{ code: "serverAsked" };
+{ code: "serverAsked" } | 
+/**  Moneyhub no longer has the connection; only removing it here is left. */
+{ code: "removedAtMoneyhub" } | 
+/**  Moneyhub is running a sync of it now. */
+{ code: "syncInProgress" };
 
 export type Actor = "user" | "automatic";
 
@@ -235,6 +239,10 @@ export type ConnectionView_Deserialize = {
 	queuedSync?: string | null,
 	/**  The provider reports problems right now. */
 	providerDegraded: boolean,
+	/**  Moneyhub is running a sync of it, started then (the card says "syncing"). */
+	syncingSince?: string | null,
+	/**  Moneyhub stopped listing it then (deleted elsewhere); kept here as history. */
+	removedAtSource?: string | null,
 };
 
 /**  A dashboard row: a connection, its accounts and what to do about it. */
@@ -252,6 +260,10 @@ export type ConnectionView_Serialize = {
 	queuedSync: string | null,
 	/**  The provider reports problems right now. */
 	providerDegraded: boolean,
+	/**  Moneyhub is running a sync of it, started then (the card says "syncing"). */
+	syncingSince: string | null,
+	/**  Moneyhub stopped listing it then (deleted elsewhere); kept here as history. */
+	removedAtSource: string | null,
 };
 
 export type DeepLinkKind = "authCallback" | "openConnection";
@@ -360,9 +372,13 @@ export type FaultPreset = "none" |
 
 export type Fix = Fix_Serialize | Fix_Deserialize;
 
-export type Fix_Deserialize = { kind: "reauth" } | { kind: "reconsent" } | { kind: "refresh" } | { kind: "sync" } | { kind: "wait"; until?: string | null } | { kind: "contactSupport" } | { kind: "none" };
+export type Fix_Deserialize = { kind: "reauth" } | { kind: "reconsent" } | { kind: "refresh" } | { kind: "sync" } | { kind: "wait"; until?: string | null } | { kind: "contactSupport" } | 
+/**  Remove it from Banklinks (it is gone at Moneyhub; its data here is history). */
+{ kind: "remove" } | { kind: "none" };
 
-export type Fix_Serialize = { kind: "reauth" } | { kind: "reconsent" } | { kind: "refresh" } | { kind: "sync" } | { kind: "wait"; until: string | null } | { kind: "contactSupport" } | { kind: "none" };
+export type Fix_Serialize = { kind: "reauth" } | { kind: "reconsent" } | { kind: "refresh" } | { kind: "sync" } | { kind: "wait"; until: string | null } | { kind: "contactSupport" } | 
+/**  Remove it from Banklinks (it is gone at Moneyhub; its data here is history). */
+{ kind: "remove" } | { kind: "none" };
 
 /**
  *  The core reported progress or a change (history arriving, a connection added or removed,
@@ -402,7 +418,17 @@ export type FlowEvent_Deserialize =
 /**  Transactions saved so far for a connection during a refresh. */
 { kind: "historyProgress"; connectionId: string; transactions: number } | 
 /**  An authorization completed; `purpose` says what the person went to the bank for. */
-{ kind: "connected"; connectionId: string; previousConnectionId?: string | null; purpose: AuthorizationPurpose } | { kind: "syncRequested"; connectionId: string } | 
+{ kind: "connected"; connectionId: string; previousConnectionId?: string | null; purpose: AuthorizationPurpose } | 
+/**
+ *  Moneyhub accepted a sync; while it runs in the background the view's `syncingSince` is
+ *  set.
+ */
+{ kind: "syncRequested"; connectionId: string } | 
+/**
+ *  A sync finished and its connection was refreshed: Moneyhub's `fetchStatus` (`None` when
+ *  it did not say) and the transactions that arrived.
+ */
+{ kind: "syncFinished"; connectionId: string; fetchStatus?: string | null; newTransactions: number } | 
 /**  A queued "sync as soon as allowed" was added, moved, run or dropped. */
 { kind: "syncQueueChanged" } | 
 /**  A pending authorization ran out before the bank sent the person back. */
@@ -421,7 +447,17 @@ export type FlowEvent_Serialize =
 /**  Transactions saved so far for a connection during a refresh. */
 { kind: "historyProgress"; connectionId: string; transactions: number } | 
 /**  An authorization completed; `purpose` says what the person went to the bank for. */
-{ kind: "connected"; connectionId: string; previousConnectionId: string | null; purpose: AuthorizationPurpose } | { kind: "syncRequested"; connectionId: string } | 
+{ kind: "connected"; connectionId: string; previousConnectionId: string | null; purpose: AuthorizationPurpose } | 
+/**
+ *  Moneyhub accepted a sync; while it runs in the background the view's `syncingSince` is
+ *  set.
+ */
+{ kind: "syncRequested"; connectionId: string } | 
+/**
+ *  A sync finished and its connection was refreshed: Moneyhub's `fetchStatus` (`None` when
+ *  it did not say) and the transactions that arrived.
+ */
+{ kind: "syncFinished"; connectionId: string; fetchStatus: string | null; newTransactions: number } | 
 /**  A queued "sync as soon as allowed" was added, moved, run or dropped. */
 { kind: "syncQueueChanged" } | 
 /**  A pending authorization ran out before the bank sent the person back. */
@@ -516,6 +552,24 @@ export type JournalEvent_Deserialize =
 { kind: "reauthed"; previousId?: string } | { kind: "reconsented" } | { kind: "refreshed" } | 
 /**  Moneyhub accepted a manual sync. */
 { kind: "sync_requested"; status?: string | null } | 
+/**
+ *  Moneyhub finished a sync it ran in the background: its `fetchStatus` as Moneyhub wrote
+ *  it (`success`, `error`, `partial`, `mfa-required`, `credentials-error`, or one not
+ *  documented), or none when Moneyhub stopped answering about it.
+ */
+{ kind: "sync_finished"; fetchStatus?: string | null; 
+/**  Transactions that arrived with it. */
+newTransactions?: number | null } | 
+/**
+ *  Moneyhub no longer lists the connection (deleted in another app of the same client, or
+ *  by Moneyhub): its data stays here as history.
+ */
+{ kind: "removed_at_moneyhub" } | 
+/**
+ *  Moneyhub no longer lists these accounts of the connection (closed at the bank); they
+ *  stay here as history.
+ */
+{ kind: "accounts_gone"; names?: string[] } | 
 /**  A manual sync was refused for time. */
 { kind: "sync_throttled"; until?: string | null } | 
 /**  "Sync as soon as allowed": will run at `at`. */
@@ -531,7 +585,7 @@ export type JournalEvent_Deserialize =
 /**  A pending authorization ran out before the bank sent the person back. */
 { kind: "authorization_expired"; purpose?: AuthorizationPurpose | null } | 
 /**  Written by a newer version of Banklinks. */
-{ kind: Exclude<string, "added" | "attention_needed" | "authorization_expired" | "authorization_failed" | "authorization_started" | "reauth_completed" | "reauthed" | "reconsented" | "refreshed" | "reminder_due" | "removed" | "sync_queued" | "sync_requested" | "sync_throttled" | "sync_unqueued"> };
+{ kind: Exclude<string, "accounts_gone" | "added" | "attention_needed" | "authorization_expired" | "authorization_failed" | "authorization_started" | "reauth_completed" | "reauthed" | "reconsented" | "refreshed" | "reminder_due" | "removed" | "removed_at_moneyhub" | "sync_finished" | "sync_queued" | "sync_requested" | "sync_throttled" | "sync_unqueued"> };
 
 export type JournalEvent_Serialize = 
 /**  The bank's page was opened. */
@@ -542,6 +596,24 @@ export type JournalEvent_Serialize =
 { kind: "reauthed"; previousId: string } | { kind: "reconsented" } | { kind: "refreshed" } | 
 /**  Moneyhub accepted a manual sync. */
 { kind: "sync_requested"; status: string | null } | 
+/**
+ *  Moneyhub finished a sync it ran in the background: its `fetchStatus` as Moneyhub wrote
+ *  it (`success`, `error`, `partial`, `mfa-required`, `credentials-error`, or one not
+ *  documented), or none when Moneyhub stopped answering about it.
+ */
+{ kind: "sync_finished"; fetchStatus: string | null; 
+/**  Transactions that arrived with it. */
+newTransactions: number | null } | 
+/**
+ *  Moneyhub no longer lists the connection (deleted in another app of the same client, or
+ *  by Moneyhub): its data stays here as history.
+ */
+{ kind: "removed_at_moneyhub" } | 
+/**
+ *  Moneyhub no longer lists these accounts of the connection (closed at the bank); they
+ *  stay here as history.
+ */
+{ kind: "accounts_gone"; names: string[] } | 
 /**  A manual sync was refused for time. */
 { kind: "sync_throttled"; until: string | null } | 
 /**  "Sync as soon as allowed": will run at `at`. */
@@ -730,6 +802,11 @@ export type StoredAccount_Deserialize = {
 	currency: string,
 	balanceMinor: number | null,
 	balanceDate?: string | null,
+	/**
+	 *  When Moneyhub was first seen not to list the account (closed at the bank); it stays as
+	 *  history.
+	 */
+	removedAtSource?: string | null,
 };
 
 export type StoredAccount_Serialize = {
@@ -740,6 +817,11 @@ export type StoredAccount_Serialize = {
 	currency: string,
 	balanceMinor: number | null,
 	balanceDate: string | null,
+	/**
+	 *  When Moneyhub was first seen not to list the account (closed at the bank); it stays as
+	 *  history.
+	 */
+	removedAtSource: string | null,
 };
 
 /**  A connection as the store keeps it (Moneyhub's fields plus local state). */

@@ -132,6 +132,10 @@ class App {
       case 'syncQueueChanged':
         dashboard.scheduleReload();
         break;
+      case 'syncFinished':
+        dashboard.syncFinished(event.connectionId, event.fetchStatus, event.newTransactions);
+        dashboard.scheduleReload();
+        break;
       case 'authorizationExpired':
         authorizations.expired(event.state);
         break;

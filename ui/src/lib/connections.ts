@@ -19,6 +19,7 @@ export type FixEffect =
   | { type: 'authorize'; kind: 'reauth' | 'reconsent' | 'refresh' }
   | { type: 'sync' }
   | { type: 'support' }
+  | { type: 'remove' }
   | { type: 'nothing' };
 
 export function fixEffect(fix: Fix): FixEffect {
@@ -31,6 +32,8 @@ export function fixEffect(fix: Fix): FixEffect {
       return { type: 'sync' };
     case 'contactSupport':
       return { type: 'support' };
+    case 'remove':
+      return { type: 'remove' };
     case 'wait':
     case 'none':
       return { type: 'nothing' };
@@ -52,6 +55,8 @@ export function fixLabel(fix: Fix, now: Instant): string | null {
       return fix.until ? `Wait until ${formatUpcoming(fix.until, now)}` : 'Wait for the bank';
     case 'contactSupport':
       return 'Contact support';
+    case 'remove':
+      return 'Remove from Banklinks';
     case 'none':
       return null;
   }
@@ -130,6 +135,10 @@ export function reasonText(reason: ActionReason, availableAt: string | null, now
       return availableAt
         ? `Moneyhub asked us to wait until ${formatUpcoming(availableAt, now)}`
         : 'Moneyhub asked us to wait';
+    case 'removedAtMoneyhub':
+      return 'Moneyhub no longer has this connection.';
+    case 'syncInProgress':
+      return 'Moneyhub is syncing it now';
   }
 }
 

@@ -7,6 +7,7 @@ import { announcer } from './announcer.svelte';
 import { clock } from './clock.svelte';
 import { dashboardSummary, removalText, type Receipt } from './connections';
 import { formatUpcoming } from './format';
+import { syncResultText } from './journal';
 import { navigate } from './router.svelte';
 import { session } from './session.svelte';
 
@@ -128,7 +129,7 @@ class Dashboard {
     if (outcome.ok) {
       this.notice = {
         tone: 'info',
-        text: `Sync requested for ${name}. New data usually arrives within a few minutes.`,
+        text: `Sync started for ${name}. Moneyhub is fetching from the bank; the card shows the result when it is done.`,
       };
       announcer.say(this.notice.text);
     } else {
@@ -163,6 +164,17 @@ class Dashboard {
       announcer.say(`${this.notice.text} ${outcome.error.message}`);
     }
     await this.load();
+  }
+
+  /** A sync Moneyhub ran in the background finished: say how it went. */
+  syncFinished(connectionId: string, fetchStatus: string | null, newTransactions: number) {
+    const name = this.nameOf(connectionId) ?? 'A connection';
+    const failed = fetchStatus !== 'success' && fetchStatus !== 'partial';
+    this.notice = {
+      tone: failed ? 'warning' : 'info',
+      text: `${name}: ${syncResultText(fetchStatus, newTransactions)}.`,
+    };
+    announcer.say(this.notice.text);
   }
 
   async removeConnection(view: ConnectionView): Promise<Outcome<unknown>> {

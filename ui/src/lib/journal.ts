@@ -16,6 +16,9 @@ const labels: Record<JournalKind, string> = {
   reconsented: 'Consent renewed',
   refreshed: 'Refreshed at the bank',
   sync_requested: 'Sync requested',
+  sync_finished: 'Sync finished',
+  removed_at_moneyhub: 'Removed at Moneyhub',
+  accounts_gone: 'Accounts no longer shared',
   sync_throttled: 'Sync not allowed yet',
   sync_queued: 'Sync queued',
   sync_unqueued: 'Queued sync dropped',
@@ -63,6 +66,12 @@ export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
       return event.why ? `Dropped: ${event.why}` : '';
     case 'sync_requested':
       return event.status ? `Moneyhub answered: ${event.status}` : '';
+    case 'sync_finished':
+      return syncResultText(event.fetchStatus ?? null, event.newTransactions ?? 0);
+    case 'accounts_gone':
+      return `No longer shared by the bank: ${(event.names ?? []).join(', ')} (kept here as history)`;
+    case 'removed_at_moneyhub':
+      return 'Moneyhub no longer has it (deleted outside Banklinks); kept here as history';
     case 'removed':
       return `${plural(event.accounts ?? 0, 'account')} and ${plural(event.transactions ?? 0, 'transaction')} deleted`;
     case 'reauthed':
@@ -76,6 +85,27 @@ export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
     case 'refreshed':
     case 'unknown':
       return '';
+  }
+}
+
+/** A finished sync's result in words: new data, nothing new, or the failure. */
+export function syncResultText(fetchStatus: string | null, newTransactions: number): string {
+  switch (fetchStatus) {
+    case 'success':
+    case 'partial': {
+      const what = newTransactions > 0 ? `${plural(newTransactions, 'new transaction')}` : 'nothing new';
+      return fetchStatus === 'partial' ? `Partly synced: ${what}` : `Synced: ${what}`;
+    }
+    case 'mfa-required':
+      return 'The sync failed: the bank needs you to confirm it is you';
+    case 'credentials-error':
+      return 'The sync failed: the bank no longer accepts the login';
+    case 'error':
+      return 'The sync failed at the bank';
+    case null:
+      return 'Moneyhub did not say how the sync ended';
+    default:
+      return `The sync ended “${fetchStatus}”`;
   }
 }
 

@@ -1,81 +1,188 @@
 //! Moneyhub into the store: the profile's connections, their accounts, and their transactions
 //! page by page (each page saved in its own transaction, so progress survives an interruption,
 //! with a `HistoryProgress` event per page).
+//!
+//! Only what changed is fetched: after a connection's first full fetch, its transactions are
+//! asked for by `startDateModified` (less an overlap), which also brings history that arrives
+//! in the background. What Moneyhub no longer lists is reconciled: a pending transaction that
+//! posted under a new id goes, and connections and accounts Moneyhub dropped are marked as gone
+//! (kept as history) with a journal entry.
 
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
 use moneyhub::api::TransactionQuery;
 use moneyhub::models::{self, ConnectionType};
 
 use super::{FlowError, FlowEvent, Flows, lock};
-use crate::store::{StoredAccount, StoredConnection, StoredTransaction};
+use crate::journal::JournalEvent;
+use crate::store::{Actor, StoredAccount, StoredConnection, StoredTransaction};
+
+/// How far before the last fetch a refresh looks again, for late changes Moneyhub dates back.
+const OVERLAP: Duration = Duration::days(3);
 
 impl Flows {
-    /// Fetches the profile's connections, accounts and transactions into the store. Each page
-    /// of transactions is saved in its own transaction, so progress survives an interruption.
+    /// Fetches the profile's connections, then each one's accounts and what changed in its
+    /// transactions, into the store.
+    /// Syncs that finished in the background are settled with it.
     pub async fn refresh(&self) -> Result<(), FlowError> {
         let now = self.now();
-        let connections = self.client.connections(&self.user_id).await?;
-        let stored: Vec<StoredConnection> = connections.iter().map(stored_connection).collect();
-        lock(&self.store).save_connections(&self.profile, &stored, now)?;
+        let (finished, _) = self.syncs_over().await?;
+        let connections = self.list_connections(now).await?;
+        let mut arrived = std::collections::HashMap::new();
         for connection in &connections {
-            if matches!(connection.kind, ConnectionType::Other) {
-                continue;
-            }
-            let accounts = self
-                .client
-                .accounts(&self.user_id, Some(&connection.id))
-                .await?;
-            let rows: Vec<StoredAccount> = accounts
-                .iter()
-                .map(|a| StoredAccount {
-                    id: a.id.clone(),
-                    connection_id: connection.id.clone(),
-                    name: a.account_name.clone(),
-                    account_type: a.account_type.clone(),
-                    currency: a.balance.amount.currency.clone(),
-                    balance_minor: a.balance.amount.value,
-                    balance_date: a.balance.date.map(|d| d.format("%Y-%m-%d").to_string()),
-                })
-                .collect();
-            lock(&self.store).save_accounts(&self.profile, &rows, now)?;
-            if accounts.is_empty() {
-                continue;
-            }
-            let query = TransactionQuery {
-                account_ids: accounts.iter().map(|a| a.id.clone()).collect(),
-                ..TransactionQuery::default()
-            };
-            let mut pages = self.client.transactions(&self.user_id, query);
-            let mut saved: u32 = 0;
-            while let Some(page) = pages.next_page().await? {
-                saved = saved.saturating_add(u32::try_from(page.len()).unwrap_or(u32::MAX));
-                let rows: Vec<StoredTransaction> = page
-                    .into_iter()
-                    .filter_map(|t| {
-                        Some(StoredTransaction {
-                            account_id: t.account_id?,
-                            id: t.id,
-                            booked_at: t.date,
-                            amount_minor: t.amount.value,
-                            currency: t.amount.currency,
-                            description: if t.short_description.is_empty() {
-                                t.long_description
-                            } else {
-                                t.short_description
-                            },
-                            category_id: t.category_id,
-                            pending: t.status == models::TransactionStatus::Pending,
-                        })
-                    })
-                    .collect();
-                lock(&self.store).import_transactions(&self.profile, &rows)?;
-                self.emit(FlowEvent::HistoryProgress {
-                    connection_id: connection.id.clone(),
-                    transactions: saved,
-                });
-            }
+            let new = self.fetch_connection_data(connection, now).await?;
+            arrived.insert(connection.id.as_str(), new);
         }
         lock(&self.store).set_setting(&self.last_refresh_key(), &crate::store::iso(now))?;
+        for (connection, fetch_status) in finished {
+            let new = arrived.get(connection.as_str()).copied().unwrap_or(0);
+            self.sync_finished(&connection, fetch_status, new);
+        }
         self.emit(FlowEvent::ConnectionsRefreshed);
+        Ok(())
+    }
+
+    /// The connection list (every card's state), then one connection's data: what a finished
+    /// sync needs. Answers the transactions that arrived.
+    pub async fn refresh_connection(&self, id: &str) -> Result<u64, FlowError> {
+        let now = self.now();
+        let connections = self.list_connections(now).await?;
+        let mut arrived = 0;
+        if let Some(connection) = connections.iter().find(|c| c.id == id) {
+            arrived = self.fetch_connection_data(connection, now).await?;
+        }
+        self.emit(FlowEvent::ConnectionsRefreshed);
+        Ok(arrived)
+    }
+
+    /// Moneyhub's list of the user's connections, saved; the ones it no longer lists are
+    /// marked gone and journalled once.
+    async fn list_connections(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<models::Connection>, FlowError> {
+        let connections = self.client.connections(&self.user_id).await?;
+        let stored: Vec<StoredConnection> = connections.iter().map(stored_connection).collect();
+        let listed: Vec<String> = connections.iter().map(|c| c.id.clone()).collect();
+        let mut store = lock(&self.store);
+        store.save_connections(&self.profile, &stored, now)?;
+        for gone in store.mark_connections_gone(&self.profile, &listed, now)? {
+            store.append_journal(
+                &self.profile,
+                Some(&gone),
+                &JournalEvent::RemovedAtMoneyhub,
+                Actor::Automatic,
+                now,
+            )?;
+        }
+        Ok(connections)
+    }
+
+    /// One connection's accounts and the transactions added or changed since its last fetch.
+    async fn fetch_connection_data(
+        &self,
+        connection: &models::Connection,
+        now: DateTime<Utc>,
+    ) -> Result<u64, FlowError> {
+        if matches!(connection.kind, ConnectionType::Other) {
+            return Ok(0);
+        }
+        let accounts = self
+            .client
+            .accounts(&self.user_id, Some(&connection.id))
+            .await?;
+        let rows: Vec<StoredAccount> = accounts
+            .iter()
+            .map(|a| StoredAccount {
+                id: a.id.clone(),
+                connection_id: connection.id.clone(),
+                name: a.account_name.clone(),
+                account_type: a.account_type.clone(),
+                currency: a.balance.amount.currency.clone(),
+                balance_minor: a.balance.amount.value,
+                balance_date: a.balance.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                removed_at_source: None,
+            })
+            .collect();
+        let account_ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        let fetched_before = {
+            let mut store = lock(&self.store);
+            store.save_accounts(&self.profile, &rows, now)?;
+            let closed =
+                store.mark_accounts_gone(&self.profile, &connection.id, &account_ids, now)?;
+            if !closed.is_empty() {
+                store.append_journal(
+                    &self.profile,
+                    Some(&connection.id),
+                    &JournalEvent::AccountsGone { names: closed },
+                    Actor::Automatic,
+                    now,
+                )?;
+            }
+            store.transactions_fetched_at(&self.profile, &connection.id)?
+        };
+        if accounts.is_empty() {
+            return Ok(0);
+        }
+        let query = TransactionQuery {
+            account_ids: account_ids.clone(),
+            start_date_modified: fetched_before.map(|at| (at - OVERLAP).date_naive()),
+            ..TransactionQuery::default()
+        };
+        let arrived = self.import_pages(&connection.id, query).await?;
+        if fetched_before.is_some() {
+            self.drop_vanished_pending(&account_ids).await?;
+        }
+        lock(&self.store).set_transactions_fetched_at(&self.profile, &connection.id, now)?;
+        Ok(arrived)
+    }
+
+    /// Saves every page of a query; answers how many transactions were new to the store.
+    async fn import_pages(
+        &self,
+        connection_id: &str,
+        query: TransactionQuery,
+    ) -> Result<u64, FlowError> {
+        let mut pages = self.client.transactions(&self.user_id, query);
+        let mut saved: u32 = 0;
+        let mut arrived = 0;
+        while let Some(page) = pages.next_page().await? {
+            saved = saved.saturating_add(u32::try_from(page.len()).unwrap_or(u32::MAX));
+            let rows: Vec<StoredTransaction> =
+                page.into_iter().filter_map(stored_transaction).collect();
+            arrived += lock(&self.store).import_transactions(&self.profile, &rows)?;
+            self.emit(FlowEvent::HistoryProgress {
+                connection_id: connection_id.to_string(),
+                transactions: saved,
+            });
+        }
+        Ok(arrived)
+    }
+
+    /// Moneyhub replaces a pending transaction that posts under a new id (it sends
+    /// `deletedTransactions` for the old one): the pending ones stored that it no longer lists
+    /// go. Only the days since the oldest stored pending one are asked for.
+    async fn drop_vanished_pending(&self, account_ids: &[String]) -> Result<(), FlowError> {
+        let earliest = lock(&self.store).earliest_pending_day(&self.profile, account_ids)?;
+        let Some(earliest) = earliest else {
+            return Ok(());
+        };
+        let query = TransactionQuery {
+            account_ids: account_ids.to_vec(),
+            start_date: Some(earliest.date_naive()),
+            ..TransactionQuery::default()
+        };
+        let mut pages = self.client.transactions(&self.user_id, query);
+        let mut seen = HashSet::new();
+        let mut rows = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            seen.extend(page.iter().map(|t| t.id.clone()));
+            rows.extend(page.into_iter().filter_map(stored_transaction));
+        }
+        let mut store = lock(&self.store);
+        store.import_transactions(&self.profile, &rows)?;
+        store.drop_vanished_pending(&self.profile, account_ids, earliest, &seen)?;
         Ok(())
     }
 
@@ -88,6 +195,23 @@ impl Flows {
     fn last_refresh_key(&self) -> String {
         format!("last_refresh:{}", self.profile)
     }
+}
+
+fn stored_transaction(t: models::Transaction) -> Option<StoredTransaction> {
+    Some(StoredTransaction {
+        account_id: t.account_id?,
+        id: t.id,
+        booked_at: t.date,
+        amount_minor: t.amount.value,
+        currency: t.amount.currency,
+        description: if t.short_description.is_empty() {
+            t.long_description
+        } else {
+            t.short_description
+        },
+        category_id: t.category_id,
+        pending: t.status == models::TransactionStatus::Pending,
+    })
 }
 
 pub(super) fn stored_connection(c: &models::Connection) -> StoredConnection {

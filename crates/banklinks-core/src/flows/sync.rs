@@ -3,6 +3,13 @@
 //! Whether a sync may run is the connection's sync check (health owns it); a sync refused only
 //! for time can be queued. The queue lives in the store, so it survives a restart; the poller
 //! runs what is due. Moneyhub's 429 is remembered as a wait.
+//!
+//! Moneyhub's v3 syncs are asynchronous: `POST /sync` answers with a `syncId` at once and the
+//! sync finishes later. The sync is kept "in flight" in the store (the card says syncing) and
+//! its run is asked about ([`Flows::check_syncs_in_flight`], with backoff by the workspace and
+//! on every poller step after a restart) until it has a `fetchStatus`; then that connection
+//! alone is refreshed and the result journalled. A sync Moneyhub answers without an id (v2.0,
+//! `enableAsync: false`) has finished, and is refreshed at once.
 
 use std::net::IpAddr;
 
@@ -11,7 +18,11 @@ use chrono::{DateTime, Duration, Utc};
 use super::{FlowError, FlowEvent, Flows, lock};
 use crate::health::{Action, ActionCheck};
 use crate::journal::JournalEvent;
-use crate::store::{Actor, RemovalReceipt};
+use crate::store::{Actor, RemovalReceipt, SyncInFlight};
+
+/// How long a background sync is watched before the app stops asking about it (Moneyhub's
+/// slowest providers take minutes; this is well past them).
+pub const SYNC_WATCH_LIMIT: Duration = Duration::minutes(30);
 
 /// What "sync as soon as allowed" did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,11 +49,21 @@ impl Flows {
             .ok_or_else(|| FlowError::NoSuchConnection(connection.to_string()))
     }
 
-    /// A user-requested sync, refused before it is allowed; a 429 is remembered.
+    /// A user-requested sync (the person is present: their IP goes with it), refused before it
+    /// is allowed; a 429 is remembered.
     pub async fn sync_now(
         &self,
         connection: &str,
         customer_ip: Option<IpAddr>,
+    ) -> Result<(), FlowError> {
+        self.start_sync(connection, customer_ip, Actor::User).await
+    }
+
+    async fn start_sync(
+        &self,
+        connection: &str,
+        customer_ip: Option<IpAddr>,
+        actor: Actor,
     ) -> Result<(), FlowError> {
         let _busy = self.claim(connection)?;
         let check = self.sync_check(connection)?;
@@ -74,11 +95,27 @@ impl Flows {
                     &JournalEvent::SyncRequested {
                         status: Some(started.status),
                     },
-                    Actor::User,
+                    actor,
                     now,
                 )?;
                 if store.unqueue_sync(&self.profile, connection)? {
                     self.emit(FlowEvent::SyncQueueChanged);
+                }
+                if let Some(sync_id) = started.sync_id {
+                    store.start_sync_in_flight(
+                        &self.profile,
+                        &SyncInFlight {
+                            connection_id: connection.to_string(),
+                            sync_id,
+                            started_at: now,
+                            by_user: actor == Actor::User,
+                        },
+                    )?;
+                    drop(store);
+                    self.emit(FlowEvent::SyncRequested {
+                        connection_id: connection.to_string(),
+                    });
+                    return Ok(());
                 }
             }
             Err(moneyhub::Error::RateLimited { retry_after, .. }) => {
@@ -93,17 +130,84 @@ impl Flows {
                     &self.profile,
                     Some(connection),
                     &JournalEvent::SyncThrottled { until: Some(at) },
-                    Actor::User,
+                    actor,
                     now,
                 )?;
                 return Err(FlowError::SyncNotYet(at));
             }
             Err(err) => return Err(err.into()),
         }
+        // Answered without a sync id: the sync has finished.
         self.emit(FlowEvent::SyncRequested {
             connection_id: connection.to_string(),
         });
-        self.refresh().await
+        let arrived = self.refresh_connection(connection).await?;
+        self.sync_finished(connection, None, arrived);
+        Ok(())
+    }
+
+    /// Asks Moneyhub about each sync in flight; a finished one refreshes its connection and is
+    /// journalled (`SyncFinished` event). Answers how many are still running. A sync Moneyhub
+    /// has no record of, or that runs longer than [`SYNC_WATCH_LIMIT`], stops being watched
+    /// (its connection is refreshed, so the card shows whatever Moneyhub says now).
+    pub async fn check_syncs_in_flight(&self) -> Result<usize, FlowError> {
+        let (over, running) = self.syncs_over().await?;
+        for (connection, fetch_status) in over {
+            let arrived = self.refresh_connection(&connection).await?;
+            self.sync_finished(&connection, fetch_status, arrived);
+        }
+        Ok(running)
+    }
+
+    /// The syncs in flight that are over (finished, unknown to Moneyhub, or past the watch
+    /// limit), each with its `fetchStatus`, no longer watched; and how many still run.
+    pub(super) async fn syncs_over(
+        &self,
+    ) -> Result<(Vec<(String, Option<String>)>, usize), FlowError> {
+        let in_flight = lock(&self.store).syncs_in_flight(&self.profile)?;
+        let now = self.now();
+        let mut over = Vec::new();
+        let mut running = 0;
+        for sync in in_flight {
+            let status = match self.client.sync_run(&self.user_id, &sync.sync_id).await {
+                Ok(run) if run.finished() => run.fetch_status,
+                Ok(_) if now - sync.started_at < SYNC_WATCH_LIMIT => {
+                    running += 1;
+                    continue;
+                }
+                Ok(_) | Err(moneyhub::Error::Http { status: 404, .. }) => None,
+                Err(err) => return Err(err.into()),
+            };
+            lock(&self.store).end_sync_in_flight(&self.profile, &sync.connection_id)?;
+            over.push((sync.connection_id, status));
+        }
+        Ok((over, running))
+    }
+
+    pub(super) fn sync_finished(
+        &self,
+        connection: &str,
+        fetch_status: Option<String>,
+        arrived: u64,
+    ) {
+        let journalled = lock(&self.store).append_journal(
+            &self.profile,
+            Some(connection),
+            &JournalEvent::SyncFinished {
+                fetch_status: fetch_status.clone(),
+                new_transactions: arrived,
+            },
+            Actor::Automatic,
+            self.now(),
+        );
+        if let Err(err) = journalled {
+            tracing::warn!(%err, "could not journal a finished sync");
+        }
+        self.emit(FlowEvent::SyncFinished {
+            connection_id: connection.to_string(),
+            fetch_status,
+            new_transactions: u32::try_from(arrived).unwrap_or(u32::MAX),
+        });
     }
 
     /// Runs the sync now if allowed; if only time stands in the way, queues it for then.
@@ -154,7 +258,8 @@ impl Flows {
 
     /// Runs the queued syncs that are due: a sync still refused for time moves to its new
     /// time; one that fails otherwise is dropped, with the reason in the journal.
-    pub async fn run_due_syncs(&self, customer_ip: Option<IpAddr>) -> QueueRun {
+    /// The person is not present when a queued sync runs, so no IP address goes with it.
+    pub async fn run_due_syncs(&self) -> QueueRun {
         let mut run = QueueRun::default();
         let now = self.now();
         let due: Vec<String> = match self.queued_syncs() {
@@ -169,7 +274,7 @@ impl Flows {
             }
         };
         for connection in due {
-            match self.sync_now(&connection, customer_ip).await {
+            match self.start_sync(&connection, None, Actor::Automatic).await {
                 Ok(()) => run.synced.push(connection),
                 Err(FlowError::SyncNotYet(at)) => {
                     if let Err(err) = self.queue(&connection, at, Actor::Automatic) {
@@ -209,9 +314,15 @@ impl Flows {
         // Only a connection of this profile goes into Moneyhub's URL: an id from the webview
         // such as `../../<other user>/connection/<id>` is refused here.
         self.connection_view(connection)?;
-        self.client
+        match self
+            .client
             .delete_connection(&self.user_id, connection)
-            .await?;
+            .await
+        {
+            // Already gone at Moneyhub (deleted elsewhere): only this device's copy is left.
+            Ok(()) | Err(moneyhub::Error::Http { status: 404, .. }) => {}
+            Err(err) => return Err(err.into()),
+        }
         let receipt = lock(&self.store).remove_connection(
             &self.profile,
             connection,

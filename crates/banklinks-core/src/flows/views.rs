@@ -35,6 +35,12 @@ pub struct ConnectionView {
     pub queued_sync: Option<DateTime<Utc>>,
     /// The provider reports problems right now.
     pub provider_degraded: bool,
+    /// Moneyhub is running a sync of it, started then (the card says "syncing").
+    #[specta(type = Option<String>)]
+    pub syncing_since: Option<DateTime<Utc>>,
+    /// Moneyhub stopped listing it then (deleted elsewhere); kept here as history.
+    #[specta(type = Option<String>)]
+    pub removed_at_source: Option<DateTime<Utc>>,
 }
 
 /// One connection in full, for its detail page.
@@ -64,28 +70,45 @@ impl Flows {
     pub fn dashboard(&self) -> Result<Vec<ConnectionView>, FlowError> {
         let store = lock(&self.store);
         let rows = store.dashboard(&self.profile)?;
-        rows.into_iter()
-            .map(|row| self.view(&store, row.connection, row.accounts))
-            .collect()
+        rows.into_iter().map(|row| self.view(&store, row)).collect()
     }
 
-    fn view(
-        &self,
-        store: &Store,
-        connection: StoredConnection,
-        accounts: Vec<StoredAccount>,
-    ) -> Result<ConnectionView, FlowError> {
+    fn view(&self, store: &Store, row: DashboardRow) -> Result<ConnectionView, FlowError> {
+        let DashboardRow {
+            connection,
+            accounts,
+            removed_at_source,
+        } = row;
         let now = self.now();
         let history = store.manual_sync_history(&self.profile, &connection.id)?;
         let daily_sync_cap = sync_policy::provider_daily_cap(&connection.name);
         let sync = sync_policy::manual_sync_allowance(&history, daily_sync_cap, now);
         let tried = tried_since_problem(store, &self.profile, &connection)?;
         let provider_degraded = self.provider_degraded(&connection.id);
-        let facts = facts(&connection, &accounts, provider_degraded, daily_sync_cap);
+        let syncing_since = store
+            .syncs_in_flight(&self.profile)?
+            .into_iter()
+            .find(|s| s.connection_id == connection.id)
+            .map(|s| s.started_at);
+        let local = LocalFacts {
+            provider_degraded,
+            daily_sync_cap,
+            removed_at_source,
+            syncing: syncing_since.is_some(),
+        };
+        let facts = facts(&connection, &accounts, local);
         let health = health::assess(&facts, sync, &tried, now);
-        let next_automatic_sync = facts.kind.schedule().and_then(|schedule| {
-            sync_policy::next_automatic_sync(schedule, connection.connected_on.unwrap_or(now), now)
-        });
+        let next_automatic_sync = facts
+            .kind
+            .schedule()
+            .filter(|_| moneyhub_will_sync(&facts, &health))
+            .and_then(|schedule| {
+                sync_policy::next_automatic_sync(
+                    schedule,
+                    connection.connected_on.unwrap_or(now),
+                    now,
+                )
+            });
         let queued_sync = store.queued_sync(&self.profile, &connection.id)?;
         Ok(ConnectionView {
             kind: facts.kind,
@@ -96,6 +119,8 @@ impl Flows {
             next_automatic_sync,
             queued_sync,
             provider_degraded,
+            syncing_since,
+            removed_at_source,
         })
     }
 
@@ -104,7 +129,7 @@ impl Flows {
     pub fn connection_view(&self, connection: &str) -> Result<ConnectionView, FlowError> {
         let store = lock(&self.store);
         let row = Self::row_of(&store, &self.profile, connection)?;
-        self.view(&store, row.connection, row.accounts)
+        self.view(&store, row)
     }
 
     fn row_of(store: &Store, profile: &str, connection: &str) -> Result<DashboardRow, FlowError> {
@@ -127,7 +152,7 @@ impl Flows {
         let journal = store.connection_journal(&self.profile, connection)?;
         let (_, transaction_count) =
             store.connection_transactions(&self.profile, connection, "", 0, 0)?;
-        let view = self.view(&store, row.connection, row.accounts)?;
+        let view = self.view(&store, row)?;
         Ok(ConnectionDetail {
             view,
             journal,
@@ -163,41 +188,69 @@ impl Flows {
     }
 }
 
-fn facts(
-    connection: &StoredConnection,
-    accounts: &[StoredAccount],
+/// What the store knows beside Moneyhub's own fields.
+struct LocalFacts {
     provider_degraded: bool,
     daily_sync_cap: Option<u32>,
-) -> Facts {
+    removed_at_source: Option<DateTime<Utc>>,
+    syncing: bool,
+}
+
+fn facts(connection: &StoredConnection, accounts: &[StoredAccount], local: LocalFacts) -> Facts {
     use health::{ErrorCode, ExtendedStatus, Status};
+    let status = match connection.status.as_str() {
+        "ok" => Status::Ok,
+        "never" => Status::Never,
+        _ => Status::Error,
+    };
+    let error = match connection.error.as_deref() {
+        Some("resync") => Some(ErrorCode::Resync),
+        Some("sync_error") => Some(ErrorCode::SyncError),
+        Some("sync_partial") => Some(ErrorCode::SyncPartial),
+        Some("mfa_required") => Some(ErrorCode::MfaRequired),
+        Some("credentials_error") => Some(ErrorCode::CredentialsError),
+        Some(_) => Some(ErrorCode::Undocumented),
+        // In error without saying why is still an error.
+        None if status == Status::Error => Some(ErrorCode::Undocumented),
+        None => None,
+    };
     Facts {
         kind: ConnectionKind::from_wire(&connection.kind),
-        status: match connection.status.as_str() {
-            "ok" => Status::Ok,
-            "never" => Status::Never,
-            _ => Status::Error,
-        },
-        error: connection.error.as_deref().and_then(|e| match e {
-            "resync" => Some(ErrorCode::Resync),
-            "sync_error" => Some(ErrorCode::SyncError),
-            "sync_partial" => Some(ErrorCode::SyncPartial),
-            "mfa_required" => Some(ErrorCode::MfaRequired),
-            "credentials_error" => Some(ErrorCode::CredentialsError),
-            _ => None,
+        status,
+        error,
+        extended_status: connection.extended_status.as_deref().map(|e| match e {
+            "expired" => ExtendedStatus::Expired,
+            "stoppedSyncing" => ExtendedStatus::StoppedSyncing,
+            _ => ExtendedStatus::Undocumented,
         }),
-        extended_status: connection.extended_status.as_deref().and_then(|e| match e {
-            "expired" => Some(ExtendedStatus::Expired),
-            "stoppedSyncing" => Some(ExtendedStatus::StoppedSyncing),
-            _ => None,
-        }),
+        raw_error: connection.error.clone(),
+        raw_extended_status: connection.extended_status.clone(),
+        removed_at_source: local.removed_at_source,
+        syncing: local.syncing,
         last_updated: connection.last_updated,
         expires_at: connection.expires_at,
         tpp_consent: connection.tpp_consent,
         single_sync_only: connection.single_sync_only,
-        account_types: accounts.iter().map(|a| a.account_type.clone()).collect(),
-        provider_degraded,
-        daily_sync_cap,
+        account_types: accounts
+            .iter()
+            .filter(|a| a.removed_at_source.is_none())
+            .map(|a| a.account_type.clone())
+            .collect(),
+        provider_degraded: local.provider_degraded,
+        daily_sync_cap: local.daily_sync_cap,
     }
+}
+
+/// Moneyhub's schedule runs for this connection: not once consent has ended, after it stopped
+/// retrying, for a single-sync connection (it waits for a refresh), or once it is gone.
+fn moneyhub_will_sync(facts: &Facts, health: &Health) -> bool {
+    use health::ExtendedStatus;
+    let expired = health.consent_days_left.is_some_and(|days| days < 0)
+        || facts.extended_status == Some(ExtendedStatus::Expired);
+    !expired
+        && facts.removed_at_source.is_none()
+        && facts.extended_status.is_none()
+        && !facts.single_sync_only
 }
 
 /// Fixes the user completed since the connection's data last updated (the problem's start).

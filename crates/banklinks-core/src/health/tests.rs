@@ -23,6 +23,10 @@ fn healthy(kind: ConnectionKind) -> Facts {
         account_types: vec!["cash:current".into()],
         provider_degraded: false,
         daily_sync_cap: None,
+        raw_error: None,
+        raw_extended_status: None,
+        removed_at_source: None,
+        syncing: false,
     }
 }
 
@@ -656,4 +660,89 @@ fn an_unknown_kind_gets_only_the_fixes_every_connection_has() {
         .collect();
     assert_eq!(allowed, vec![Action::Reauth, Action::Remove]);
     assert_eq!(ConnectionKind::Other.schedule(), None);
+}
+
+/// What Moneyhub adds without notice, what it deletes elsewhere, and a sync in progress: never
+/// "Up to date", each with one fix and the sync refused for the right reason.
+#[test]
+fn undocumented_errors_removed_connections_and_syncs_in_progress() {
+    let undocumented = Facts {
+        status: Status::Error,
+        error: Some(ErrorCode::Undocumented),
+        raw_error: Some("provider_error".into()),
+        ..healthy(ConnectionKind::OpenBanking)
+    };
+    let health = assess(&undocumented, NOW, &Tried::default(), now());
+    assert_eq!(health.severity, Severity::Action);
+    assert_eq!(health.recommended, Fix::Reauth);
+    assert!(
+        health.detail.contains("provider_error"),
+        "{}",
+        health.detail
+    );
+    let tried = Tried {
+        reauth: true,
+        ..Tried::default()
+    };
+    assert_eq!(
+        assess(&undocumented, NOW, &tried, now()).recommended,
+        Fix::ContactSupport
+    );
+    let legacy = Facts {
+        raw_error: None,
+        ..Facts {
+            kind: ConnectionKind::ScreenScraping,
+            ..undocumented.clone()
+        }
+    };
+    let health = assess(&legacy, NOW, &Tried::default(), now());
+    assert_eq!(health.recommended, Fix::Refresh);
+    assert!(
+        health.detail.contains("without saying why"),
+        "{}",
+        health.detail
+    );
+
+    let odd_status = Facts {
+        extended_status: Some(ExtendedStatus::Undocumented),
+        raw_extended_status: Some("suspended".into()),
+        ..healthy(ConnectionKind::OpenBanking)
+    };
+    let health = assess(&odd_status, NOW, &Tried::default(), now());
+    assert_ne!(health.headline, "Up to date");
+    assert!(health.detail.contains("suspended"));
+
+    let removed = Facts {
+        removed_at_source: Some(now() - Duration::days(1)),
+        ..healthy(ConnectionKind::OpenBanking)
+    };
+    let health = assess(&removed, NOW, &Tried::default(), now());
+    assert_eq!(
+        (health.severity, health.recommended),
+        (Severity::Action, Fix::Remove)
+    );
+    for action in [
+        Action::Reauth,
+        Action::Reconsent,
+        Action::Refresh,
+        Action::Sync,
+    ] {
+        let check = health.check(action).expect("listed");
+        assert_eq!(
+            check.reason,
+            Some(ActionReason::RemovedAtMoneyhub),
+            "{action:?}"
+        );
+    }
+    assert!(health.check(Action::Remove).is_some_and(|c| c.allowed));
+
+    let syncing = Facts {
+        syncing: true,
+        ..healthy(ConnectionKind::OpenBanking)
+    };
+    let health = assess(&syncing, NOW, &Tried::default(), now());
+    assert_eq!(health.headline, "Syncing");
+    let sync = health.check(Action::Sync).expect("listed");
+    assert_eq!(sync.reason, Some(ActionReason::SyncInProgress));
+    assert!(!sync.queueable());
 }

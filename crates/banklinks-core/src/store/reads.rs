@@ -151,7 +151,7 @@ impl Store {
         only: Option<&str>,
     ) -> Result<Vec<DashboardRow>, StoreError> {
         let mut connections = self.db.prepare_cached(
-            "SELECT id, name, kind, status, error, extended_status, connected_on, last_updated, last_synced_at, expires_at, tpp_consent, single_sync_only
+            "SELECT id, name, kind, status, error, extended_status, connected_on, last_updated, last_synced_at, expires_at, tpp_consent, single_sync_only, removed_at_source
              FROM connections WHERE profile_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY name, id",
         )?;
         let mut rows: Vec<DashboardRow> = connections
@@ -172,11 +172,12 @@ impl Store {
                         single_sync_only: row.get(11)?,
                     },
                     accounts: Vec::new(),
+                    removed_at_source: parse_time(row.get(12)?),
                 })
             })?
             .collect::<Result<_, _>>()?;
         let mut accounts = self.db.prepare_cached(
-            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date FROM accounts WHERE profile_id = ?1 AND (?2 IS NULL OR connection_id = ?2) ORDER BY connection_id, name",
+            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date, removed_at_source FROM accounts WHERE profile_id = ?1 AND (?2 IS NULL OR connection_id = ?2) ORDER BY connection_id, name",
         )?;
         let all = accounts.query_map(params![profile, only], |row| {
             Ok(StoredAccount {
@@ -187,6 +188,7 @@ impl Store {
                 currency: row.get(4)?,
                 balance_minor: row.get(5)?,
                 balance_date: row.get(6)?,
+                removed_at_source: parse_time(row.get(7)?),
             })
         })?;
         let index: std::collections::HashMap<String, usize> = rows

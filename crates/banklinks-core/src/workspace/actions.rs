@@ -107,7 +107,9 @@ impl Workspace {
     pub async fn sync_now(&self, connection: &str) -> Result<(), Error> {
         let flows = self.flows()?;
         let ip = self.customer_ip()?;
-        Ok(flows.sync_now(connection, ip).await?)
+        flows.sync_now(connection, ip).await?;
+        watch_syncs(flows);
+        Ok(())
     }
 
     /// "Sync as soon as allowed": runs now if allowed, else queues it (in the store) and says
@@ -119,7 +121,10 @@ impl Workspace {
         let flows = self.flows()?;
         let ip = self.customer_ip()?;
         Ok(match flows.sync_when_allowed(connection, ip).await? {
-            SyncOrQueue::Synced => None,
+            SyncOrQueue::Synced => {
+                watch_syncs(flows);
+                None
+            }
             SyncOrQueue::Queued(at) => Some(at),
         })
     }
@@ -164,6 +169,26 @@ fn is_bank_id(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Asks Moneyhub about the profile's background syncs soon and then less often (2 s, 4 s, 8 s…
+/// up to 30 s between asks), until none is running; the poller step takes over after a restart
+/// or past the last ask. Off the caller's task, so "Sync now" answers at once.
+pub(super) fn watch_syncs(flows: std::sync::Arc<crate::flows::Flows>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        for attempt in 0..40_u32 {
+            let wait = std::time::Duration::from_secs(2_u64.saturating_pow(attempt + 1).min(30));
+            tokio::time::sleep(wait).await;
+            match flows.check_syncs_in_flight().await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(err) => tracing::info!(%err, "could not ask about a sync; trying later"),
+            }
+        }
+    });
 }
 
 #[cfg(test)]

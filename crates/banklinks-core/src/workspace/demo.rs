@@ -192,7 +192,13 @@ impl Workspace {
             .await?;
         self.overview_changed();
         if let Ok(flows) = self.flows() {
-            flows.run_due_syncs(self.customer_ip()?).await;
+            // Syncs Moneyhub ran while the clock moved have finished; then the queued ones
+            // start, and are watched.
+            if let Err(err) = flows.check_syncs_in_flight().await {
+                tracing::info!(%err, "could not ask about syncs after the clock moved");
+            }
+            flows.run_due_syncs().await;
+            super::actions::watch_syncs(flows.clone());
             self.refresh().await?;
         }
         Ok(answer

@@ -81,8 +81,13 @@ impl Workspace {
             }
             Err(err) => tracing::warn!(%err, "could not expire pending authorizations"),
         }
-        let ip = self.customer_ip().unwrap_or_default();
-        let run = flows.run_due_syncs(ip).await;
+        if let Err(err) = flows.check_syncs_in_flight().await {
+            tracing::info!(%err, "could not ask about syncs in flight");
+        }
+        let run = flows.run_due_syncs().await;
+        if !run.synced.is_empty() {
+            super::actions::watch_syncs(flows.clone());
+        }
         outcome.synced = run.synced;
         let refresh_due = lock(&self.poll)
             .next_refresh

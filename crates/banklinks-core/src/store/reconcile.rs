@@ -1,0 +1,214 @@
+//! Keeping the store true to Moneyhub: syncs running in the background, what Moneyhub no
+//! longer lists (connections deleted elsewhere, accounts closed at the bank, pending
+//! transactions that posted under a new id), and how far each connection's transactions were
+//! fetched.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::{Store, StoreError, iso, parse_time};
+
+/// A sync Moneyhub runs in the background for a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncInFlight {
+    pub connection_id: String,
+    pub sync_id: String,
+    pub started_at: DateTime<Utc>,
+    pub by_user: bool,
+}
+
+impl Store {
+    pub fn start_sync_in_flight(
+        &self,
+        profile: &str,
+        sync: &SyncInFlight,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO syncs_in_flight (profile_id, connection_id, sync_id, started_at, by_user) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(profile_id, connection_id) DO UPDATE SET sync_id = excluded.sync_id, started_at = excluded.started_at, by_user = excluded.by_user",
+            params![profile, sync.connection_id, sync.sync_id, iso(sync.started_at), sync.by_user],
+        )?;
+        Ok(())
+    }
+
+    /// Ends the watch on a connection's sync; whether one was watched.
+    pub fn end_sync_in_flight(&self, profile: &str, connection: &str) -> Result<bool, StoreError> {
+        Ok(self.db.execute(
+            "DELETE FROM syncs_in_flight WHERE profile_id = ?1 AND connection_id = ?2",
+            params![profile, connection],
+        )? > 0)
+    }
+
+    pub fn syncs_in_flight(&self, profile: &str) -> Result<Vec<SyncInFlight>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT connection_id, sync_id, started_at, by_user FROM syncs_in_flight WHERE profile_id = ?1 ORDER BY started_at",
+        )?;
+        let rows = query.query_map([profile], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (connection_id, sync_id, started_at, by_user) = row?;
+            // A row the app wrote has a valid time; one without is not worth watching.
+            if let Some(started_at) = parse_time(Some(started_at)) {
+                out.push(SyncInFlight {
+                    connection_id,
+                    sync_id,
+                    started_at,
+                    by_user,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the connection's transactions were last fetched, if ever.
+    pub fn transactions_fetched_at(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let text: Option<Option<String>> = self
+            .db
+            .query_row(
+                "SELECT transactions_fetched_at FROM connections WHERE profile_id = ?1 AND id = ?2",
+                params![profile, connection],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(parse_time(text.flatten()))
+    }
+
+    pub fn set_transactions_fetched_at(
+        &self,
+        profile: &str,
+        connection: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE connections SET transactions_fetched_at = ?3 WHERE profile_id = ?1 AND id = ?2",
+            params![profile, connection, iso(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the profile's connections that Moneyhub no longer lists (first time only) and
+    /// answers the ids newly marked.
+    pub fn mark_connections_gone(
+        &mut self,
+        profile: &str,
+        listed: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut newly = Vec::new();
+        {
+            let mut query = tx.prepare_cached(
+                "SELECT id FROM connections WHERE profile_id = ?1 AND removed_at_source IS NULL",
+            )?;
+            let known: Vec<String> = query
+                .query_map([profile], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut mark = tx.prepare_cached(
+                "UPDATE connections SET removed_at_source = ?3 WHERE profile_id = ?1 AND id = ?2",
+            )?;
+            for id in known.into_iter().filter(|id| !listed.contains(id)) {
+                mark.execute(params![profile, id, iso(now)])?;
+                newly.push(id);
+            }
+        }
+        tx.commit()?;
+        Ok(newly)
+    }
+
+    /// Marks a connection's accounts that Moneyhub no longer lists (first time only); answers
+    /// the names of those newly marked.
+    pub fn mark_accounts_gone(
+        &mut self,
+        profile: &str,
+        connection: &str,
+        listed: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut newly = Vec::new();
+        {
+            let mut query = tx.prepare_cached(
+                "SELECT id, name FROM accounts WHERE profile_id = ?1 AND connection_id = ?2 AND removed_at_source IS NULL",
+            )?;
+            let known: Vec<(String, String)> = query
+                .query_map(params![profile, connection], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut mark = tx.prepare_cached(
+                "UPDATE accounts SET removed_at_source = ?3 WHERE profile_id = ?1 AND id = ?2",
+            )?;
+            for (id, name) in known.into_iter().filter(|(id, _)| !listed.contains(id)) {
+                mark.execute(params![profile, id, iso(now)])?;
+                newly.push(name);
+            }
+        }
+        tx.commit()?;
+        Ok(newly)
+    }
+
+    /// The earliest day of a pending transaction on these accounts, if any is pending.
+    pub fn earliest_pending_day(
+        &self,
+        profile: &str,
+        accounts: &[String],
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut earliest: Option<DateTime<Utc>> = None;
+        let mut query = self.db.prepare_cached(
+            "SELECT MIN(booked_at) FROM transactions WHERE profile_id = ?1 AND account_id = ?2 AND status = 'pending'",
+        )?;
+        for account in accounts {
+            let day: Option<String> = query.query_row(params![profile, account], |r| r.get(0))?;
+            if let Some(day) = parse_time(day) {
+                earliest = Some(earliest.map_or(day, |e| e.min(day)));
+            }
+        }
+        Ok(earliest)
+    }
+
+    /// Deletes the pending transactions on these accounts dated from `since` that Moneyhub no
+    /// longer lists (`seen` holds every id it listed from `since`): a pending transaction that
+    /// posted under a new id. Answers how many went.
+    pub fn drop_vanished_pending(
+        &mut self,
+        profile: &str,
+        accounts: &[String],
+        since: DateTime<Utc>,
+        seen: &std::collections::HashSet<String>,
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut dropped = 0;
+        {
+            let mut query = tx.prepare_cached(
+                "SELECT id FROM transactions WHERE profile_id = ?1 AND account_id = ?2 AND status = 'pending' AND booked_at >= ?3",
+            )?;
+            let mut delete =
+                tx.prepare_cached("DELETE FROM transactions WHERE profile_id = ?1 AND id = ?2")?;
+            for account in accounts {
+                let ids: Vec<String> = query
+                    .query_map(params![profile, account, iso(since)], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for id in ids.into_iter().filter(|id| !seen.contains(id)) {
+                    dropped += delete.execute(params![profile, id])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(dropped)
+    }
+}
