@@ -119,6 +119,53 @@ async fn e2e_add_a_connection_through_the_bank_then_sync_and_see_the_cooldown() 
     app.finish().await;
 }
 
+/// A connection deleted outside Banklinks: the card says so in words (and offers nothing that
+/// would fail), the fix removes this device's copy, and the journal keeps both.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_a_connection_deleted_at_moneyhub_is_marked_and_its_fix_removes_it() {
+    let app = AppSession::start("removed-at-moneyhub").await;
+    start_empty_demo(&app).await;
+    let id = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    app.wait_for_text(&card(&id, "account-balance"), "£").await;
+
+    app.click("[data-testid=nav-demo]").await;
+    app.select("[data-testid=demo-break-connection]", &id).await;
+    app.select("[data-testid=demo-break-how]", "removedAtMoneyhub")
+        .await;
+    app.click("[data-testid=demo-break-apply]").await;
+    app.wait_for_text("[data-testid=demo-result]", "").await;
+    app.click("[data-testid=nav-dashboard]").await;
+
+    app.wait_for_text(&card(&id, "connection-status"), "Removed at Moneyhub")
+        .await;
+    app.wait_for_text(&card(&id, "removed-at-moneyhub"), "Removed at Moneyhub on")
+        .await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "remove")
+        .await;
+    let reason = app.text(&card(&id, "connection-fix-reason")).await;
+    assert!(reason.contains("deleted outside Banklinks"), "{reason}");
+    assert!(!app.is_enabled(&card(&id, "sync-button")).await);
+    let availability = app.text(&card(&id, "sync-availability")).await;
+    assert!(availability.contains("no longer has"), "{availability}");
+    assert!(app.is_in_view(&card(&id, "connection-fix")).await);
+    app.screenshot("removed-at-moneyhub").await;
+
+    app.click(&card(&id, "connection-fix")).await;
+    app.click("[data-testid=action-remove]").await;
+    app.click("[data-testid=confirm-remove]").await;
+    app.wait_for_text("[data-testid=removal-receipt]", "Removed")
+        .await;
+    app.wait_for_count("[data-testid=connection-card]", 0).await;
+    app.click("[data-testid=nav-journal]").await;
+    app.wait_for_text(
+        "[data-testid=journal-entry][data-event=removed_at_moneyhub]",
+        "",
+    )
+    .await;
+    app.finish().await;
+}
+
 /// Moves the Demo clock with the presenter's button and waits until the panel shows it moved.
 async fn advance_demo_clock(app: &AppSession, by: &str) {
     app.click("[data-testid=nav-demo]").await;

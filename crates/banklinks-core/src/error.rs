@@ -93,6 +93,9 @@ pub enum ErrorCode {
     DatabaseDamaged,
     /// No profile (Moneyhub user) is selected yet.
     NoProfile,
+    /// Moneyhub no longer has the profile's user (deleted elsewhere): its saved data stays;
+    /// the fix is a new Moneyhub user or removing the profile. Retrying will not help.
+    UserGone,
     /// The action is not allowed for this connection now.
     NotAllowed,
     /// No such connection, environment or profile.
@@ -168,6 +171,7 @@ fn flow_code(err: &FlowError) -> ErrorCode {
         FlowError::Busy(_) => ErrorCode::Busy,
         FlowError::NoSuchConnection(_) => ErrorCode::NotFound,
         FlowError::NotAllowed(_) => ErrorCode::NotAllowed,
+        FlowError::UserGone => ErrorCode::UserGone,
     }
 }
 

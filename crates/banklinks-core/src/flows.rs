@@ -61,6 +61,11 @@ pub enum FlowError {
     /// The connection's action check refuses it (the words come from its typed reason).
     #[error("{0}")]
     NotAllowed(String),
+    /// Moneyhub answers 404 for the profile's user: it was deleted outside Banklinks.
+    #[error(
+        "Moneyhub no longer has this profile's user (it was deleted outside Banklinks); what was saved here stays. Create a new Moneyhub user, or remove this profile."
+    )]
+    UserGone,
 }
 
 #[derive(Debug)]

@@ -235,9 +235,16 @@ pub fn assess(
     tried: &Tried,
     now: DateTime<Utc>,
 ) -> Health {
-    let consent_days_left = facts
-        .expires_at
-        .map(|at| (at - now).num_seconds().div_euclid(86_400));
+    // Days started count while the consent runs (a new 90-day consent reads 90, the last
+    // hours read 1); once it has ended, whole days since (so "ended today" is 0, then -1…).
+    let consent_days_left = facts.expires_at.map(|at| {
+        let seconds = (at - now).num_seconds();
+        if seconds > 0 {
+            (seconds + 86_399).div_euclid(86_400)
+        } else {
+            seconds.div_euclid(86_400)
+        }
+    });
     let expired = facts.extended_status == Some(ExtendedStatus::Expired)
         || facts.expires_at.is_some_and(|at| at <= now);
     let renew = if facts.kind.open_banking() && facts.tpp_consent {
@@ -397,8 +404,8 @@ pub fn assess(
                 "Moneyhub has not finished the first sync yet.".into(),
                 Fix::Wait { until: None },
             )
-        } else if let Some(days) = consent_days_left.filter(|days| *days < 14) {
-            let severity = if days < 3 {
+        } else if let Some(days) = consent_days_left.filter(|days| *days <= 14) {
+            let severity = if days <= 3 {
                 Severity::Warning
             } else {
                 Severity::Info
@@ -449,7 +456,7 @@ pub fn assess(
             REMINDER_POINTS
                 .iter()
                 .rev()
-                .find(|point| days < i64::from(**point))
+                .find(|point| days <= i64::from(**point))
                 .copied()
         });
 

@@ -40,7 +40,12 @@ pub fn due(views: &[ConnectionView], already: &HashSet<String>) -> Vec<Notice> {
         if let (Some(point), Some(days)) =
             (view.health.consent_reminder, view.health.consent_days_left)
         {
-            let key = format!("consent:{}:{point}", connection.id);
+            // Keyed by the expiry it warns about, so a renewed consent gets its own reminders.
+            let expiry = connection
+                .expires_at
+                .map(|at| at.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let key = format!("consent:{}:{expiry}:{point}", connection.id);
             if !already.contains(&key) {
                 notices.push(Notice {
                     key,

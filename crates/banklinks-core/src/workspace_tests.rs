@@ -12,7 +12,7 @@ use crate::flows::ExportFormat;
 use crate::health::{Fix, Severity};
 use crate::journal::JournalEvent;
 use crate::keychain::{MemoryKeychain, OsKeychain, SecretStore};
-use crate::store::Store;
+use crate::store::{Store, StoredTransaction};
 use crate::workspace::{AuthorizationRequest, Breakage, Export, Workspace};
 
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
@@ -424,4 +424,140 @@ async fn the_demo_world_is_saved_when_the_app_closes() {
         .sync_now(&id)
         .await
         .expect("the connection is still known");
+}
+
+/// What Moneyhub no longer lists is reconciled against the real sandbox and the real store:
+/// pending transactions that posted under new ids go (nothing twice), a closed account and a
+/// connection deleted elsewhere are kept as history and marked, with journal entries and the
+/// right fix; a deleted user is a clear error, not a silent failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_moneyhub_no_longer_lists_is_reconciled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = Workspace::open(
+        dir.path().to_path_buf(),
+        Arc::new(MemoryKeychain::default()),
+    )
+    .await
+    .expect("open");
+    workspace
+        .create_profile("Sam", None)
+        .await
+        .expect("profile");
+    let kept = add_connection(&workspace, MOCK_BANK).await;
+    let other = add_connection(&workspace, MOCK_BANK).await;
+    let identity = workspace
+        .overview()
+        .await
+        .expect("overview")
+        .environment
+        .identity_url;
+    let http = reqwest::Client::new();
+    let admin = |method: reqwest::Method, path: String| {
+        let request = http
+            .request(method, format!("{identity}/__sandbox{path}"))
+            .json(&serde_json::json!({}));
+        async move {
+            let answer = request.send().await.expect("admin");
+            assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        }
+    };
+    let profile = workspace.flows().expect("flows").profile().to_string();
+    let store = Store::open(&dir.path().join("banklinks.sqlite")).expect("second connection");
+    let view = |id: &str| {
+        workspace
+            .dashboard()
+            .expect("dashboard")
+            .into_iter()
+            .find(|v| v.connection.id == id)
+            .expect("listed")
+    };
+    let stored = |account: &str| {
+        store
+            .transactions(&profile, account, 10_000, 0)
+            .expect("rows")
+    };
+
+    let accounts: Vec<String> = view(&kept).accounts.iter().map(|a| a.id.clone()).collect();
+    let pending_before: Vec<String> = accounts
+        .iter()
+        .flat_map(|a| stored(a))
+        .filter(|t| t.pending)
+        .map(|t| t.id)
+        .collect();
+    let total_before: usize = accounts.iter().map(|a| stored(a).len()).sum();
+    assert!(
+        !pending_before.is_empty(),
+        "recent transactions are pending"
+    );
+    admin(
+        reqwest::Method::POST,
+        format!("/connections/{kept}/post-pending"),
+    )
+    .await;
+    workspace.refresh().await.expect("refresh");
+    let after: Vec<StoredTransaction> = accounts.iter().flat_map(|a| stored(a)).collect();
+    assert!(
+        after.iter().all(|t| !pending_before.contains(&t.id)),
+        "a pending transaction reissued as posted is still stored"
+    );
+    assert_eq!(after.len(), total_before, "each transaction once");
+
+    admin(
+        reqwest::Method::POST,
+        format!("/accounts/{}/close", accounts[0]),
+    )
+    .await;
+    admin(
+        reqwest::Method::POST,
+        format!("/connections/{other}/remove-elsewhere"),
+    )
+    .await;
+    workspace.refresh().await.expect("refresh");
+    let closed = view(&kept);
+    let gone_account = closed
+        .accounts
+        .iter()
+        .find(|a| a.id == accounts[0])
+        .expect("kept as history");
+    assert!(gone_account.removed_at_source.is_some());
+    assert!(closed.removed_at_source.is_none());
+    let gone = view(&other);
+    assert!(gone.removed_at_source.is_some());
+    assert_eq!(gone.health.recommended, Fix::Remove, "{:?}", gone.health);
+    assert!(
+        gone.next_automatic_sync.is_none(),
+        "Moneyhub will not sync it"
+    );
+    let journal = workspace.journal().expect("journal");
+    assert!(
+        journal
+            .iter()
+            .any(|e| matches!(&e.event, JournalEvent::AccountsGone { names } if !names.is_empty()))
+    );
+    assert!(
+        journal
+            .iter()
+            .any(|e| e.event == JournalEvent::RemovedAtMoneyhub
+                && e.connection_id.as_deref() == Some(other.as_str()))
+    );
+    workspace
+        .remove(&other)
+        .await
+        .expect("removing what Moneyhub already deleted");
+    assert!(
+        workspace
+            .dashboard()
+            .expect("dashboard")
+            .iter()
+            .all(|v| v.connection.id != other)
+    );
+
+    let user = workspace.flows().expect("flows").user_id().to_string();
+    admin(reqwest::Method::DELETE, format!("/users/{user}")).await;
+    let refused = workspace.refresh().await.expect_err("the user is gone");
+    assert_eq!(refused.code(), ErrorCode::UserGone, "{refused}");
+    assert!(
+        !workspace.dashboard().expect("kept").is_empty(),
+        "the saved data stays"
+    );
 }

@@ -21,8 +21,11 @@ use crate::state::{FaultRule, Shared};
 use crate::wire;
 use crate::world::{ConnectionError, Selection, Status, SyncAction, World};
 
+mod vanishing;
+
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
+        .merge(vanishing::routes())
         .route("/", get(state))
         .route("/clock", post(move_clock))
         .route("/reset", post(reset))

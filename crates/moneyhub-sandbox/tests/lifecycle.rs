@@ -775,7 +775,7 @@ async fn a_single_sync_connection_goes_stale_into_resync_and_a_refresh_brings_it
 }
 
 #[tokio::test]
-async fn pending_transactions_post_later_and_keep_their_ids() {
+async fn pending_transactions_post_later_some_under_a_new_id() {
     let sandbox = Sandbox::start().await;
     let user = sandbox.create_user().await;
     sandbox.add_connection(&user, MOCK_BANK).await;
@@ -790,19 +790,35 @@ async fn pending_transactions_post_later_and_keep_their_ids() {
         .filter(|t| t["status"] == "pending")
         .filter_map(|t| t["id"].as_str().map(str::to_string))
         .collect();
-    assert!(!pending.is_empty(), "the last two days are pending");
+    assert!(pending.len() >= 4, "the last two days are pending");
     sandbox.advance("3d").await;
     let token = sandbox.cc_token("transactions:read:all", Some(&user)).await;
+    let (mut kept, mut reissued) = (0, 0);
     for id in &pending {
         let (status, transaction) = sandbox
             .get_json(&format!("/v3/transactions/{id}"), &token)
             .await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            transaction["data"]["status"], "posted",
-            "{id} still pending"
-        );
+        match status {
+            StatusCode::OK => {
+                assert_eq!(
+                    transaction["data"]["status"], "posted",
+                    "{id} still pending"
+                );
+                kept += 1;
+            }
+            StatusCode::NOT_FOUND => reissued += 1,
+            other => panic!("{id}: {other}"),
+        }
     }
+    assert!(kept > 0 && reissued > 0, "kept {kept}, reissued {reissued}");
+    let webhooks = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
+    assert!(
+        webhooks
+            .as_array()
+            .expect("webhooks")
+            .iter()
+            .any(|w| w["eventType"] == "deletedTransactions")
+    );
 }
 
 /// Runs a journey posting exactly `accounts` on the account step.
@@ -907,4 +923,116 @@ async fn balances_do_not_jump_when_history_arrives_and_accounts_added_by_reauth_
             account["accountName"]
         );
     }
+}
+
+/// Data disappears at the source as it does at Moneyhub: pending transactions that post under
+/// new ids, an account closed at the bank, a connection deleted elsewhere, a deleted user.
+#[tokio::test]
+async fn data_disappears_at_the_source() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    let other = sandbox.add_connection(&user, MOCK_BANK).await;
+    let token = sandbox
+        .cc_token("transactions:read:all accounts:read", Some(&user))
+        .await;
+    let pending_ids = |body: &Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter(|t| t["status"] == "pending")
+            .filter_map(|t| t["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (_, before) = sandbox
+        .get_json("/v3/transactions?limit=1000", &token)
+        .await;
+    let pending = pending_ids(&before);
+    assert!(!pending.is_empty(), "the last two days are pending");
+
+    // Posted under new ids: the pending ids are gone, nothing is listed twice.
+    let reissued = sandbox
+        .admin(
+            Method::POST,
+            &format!("/connections/{connection}/post-pending"),
+            json!({}),
+        )
+        .await;
+    assert!(!reissued["reissued"].as_array().expect("ids").is_empty());
+    let (_, after) = sandbox
+        .get_json("/v3/transactions?limit=1000", &token)
+        .await;
+    let ids: Vec<&str> = after["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a transaction is listed twice");
+    let still_pending = pending_ids(&after);
+    for id in &pending {
+        assert!(
+            !ids.contains(&id.as_str()) || still_pending.contains(id),
+            "{id} was reissued yet still listed"
+        );
+    }
+    assert_eq!(ids.len(), before["data"].as_array().expect("data").len());
+    let webhooks = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
+    assert!(
+        webhooks
+            .as_array()
+            .expect("webhooks")
+            .iter()
+            .any(|w| w["eventType"] == "deletedTransactions")
+    );
+
+    // An account closed at the bank leaves its connection.
+    let (_, accounts) = sandbox.get_json("/v3/accounts", &token).await;
+    let account = accounts["data"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["connectionId"] == connection.as_str())
+        .and_then(|a| a["id"].as_str())
+        .expect("an account")
+        .to_string();
+    sandbox
+        .admin(
+            Method::POST,
+            &format!("/accounts/{account}/close"),
+            json!({}),
+        )
+        .await;
+    let (_, accounts) = sandbox.get_json("/v3/accounts", &token).await;
+    assert!(
+        accounts["data"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .all(|a| a["id"] != account.as_str())
+    );
+
+    // A connection deleted elsewhere is no longer listed.
+    sandbox
+        .admin(
+            Method::POST,
+            &format!("/connections/{other}/remove-elsewhere"),
+            json!({}),
+        )
+        .await;
+    let listed = sandbox.connections(&user).await;
+    assert!(listed.iter().all(|c| c["id"] != other.as_str()));
+    assert!(listed.iter().any(|c| c["id"] == connection.as_str()));
+
+    // A deleted user answers 404.
+    sandbox
+        .admin(Method::DELETE, &format!("/users/{user}"), Value::Null)
+        .await;
+    let read = sandbox.cc_token("connection:read", None).await;
+    let (status, _) = sandbox
+        .get_json(&format!("/users/{user}/connections"), &read)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -179,7 +179,11 @@ export type Breakage =
 /**  No new data for 3 days (Moneyhub's `resync` rule). */
 "stale" | 
 /**  Clear everything forced and mark it healthy. */
-"heal";
+"heal" | 
+/**  Deleted outside Banklinks (another app of the same client, Moneyhub's portal). */
+"removedAtMoneyhub" | 
+/**  The bank closed its first account. */
+"accountClosed";
 
 /**  One connection in full, for its detail page. */
 export type ConnectionDetail = ConnectionDetail_Serialize | ConnectionDetail_Deserialize;
@@ -348,6 +352,11 @@ export type ErrorCode =
 "database_damaged" | 
 /**  No profile (Moneyhub user) is selected yet. */
 "no_profile" | 
+/**
+ *  Moneyhub no longer has the profile's user (deleted elsewhere): its saved data stays;
+ *  the fix is a new Moneyhub user or removing the profile. Retrying will not help.
+ */
+"user_gone" | 
 /**  The action is not allowed for this connection now. */
 "not_allowed" | 
 /**  No such connection, environment or profile. */

@@ -66,6 +66,10 @@ const explanations: Record<ErrorCode, Explained> = {
     title: 'No user chosen yet',
     help: 'Pick or create a user first.',
   },
+  user_gone: {
+    title: 'Moneyhub no longer has this user',
+    help: 'It was deleted outside Banklinks. What was saved here stays as history. Create a new Moneyhub user in Settings → Users, or remove this profile.',
+  },
   not_allowed: {
     title: 'Not possible right now',
     help: 'The reason is below.',

@@ -62,7 +62,10 @@ impl Flows {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<models::Connection>, FlowError> {
-        let connections = self.client.connections(&self.user_id).await?;
+        let connections = match self.client.connections(&self.user_id).await {
+            Err(moneyhub::Error::Http { status: 404, .. }) => return Err(FlowError::UserGone),
+            other => other?,
+        };
         let stored: Vec<StoredConnection> = connections.iter().map(stored_connection).collect();
         let listed: Vec<String> = connections.iter().map(|c| c.id.clone()).collect();
         let mut store = lock(&self.store);

@@ -746,3 +746,21 @@ fn undocumented_errors_removed_connections_and_syncs_in_progress() {
     assert_eq!(sync.reason, Some(ActionReason::SyncInProgress));
     assert!(!sync.queueable());
 }
+
+#[test]
+fn a_new_ninety_day_consent_reads_ninety_days_and_the_last_hours_read_one() {
+    let days_left = |expires: Duration| {
+        let facts = Facts {
+            expires_at: Some(now() + expires),
+            ..healthy(ConnectionKind::OpenBanking)
+        };
+        assess(&facts, NOW, &Tried::default(), now()).consent_days_left
+    };
+    assert_eq!(days_left(Duration::days(90)), Some(90));
+    assert_eq!(
+        days_left(Duration::days(90) - Duration::seconds(5)),
+        Some(90)
+    );
+    assert_eq!(days_left(Duration::hours(3)), Some(1));
+    assert_eq!(days_left(Duration::zero()), Some(0));
+}

@@ -45,6 +45,10 @@ pub enum Breakage {
     Stale,
     /// Clear everything forced and mark it healthy.
     Heal,
+    /// Deleted outside Banklinks (another app of the same client, Moneyhub's portal).
+    RemovedAtMoneyhub,
+    /// The bank closed its first account.
+    AccountClosed,
 }
 
 /// Fault presets for the Demo's API.
@@ -211,6 +215,28 @@ impl Workspace {
     /// Breaks (or heals) a Demo connection in a chosen way, then refreshes.
     pub async fn demo_break(&self, connection: &str, how: Breakage) -> Result<(), Error> {
         let now = self.now();
+        let vanishing = match how {
+            Breakage::RemovedAtMoneyhub => Some(format!(
+                "/connections/{}/remove-elsewhere",
+                urlencoding_path(connection)
+            )),
+            Breakage::AccountClosed => {
+                let view = self.flows()?.connection_view(connection)?;
+                let account = view
+                    .accounts
+                    .iter()
+                    .find(|a| a.removed_at_source.is_none())
+                    .ok_or_else(|| {
+                        Error::NotAllowed("the connection has no open account".into())
+                    })?;
+                Some(format!("/accounts/{}/close", urlencoding_path(&account.id)))
+            }
+            _ => None,
+        };
+        if let Some(path) = vanishing {
+            self.admin(reqwest::Method::POST, &path, json!({})).await?;
+            return self.refresh().await;
+        }
         let body = match how {
             Breakage::ExpireConsent => {
                 json!({ "expiresAt": crate::store::iso(now - Duration::days(1)) })
@@ -225,6 +251,7 @@ impl Workspace {
                 json!({ "lastUpdated": crate::store::iso(now - Duration::days(3)) })
             }
             Breakage::Heal => json!({ "heal": true }),
+            Breakage::RemovedAtMoneyhub | Breakage::AccountClosed => return Ok(()),
         };
         self.admin(
             reqwest::Method::PATCH,

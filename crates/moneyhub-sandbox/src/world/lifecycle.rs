@@ -329,6 +329,27 @@ impl World {
         }
     }
 
+    /// The bank closed the account: it leaves its connection and Moneyhub deletes its data
+    /// (`deletedAccount`). Answers whether it existed.
+    pub fn close_account(&mut self, account_id: Uuid) -> bool {
+        let Some(account) = self.accounts.get(&account_id) else {
+            return false;
+        };
+        let (connection_id, user_id) = (account.connection_id.clone(), account.user_id.clone());
+        if let Some(connection) = self.connections.get_mut(&connection_id) {
+            connection.account_ids.retain(|id| *id != account_id);
+        }
+        self.remove_account(account_id);
+        self.pending.remove(&account_id);
+        self.revision += 1;
+        self.emit(
+            "deletedAccount",
+            &user_id,
+            serde_json::json!({ "accountId": account_id }),
+        );
+        true
+    }
+
     pub fn delete_user(&mut self, user_id: &str) -> Option<User> {
         let user = self.users.remove(user_id)?;
         self.revision += 1;
