@@ -258,7 +258,10 @@ pub fn assess(
     } else {
         Fix::Reauth
     };
+    let single_sync = facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping;
     let sync_now_or_wait = match allowance {
+        // Moneyhub refuses a manual sync of a single-sync connection; refresh is its sync.
+        _ if single_sync => Fix::Refresh,
         SyncAllowance::Now { .. } => Fix::Sync,
         SyncAllowance::At { at, .. } => Fix::Wait { until: Some(at) },
     };
@@ -426,11 +429,13 @@ pub fn assess(
                 renew,
             )
         } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
+            // The seed: it syncs once and not again without the person; the refresh flow is
+            // how it updates.
             (
-                Severity::Ok,
-                "Up to date".into(),
-                "This connection only updates when you refresh it.".into(),
-                Fix::None,
+                Severity::Info,
+                "Synced once".into(),
+                "This connection syncs once, then only when you refresh it.".into(),
+                Fix::Refresh,
             )
         } else {
             (Severity::Ok, "Up to date".into(), String::new(), Fix::None)

@@ -125,7 +125,12 @@ export type ActionReason =
 /**  Moneyhub no longer has the connection; only removing it here is left. */
 { code: "removedAtMoneyhub" } | 
 /**  Moneyhub is running a sync of it now. */
-{ code: "syncInProgress" };
+{ code: "syncInProgress" } | 
+/**
+ *  A `singleSyncOnly` connection syncs only through the refresh flow (Moneyhub refuses a
+ *  manual sync).
+ */
+{ code: "singleSyncOnly" };
 
 export type Actor = "user" | "automatic";
 

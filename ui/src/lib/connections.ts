@@ -139,6 +139,8 @@ export function reasonText(reason: ActionReason, availableAt: string | null, now
       return 'Moneyhub no longer has this connection.';
     case 'syncInProgress':
       return 'Moneyhub is syncing it now';
+    case 'singleSyncOnly':
+      return 'Syncs only when you refresh it';
   }
 }
 

@@ -32,6 +32,9 @@ pub enum ActionReason {
     RemovedAtMoneyhub,
     /// Moneyhub is running a sync of it now.
     SyncInProgress,
+    /// A `singleSyncOnly` connection syncs only through the refresh flow (Moneyhub refuses a
+    /// manual sync).
+    SingleSyncOnly,
 }
 
 impl ActionReason {
@@ -63,6 +66,9 @@ impl ActionReason {
             ActionReason::ServerAsked => "Moneyhub asked to wait before the next sync.",
             ActionReason::RemovedAtMoneyhub => "Moneyhub no longer has this connection.",
             ActionReason::SyncInProgress => "Moneyhub is syncing this connection now.",
+            ActionReason::SingleSyncOnly => {
+                "This connection syncs only when you refresh it (it is single-sync)."
+            }
         }
     }
 }
@@ -135,6 +141,8 @@ pub(super) fn actions(facts: &Facts, allowance: SyncAllowance, expired: bool) ->
     }
     let sync = if expired {
         ActionCheck::deny(Action::Sync, ActionReason::ConsentEnded)
+    } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
+        ActionCheck::deny(Action::Sync, ActionReason::SingleSyncOnly)
     } else {
         match allowance {
             // A wait for Moneyhub's limit says when (and can be queued); with no wait, a sync
