@@ -13,6 +13,8 @@ pub mod flows;
 #[cfg(test)]
 #[path = "flows_tests.rs"]
 mod flows_tests;
+#[cfg(test)]
+mod golden_tests;
 pub mod health;
 pub mod journal;
 pub mod keychain;

@@ -40,7 +40,7 @@ pub enum ConnectionStatus {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionError {
     Resync,
@@ -48,17 +48,19 @@ pub enum ConnectionError {
     SyncPartial,
     MfaRequired,
     CredentialsError,
-    #[serde(other)]
-    Other,
+    /// A code the published docs do not list, kept as Moneyhub wrote it (the app shows it).
+    #[serde(untagged)]
+    Undocumented(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ExtendedStatus {
     Expired,
     StoppedSyncing,
-    #[serde(other)]
-    Other,
+    /// A value the published docs do not list, kept as Moneyhub wrote it.
+    #[serde(untagged)]
+    Undocumented(String),
 }
 
 /// A connection as `GET /users/{id}/connections` returns it.
@@ -269,4 +271,25 @@ pub(crate) struct Envelope<T> {
 pub(crate) struct Links {
     #[serde(default)]
     pub next: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undocumented_error_codes_and_statuses_keep_their_words() {
+        let error: ConnectionError = serde_json::from_str("\"provider_error\"").expect("code");
+        assert_eq!(
+            error,
+            ConnectionError::Undocumented("provider_error".into())
+        );
+        let known: ConnectionError = serde_json::from_str("\"mfa_required\"").expect("code");
+        assert_eq!(known, ConnectionError::MfaRequired);
+        let status: ExtendedStatus = serde_json::from_str("\"suspended\"").expect("status");
+        assert_eq!(
+            serde_json::to_string(&status).expect("json"),
+            "\"suspended\""
+        );
+    }
 }

@@ -1,0 +1,304 @@
+//! The golden table: what each connection's card must say in every state Moneyhub can put it
+//! in, headless, against the real sandbox over HTTP and the real SQLite store (the Demo
+//! workspace, one fresh one per row). The expected columns are written from the seed pages
+//! and `moneyhub-api.md` §7, not from the code's output:
+//!
+//! - `resync` after 2 days without an update; 40 days when every account is a mortgage,
+//!   property, asset or loan.
+//! - an expired consent: reconsent when the bank gives `tppConsent`, else a reauth.
+//! - `stoppedSyncing` after 3 days of failures; `mfa_required` → refresh (legacy);
+//!   `credentials_error` → reauth; `sync_partial` and `sync_error` → sync (or wait when the
+//!   provider is down).
+//! - `singleSyncOnly` syncs once, then only through the refresh flow.
+//! - `POST /sync` once every 30 minutes per connection.
+//! - an error Moneyhub did not document, or none with `status: error`, is never "Up to date".
+//!
+//! Each row also says which actions are offered (a `!` marks one refused, with its reason),
+//! whether a next automatic sync is shown, and the consent countdown.
+
+use std::sync::Arc;
+
+use crate::ErrorCode;
+use crate::deep_link::DeepLink;
+use crate::flows::ConnectionView;
+use crate::keychain::MemoryKeychain;
+use crate::workspace::{AuthorizationRequest, Workspace};
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+/// How a row brings its connection into its state.
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    Nothing,
+    /// Consent ends within `n` days (`n` days less an hour from now).
+    ConsentEndsIn(i64),
+    ConsentEndedYesterday,
+    /// The last successful update was `n` days ago.
+    UpdatedDaysAgo(i64),
+    ForcedError(&'static str),
+    /// The sandbox clock moves on (failures pile up).
+    ClockMoves(&'static str),
+    /// A manual sync, then its run finishes (only the cooldown is left).
+    SyncedNow,
+    /// A manual sync at a slow bank, still running.
+    SyncRunning,
+    /// The bank server stops answering; the refresh fails with `offline`.
+    Offline,
+    /// Deleted outside Banklinks.
+    RemovedAtMoneyhub,
+    /// The Moneyhub user is deleted; the refresh fails with `user_gone`.
+    UserDeleted,
+}
+
+struct Row {
+    state: &'static str,
+    bank: &'static str,
+    setup: Setup,
+    headline: &'static str,
+    fix: &'static str,
+    actions: &'static str,
+    next_sync: bool,
+    consent_days: Option<i64>,
+    /// Words the card's reason must contain, when it matters.
+    detail: &'static str,
+}
+
+/// Long enough for Moneyhub's next automatic sync whatever the hour (the longest gap in its
+/// schedule is 23:00 to 06:00), where a bank's script shows.
+const NEXT_SLOT: &str = "8h";
+
+const OB: &str = "reauth reconsent !refresh:refreshOnlyScreenScraping sync remove";
+const OB_NO_SYNC_EXPIRED: &str =
+    "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:consentEnded remove";
+const OB_COOLDOWN: &str =
+    "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:cooldown remove";
+const LEGACY: &str = "reauth !reconsent:reconsentOnlyOpenBanking refresh sync remove";
+const GONE: &str = "!reauth:removedAtMoneyhub !reconsent:removedAtMoneyhub !refresh:removedAtMoneyhub !sync:removedAtMoneyhub remove";
+
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    Row { state: "healthy", bank: "Monzo", setup: Setup::Nothing, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "consent due in 14 days", bank: "Monzo", setup: Setup::ConsentEndsIn(14), headline: "Consent ends in 14 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(14), detail: "" },
+    Row { state: "consent due in 7 days", bank: "Monzo", setup: Setup::ConsentEndsIn(7), headline: "Consent ends in 7 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(7), detail: "" },
+    Row { state: "consent due in 3 days", bank: "Monzo", setup: Setup::ConsentEndsIn(3), headline: "Consent ends in 3 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(3), detail: "" },
+    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends in 1 day", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), detail: "" },
+    Row { state: "expired, tppConsent", bank: "Monzo", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", fix: "reconsent", actions: OB_NO_SYNC_EXPIRED, next_sync: false, consent_days: Some(-1), detail: "" },
+    Row { state: "expired, no tppConsent (legacy)", bank: "Nutmeg", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", fix: "reauth", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
+    Row { state: "resync after 2 days", bank: "Monzo", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "mortgage, 3 days: not yet resync", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "mortgage, resync after 40 days", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "loan, resync after 40 days", bank: "Zopa", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "loan, 3 days: not yet resync", bank: "Zopa", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "stoppedSyncing", bank: "Danske Bank", setup: Setup::ClockMoves("4d"), headline: "Stopped syncing", fix: "reauth", actions: OB, next_sync: false, consent_days: Some(86), detail: "3 days" },
+    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "singleSyncOnly after its sync", bank: "Vanguard Investor", setup: Setup::Nothing, headline: "Synced once", fix: "refresh", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "refresh" },
+    Row { state: "an undocumented error", bank: "Sandbox Bank (undocumented error)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "provider_error" },
+    Row { state: "status error, no error code", bank: "Sandbox Bank (error without a code)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "without saying why" },
+    Row { state: "an undocumented extendedStatus", bank: "Sandbox Bank (undocumented status)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports a problem", fix: "reauth", actions: OB, next_sync: false, consent_days: Some(90), detail: "suspended" },
+    Row { state: "cooldown", bank: "Monzo", setup: Setup::SyncedNow, headline: "Up to date", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "fetching" },
+    Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
+    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_says_what_the_seeds_say() {
+    let mut failures = Vec::new();
+    for row in ROWS {
+        let view = run(row).await;
+        if let Err(problem) = check(row, &view) {
+            failures.push(format!("{}: {problem}", row.state));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+async fn run(row: &Row) -> ConnectionView {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = Workspace::open(
+        dir.path().to_path_buf(),
+        Arc::new(MemoryKeychain::default()),
+    )
+    .await
+    .expect("open");
+    workspace
+        .create_profile("Golden", None)
+        .await
+        .expect("profile");
+    let bank = workspace
+        .institutions()
+        .await
+        .expect("institutions")
+        .into_iter()
+        .find(|i| i.name == row.bank)
+        .unwrap_or_else(|| panic!("no bank {}", row.bank))
+        .id;
+    let url = workspace
+        .begin(AuthorizationRequest::AddConnection { bank_id: bank })
+        .await
+        .expect("begin");
+    let callback = moneyhub_sandbox::journey::walk(&url, &[])
+        .await
+        .expect("journey");
+    let DeepLink::AuthCallback(callback) = callback.parse::<DeepLink>().expect("link") else {
+        panic!("not a callback");
+    };
+    let id = workspace
+        .complete(&callback)
+        .await
+        .expect("complete")
+        .connection_id;
+    let identity = workspace
+        .overview()
+        .await
+        .expect("overview")
+        .environment
+        .identity_url;
+    let admin = |method: reqwest::Method, path: String, body: Value| {
+        let request = reqwest::Client::new()
+            .request(method, format!("{identity}/__sandbox{path}"))
+            .json(&body);
+        async move {
+            let answer = request.send().await.expect("admin");
+            assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        }
+    };
+    let iso = |at: chrono::DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = Utc::now();
+    let patch = |body: Value| admin(reqwest::Method::PATCH, format!("/connections/{id}"), body);
+    match row.setup {
+        Setup::Nothing => {}
+        Setup::ConsentEndsIn(days) => {
+            patch(json!({ "expiresAt": iso(now + Duration::days(days) - Duration::hours(1)) }))
+                .await
+        }
+        Setup::ConsentEndedYesterday => {
+            patch(json!({ "expiresAt": iso(now - Duration::days(1) + Duration::minutes(1)) })).await
+        }
+        Setup::UpdatedDaysAgo(days) => {
+            patch(json!({ "lastUpdated": iso(now - Duration::days(days)) })).await
+        }
+        Setup::ForcedError(code) => patch(json!({ "error": code })).await,
+        Setup::ClockMoves(by) => {
+            workspace.demo_advance_clock(by).await.expect("clock");
+        }
+        Setup::SyncedNow => {
+            workspace.sync_now(&id).await.expect("sync");
+            admin(
+                reqwest::Method::POST,
+                "/clock".into(),
+                json!({ "advance": "10s" }),
+            )
+            .await;
+            workspace.tick(Utc::now()).await;
+        }
+        Setup::SyncRunning => workspace.sync_now(&id).await.expect("sync"),
+        Setup::Offline => {
+            workspace.demo_set_online(false).await.expect("offline");
+            let refused = workspace.refresh().await.expect_err("offline");
+            assert_eq!(refused.code(), ErrorCode::Offline);
+        }
+        Setup::RemovedAtMoneyhub => {
+            admin(
+                reqwest::Method::POST,
+                format!("/connections/{id}/remove-elsewhere"),
+                json!({}),
+            )
+            .await
+        }
+        Setup::UserDeleted => {
+            let user = workspace.overview().await.expect("overview");
+            let profile = user.active_profile.expect("profile");
+            let user_id = user
+                .profiles
+                .iter()
+                .find(|p| p.id == profile)
+                .map(|p| p.user_id.clone())
+                .expect("user");
+            admin(
+                reqwest::Method::DELETE,
+                format!("/users/{user_id}"),
+                json!({}),
+            )
+            .await;
+            let refused = workspace.refresh().await.expect_err("user gone");
+            assert_eq!(refused.code(), ErrorCode::UserGone);
+        }
+    }
+    if !matches!(row.setup, Setup::Offline | Setup::UserDeleted) {
+        workspace.refresh().await.expect("refresh");
+    }
+    workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("the connection is listed")
+}
+
+fn check(row: &Row, view: &ConnectionView) -> Result<(), String> {
+    let health = &view.health;
+    let mut problems = Vec::new();
+    if health.headline != row.headline {
+        problems.push(format!(
+            "headline {:?}, want {:?}",
+            health.headline, row.headline
+        ));
+    }
+    let fix = serde_json::to_value(health.recommended).expect("fix")["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if fix != row.fix {
+        problems.push(format!("fix {fix:?}, want {:?}", row.fix));
+    }
+    let actions: Vec<String> = health
+        .actions
+        .iter()
+        .map(|check| {
+            let name = serde_json::to_value(check.action).expect("action");
+            let name = name.as_str().unwrap_or_default();
+            match &check.reason {
+                None if check.allowed => name.to_string(),
+                reason => format!(
+                    "!{name}:{}",
+                    serde_json::to_value(reason).expect("reason")["code"]
+                        .as_str()
+                        .unwrap_or("none")
+                ),
+            }
+        })
+        .collect();
+    if actions.join(" ") != row.actions {
+        problems.push(format!(
+            "actions {:?}, want {:?}",
+            actions.join(" "),
+            row.actions
+        ));
+    }
+    if view.next_automatic_sync.is_some() != row.next_sync {
+        problems.push(format!(
+            "next automatic sync {:?}, want {}",
+            view.next_automatic_sync,
+            if row.next_sync { "one" } else { "none" }
+        ));
+    }
+    if health.consent_days_left != row.consent_days {
+        problems.push(format!(
+            "consent days {:?}, want {:?}",
+            health.consent_days_left, row.consent_days
+        ));
+    }
+    if !health.detail.contains(row.detail) {
+        problems.push(format!("reason {:?} lacks {:?}", health.detail, row.detail));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
