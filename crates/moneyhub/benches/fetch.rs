@@ -4,6 +4,10 @@
 //!
 //! Connections are fetched four at a time over one keep-alive client; transactions are read a
 //! page (1000) at a time and only counted, so memory follows the page size, not the history.
+//!
+//! Then the same user adds a 21st connection the way the app does (authorization, then that
+//! connection alone: the list, its accounts, its transactions), and the requests it cost are
+//! printed by kind: the other 20 connections must cost nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -94,6 +98,48 @@ fn main() {
             peak.load(Ordering::Relaxed).saturating_sub(baseline) as f64 / 1024.0,
             baseline as f64 / 1024.0,
         );
+        add_a_connection(&client, &user).await;
         sandbox.stop().await;
     });
+}
+
+/// The app's add-connection flow against a user who already has 20 connections.
+async fn add_a_connection(client: &Moneyhub, user: &str) {
+    let before = client.requests_sent();
+    let begun = client
+        .begin(moneyhub::auth::Purpose::AddConnection {
+            user_id: user.to_string(),
+            bank: moneyhub::auth::BankChoice::Bank("1ffe704d39629a929c8e293880fb449a".into()),
+        })
+        .await
+        .expect("begin");
+    let authorization = client.requests_sent() - before;
+    // The person at the bank: the browser's requests, not the client's.
+    let redirect = moneyhub_sandbox::journey::walk(begun.url.as_str(), &[])
+        .await
+        .expect("journey");
+    let callback = moneyhub::auth::Callback::parse(&redirect).expect("callback");
+    let mid = client.requests_sent();
+    let done = client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    let completion = client.requests_sent() - mid;
+    let mid = client.requests_sent();
+    client.connections(user).await.expect("connections");
+    let accounts = client
+        .accounts(user, Some(&done.connection_id))
+        .await
+        .expect("accounts");
+    let query = TransactionQuery {
+        account_ids: accounts.iter().map(|a| a.id.clone()).collect(),
+        ..TransactionQuery::default()
+    };
+    let mut pages = client.transactions(user, query);
+    while pages.next_page().await.expect("page").is_some() {}
+    let data = client.requests_sent() - mid;
+    println!(
+        "adding a 21st connection: {} requests ({authorization} to start the authorization, {completion} to complete it, {data} for that connection's list, accounts and transactions; none for the other 20)",
+        client.requests_sent() - before,
+    );
 }

@@ -140,7 +140,8 @@ impl Flows {
             previous_connection_id: done.previous_connection_id.clone(),
             purpose,
         });
-        self.refresh().await?;
+        // The connection concerned only: the others have not changed.
+        self.refresh_connection(&done.connection_id).await?;
         Ok(Connected {
             connection_id: done.connection_id,
             previous_connection_id: done.previous_connection_id,
