@@ -26,6 +26,7 @@ fn main() {
         "sync_now",
         "sync_when_allowed",
         "connection_detail",
+        "connection_sync_history",
         "transactions",
         "journal",
         "export_data",

@@ -40,6 +40,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::connections::sync_now,
             commands::connections::sync_when_allowed,
             commands::connections::connection_detail,
+            commands::connections::connection_sync_history,
             commands::connections::transactions,
             commands::connections::journal,
             commands::connections::export_data,

@@ -87,6 +87,16 @@ pub async fn connection_detail(
     Ok(state.workspace()?.connection_detail(&connection_id)?)
 }
 
+/// Moneyhub's own record of the connection's syncs, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn connection_sync_history(
+    state: State<'_, AppState>,
+    connection_id: String,
+) -> Result<Vec<banklinks_core::store::SyncRun>, IpcError> {
+    Ok(state.workspace()?.sync_history(&connection_id).await?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn transactions(

@@ -19,7 +19,7 @@ mod reads;
 mod reconcile;
 
 pub use reads::BalancePoint;
-pub use reconcile::SyncInFlight;
+pub use reconcile::{SyncInFlight, SyncRun};
 
 /// Migrations, in order. Append only: a released migration is never edited.
 const MIGRATIONS: &[(&str, &str)] = &[

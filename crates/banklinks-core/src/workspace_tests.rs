@@ -145,6 +145,15 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         .filter(|e| matches!(e.event, JournalEvent::SyncRequested { .. }))
         .count();
     assert_eq!(requested, 2, "the manual sync and the queued one");
+    // Moneyhub's own record has them too, kept in the store.
+    let runs = workspace.sync_history(&id).await.expect("sync history");
+    assert!(
+        runs.iter()
+            .filter(|r| r.action.as_deref() == Some("client-update"))
+            .count()
+            >= 2,
+        "{runs:?}"
+    );
     let later = workspace.tick(Utc::now() + Duration::minutes(6)).await;
     assert!(later.synced.is_empty(), "it ran once: {later:?}");
 

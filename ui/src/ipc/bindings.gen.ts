@@ -37,6 +37,8 @@ export const commands = {
 	/**  Runs the sync now if allowed, else queues it; returns when it will run if queued. */
 	syncWhenAllowed: (connectionId: string) => typedError<string | null, IpcError>(__TAURI_INVOKE("sync_when_allowed", { connectionId })),
 	connectionDetail: (connectionId: string) => typedError<ConnectionDetail_Serialize, IpcError>(__TAURI_INVOKE("connection_detail", { connectionId })),
+	/**  Moneyhub's own record of the connection's syncs, newest first. */
+	connectionSyncHistory: (connectionId: string) => typedError<SyncRun_Serialize[], IpcError>(__TAURI_INVOKE("connection_sync_history", { connectionId })),
 	transactions: (connectionId: string, search: string, limit: number, offset: number) => typedError<TransactionPage_Serialize, IpcError>(__TAURI_INVOKE("transactions", { connectionId, search, limit, offset })),
 	journal: () => typedError<JournalEntry_Serialize[], IpcError>(__TAURI_INVOKE("journal")),
 	/**
@@ -252,6 +254,13 @@ export type ConnectionView_Deserialize = {
 	syncingSince?: string | null,
 	/**  Moneyhub stopped listing it then (deleted elsewhere); kept here as history. */
 	removedAtSource?: string | null,
+	/**  The date of its oldest transaction here: how far back its history goes so far. */
+	historyFrom?: string | null,
+	/**
+	 *  Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
+	 *  the rest in the background within minutes).
+	 */
+	historyArriving: boolean,
 };
 
 /**  A dashboard row: a connection, its accounts and what to do about it. */
@@ -273,6 +282,13 @@ export type ConnectionView_Serialize = {
 	syncingSince: string | null,
 	/**  Moneyhub stopped listing it then (deleted elsewhere); kept here as history. */
 	removedAtSource: string | null,
+	/**  The date of its oldest transaction here: how far back its history goes so far. */
+	historyFrom: string | null,
+	/**
+	 *  Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
+	 *  the rest in the background within minutes).
+	 */
+	historyArriving: boolean,
 };
 
 export type DeepLinkKind = "authCallback" | "openConnection";
@@ -895,6 +911,44 @@ export type StoredTransaction_Serialize = {
 	description: string,
 	categoryId: string | null,
 	pending: boolean,
+};
+
+/**
+ *  One of Moneyhub's own sync runs of a connection (automatic or asked for), as `GET
+ *  …/connections/{id}/syncs` lists it.
+ */
+export type SyncRun = SyncRun_Serialize | SyncRun_Deserialize;
+
+/**
+ *  One of Moneyhub's own sync runs of a connection (automatic or asked for), as `GET
+ *  …/connections/{id}/syncs` lists it.
+ */
+export type SyncRun_Deserialize = {
+	id: string,
+	/**  `auto-update` (Moneyhub's schedule) or `client-update` (asked for). */
+	action?: string | null,
+	/**
+	 *  `success`, `error`, `partial`, `mfa-required`, `credentials-error`, or none while it
+	 *  runs (or one the docs do not list, verbatim).
+	 */
+	fetchStatus?: string | null,
+	createdAt?: string | null,
+};
+
+/**
+ *  One of Moneyhub's own sync runs of a connection (automatic or asked for), as `GET
+ *  …/connections/{id}/syncs` lists it.
+ */
+export type SyncRun_Serialize = {
+	id: string,
+	/**  `auto-update` (Moneyhub's schedule) or `client-update` (asked for). */
+	action: string | null,
+	/**
+	 *  `success`, `error`, `partial`, `mfa-required`, `credentials-error`, or none while it
+	 *  runs (or one the docs do not list, verbatim).
+	 */
+	fetchStatus: string | null,
+	createdAt: string | null,
 };
 
 /**  A page of a connection's transactions. */

@@ -24,6 +24,7 @@ import {
   type ProbeRead,
   type ProbeWritten,
   type RemovalReceipt,
+  type SyncRun_Serialize,
   type TransactionPage_Serialize,
 } from './bindings.gen';
 
@@ -41,6 +42,7 @@ export type Fix = generated_types.Fix_Serialize;
 export type FlowActivity = generated_types.FlowActivity_Serialize;
 export type FlowEvent = generated_types.FlowEvent_Serialize;
 export type Health = generated_types.Health_Serialize;
+export type SyncRun = generated_types.SyncRun_Serialize;
 export type InstitutionView = generated_types.InstitutionView_Serialize;
 export type JournalEntry = generated_types.JournalEntry_Serialize;
 export type JournalEvent = generated_types.JournalEvent_Serialize;
@@ -124,6 +126,8 @@ export const ipc = {
     settle<string | null>(() => generated.syncWhenAllowed(connectionId)),
   connectionDetail: (connectionId: string) =>
     settle<ConnectionDetail_Serialize>(() => generated.connectionDetail(connectionId)),
+  connectionSyncHistory: (connectionId: string) =>
+    settle<SyncRun_Serialize[]>(() => generated.connectionSyncHistory(connectionId)),
   transactions: (connectionId: string, search: string, limit: number, offset: number) =>
     settle<TransactionPage_Serialize>(() =>
       generated.transactions(connectionId, search, limit, offset),

@@ -6,6 +6,7 @@ import {
   dashboardSummary,
   fixEffect,
   fixLabel,
+  historySoFarText,
   kindLabels,
   nextChange,
   queueable,
@@ -205,5 +206,13 @@ describe('removal', () => {
       'Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this device.',
     );
     expect(removalText({ name: 'Monzo', accounts: null, transactions: null })).toMatch(/its data deleted/);
+  });
+});
+
+describe('historySoFarText', () => {
+  it('says how far the history goes so far, in days then months', () => {
+    expect(historySoFarText(null, now)).toBe('No history yet');
+    expect(historySoFarText('2025-11-01T12:00:00Z', now)).toBe('20 days of history so far');
+    expect(historySoFarText('2025-08-21T12:00:00Z', now)).toBe('3 months of history so far');
   });
 });

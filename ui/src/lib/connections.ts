@@ -258,3 +258,12 @@ export function removalSummary(bank: string, accounts: number, transactions: num
       : `${plural(accounts, 'account')} and ${plural(transactions, 'transaction')}`;
   return `This revokes Banklinks’ consent at ${bank} and deletes ${what} from Moneyhub and this device.`;
 }
+
+/** "3 months of history so far", from the oldest transaction here. */
+export function historySoFarText(from: string | null, now: Instant): string {
+  if (!from) return 'No history yet';
+  const days = Math.max(0, Math.round((toMs(now) - Date.parse(from)) / 86_400_000));
+  if (days < 45) return `${days} day${days === 1 ? '' : 's'} of history so far`;
+  const months = Math.round(days / 30.44);
+  return `${months} months of history so far`;
+}

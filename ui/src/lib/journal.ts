@@ -88,6 +88,26 @@ export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
   }
 }
 
+/** One sync run's outcome as Moneyhub recorded it, in words. */
+export function syncRunResult(fetchStatus: string | null): string {
+  switch (fetchStatus) {
+    case 'success':
+      return 'Synced';
+    case 'partial':
+      return 'Partly synced';
+    case 'error':
+      return 'Failed';
+    case 'mfa-required':
+      return 'The bank needed you';
+    case 'credentials-error':
+      return 'The bank refused the login';
+    case null:
+      return 'Running…';
+    default:
+      return `Ended “${fetchStatus}”`;
+  }
+}
+
 /** A finished sync's result in words: new data, nothing new, or the failure. */
 export function syncResultText(fetchStatus: string | null, newTransactions: number): string {
   switch (fetchStatus) {

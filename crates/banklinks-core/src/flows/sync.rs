@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::{FlowError, FlowEvent, Flows, lock};
 use crate::health::{Action, ActionCheck};
 use crate::journal::JournalEvent;
-use crate::store::{Actor, RemovalReceipt, SyncInFlight};
+use crate::store::{Actor, RemovalReceipt, SyncInFlight, SyncRun};
 
 /// How long a background sync is watched before the app stops asking about it (Moneyhub's
 /// slowest providers take minutes; this is well past them).
@@ -305,6 +305,34 @@ impl Flows {
             }
         }
         run
+    }
+
+    /// Moneyhub's own record of the connection's syncs (automatic and asked for), newest first:
+    /// asked for now and kept, or what was kept when Moneyhub cannot be reached.
+    pub async fn sync_history(&self, connection: &str) -> Result<Vec<SyncRun>, FlowError> {
+        // Only a connection of this profile goes into Moneyhub's URL.
+        self.connection_view(connection)?;
+        match self
+            .client
+            .connection_syncs(&self.user_id, connection)
+            .await
+        {
+            Ok(runs) => {
+                let runs: Vec<SyncRun> = runs
+                    .into_iter()
+                    .map(|run| SyncRun {
+                        id: run.id,
+                        action: run.action,
+                        fetch_status: run.fetch_status,
+                        created_at: run.created_at,
+                    })
+                    .collect();
+                lock(&self.store).save_sync_runs(&self.profile, connection, &runs)?;
+            }
+            Err(moneyhub::Error::Transport { .. }) => {}
+            Err(err) => return Err(err.into()),
+        }
+        Ok(lock(&self.store).sync_runs(&self.profile, connection, 50)?)
     }
 
     /// Removes a connection: Moneyhub first (revoking consent and deleting its data there), then

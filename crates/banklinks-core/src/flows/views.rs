@@ -41,6 +41,29 @@ pub struct ConnectionView {
     /// Moneyhub stopped listing it then (deleted elsewhere); kept here as history.
     #[specta(type = Option<String>)]
     pub removed_at_source: Option<DateTime<Utc>>,
+    /// The date of its oldest transaction here: how far back its history goes so far.
+    #[specta(type = Option<String>)]
+    pub history_from: Option<DateTime<Utc>>,
+    /// Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
+    /// the rest in the background within minutes).
+    pub history_arriving: bool,
+}
+
+/// How long after connecting Moneyhub may still be bringing older history.
+const HISTORY_ARRIVES_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Whether older history may still be on its way: connected moments ago, with less than a
+/// year of it here so far.
+fn history_arriving(
+    connected_on: Option<DateTime<Utc>>,
+    history_from: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    let recent = connected_on.is_some_and(|at| now - at < HISTORY_ARRIVES_WITHIN);
+    let short = history_from
+        .zip(connected_on)
+        .is_none_or(|(from, connected)| connected - from < chrono::Duration::days(330));
+    recent && short
 }
 
 /// One connection in full, for its detail page.
@@ -110,6 +133,8 @@ impl Flows {
                 )
             });
         let queued_sync = store.queued_sync(&self.profile, &connection.id)?;
+        let history_from = store.earliest_transaction(&self.profile, &connection.id)?;
+        let history_arriving = history_arriving(connection.connected_on, history_from, now);
         Ok(ConnectionView {
             kind: facts.kind,
             connection,
@@ -121,6 +146,8 @@ impl Flows {
             provider_degraded,
             syncing_since,
             removed_at_source,
+            history_from,
+            history_arriving,
         })
     }
 

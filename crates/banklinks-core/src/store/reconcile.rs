@@ -8,6 +8,21 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, StoreError, iso, parse_time};
 
+/// One of Moneyhub's own sync runs of a connection (automatic or asked for), as `GET
+/// …/connections/{id}/syncs` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRun {
+    pub id: String,
+    /// `auto-update` (Moneyhub's schedule) or `client-update` (asked for).
+    pub action: Option<String>,
+    /// `success`, `error`, `partial`, `mfa-required`, `credentials-error`, or none while it
+    /// runs (or one the docs do not list, verbatim).
+    pub fetch_status: Option<String>,
+    #[specta(type = Option<String>)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// A sync Moneyhub runs in the background for a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncInFlight {
@@ -158,6 +173,73 @@ impl Store {
         }
         tx.commit()?;
         Ok(newly)
+    }
+
+    /// Keeps Moneyhub's sync runs of a connection (the latest answer wins).
+    pub fn save_sync_runs(
+        &mut self,
+        profile: &str,
+        connection: &str,
+        runs: &[SyncRun],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO sync_runs (profile_id, id, connection_id, action, fetch_status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(profile_id, id) DO UPDATE SET action = excluded.action, fetch_status = excluded.fetch_status, created_at = excluded.created_at",
+            )?;
+            for run in runs {
+                upsert.execute(params![
+                    profile,
+                    run.id,
+                    connection,
+                    run.action,
+                    run.fetch_status,
+                    run.created_at.map(iso)
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A connection's sync runs, newest first.
+    pub fn sync_runs(
+        &self,
+        profile: &str,
+        connection: &str,
+        limit: u32,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT id, action, fetch_status, created_at FROM sync_runs WHERE profile_id = ?1 AND connection_id = ?2
+             ORDER BY created_at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = query.query_map(params![profile, connection, limit], |r| {
+            Ok(SyncRun {
+                id: r.get(0)?,
+                action: r.get(1)?,
+                fetch_status: r.get(2)?,
+                created_at: parse_time(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The date of the connection's oldest stored transaction: how far its history goes.
+    pub fn earliest_transaction(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let day: Option<String> = self.db.query_row(
+            "SELECT MIN(t.booked_at) FROM transactions t JOIN accounts a ON a.profile_id = t.profile_id AND a.id = t.account_id
+             WHERE t.profile_id = ?1 AND a.connection_id = ?2",
+            params![profile, connection],
+            |r| r.get(0),
+        )?;
+        Ok(parse_time(day))
     }
 
     /// The earliest day of a pending transaction on these accounts, if any is pending.

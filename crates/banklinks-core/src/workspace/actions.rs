@@ -112,6 +112,14 @@ impl Workspace {
         Ok(())
     }
 
+    /// Moneyhub's record of a connection's syncs, newest first (kept ones when offline).
+    pub async fn sync_history(
+        &self,
+        connection: &str,
+    ) -> Result<Vec<crate::store::SyncRun>, Error> {
+        Ok(self.flows()?.sync_history(connection).await?)
+    }
+
     /// "Sync as soon as allowed": runs now if allowed, else queues it (in the store) and says
     /// when it will run.
     pub async fn sync_when_allowed(
