@@ -224,10 +224,6 @@ fn moneyhub_words(error: ErrorCode) -> &'static str {
     }
 }
 
-fn day(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y").to_string()
-}
-
 /// The assessment; see the module docs.
 pub fn assess(
     facts: &Facts,
@@ -274,172 +270,166 @@ pub fn assess(
         other => other,
     };
 
-    let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) =
-        if let Some(gone) = facts.removed_at_source {
-            (
-                Severity::Action,
-                "Removed at Moneyhub".into(),
-                format!(
-                    "Moneyhub no longer has this connection (gone since {}): it was deleted \
-                     outside Banklinks. What was saved here stays as history. Remove it here, \
-                     or add the bank again.",
-                    day(gone)
-                ),
-                Fix::Remove,
-            )
-        } else if expired {
-            let when = facts
-                .expires_at
-                .map(day)
-                .unwrap_or_else(|| "recently".into());
-            let how = if renew == Fix::Reconsent {
-                "Renew your consent (no need to log in to your bank)."
-            } else {
-                "Log in to your bank again to renew access."
-            };
-            (
-                Severity::Action,
-                "Consent expired".into(),
-                format!("Your consent ended on {when}, so the data is frozen as it was. {how}"),
-                renew,
-            )
-        } else if facts.extended_status == Some(ExtendedStatus::StoppedSyncing) {
-            (
-                Severity::Action,
-                "Stopped syncing".into(),
-                "Moneyhub stopped retrying after 3 days of failed syncs.".into(),
-                user_fix,
-            )
-        } else if facts.syncing {
-            (
-                Severity::Info,
-                "Syncing".into(),
-                "Moneyhub is fetching from the bank now; this updates when it has finished.".into(),
-                // Nothing for the person to do: the card shows the result when it comes.
-                Fix::None,
-            )
-        } else if facts.extended_status == Some(ExtendedStatus::Undocumented) {
-            let said = facts.raw_extended_status.as_deref().unwrap_or("unknown");
-            (
-                Severity::Action,
-                "Moneyhub reports a problem".into(),
-                format!(
-                    "Moneyhub marks this connection “{said}”, a state Banklinks does not know."
-                ),
-                user_fix,
-            )
-        } else if let Some(code) = error {
-            let words = moneyhub_words(code);
-            match code {
-                ErrorCode::CredentialsError => (
-                    Severity::Action,
-                    "Bank login needed".into(),
-                    words.into(),
-                    Fix::Reauth,
-                ),
-                ErrorCode::MfaRequired => (
-                    Severity::Action,
-                    "Your bank needs you".into(),
-                    words.into(),
-                    user_fix,
-                ),
-                ErrorCode::Resync
-                    if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping =>
-                {
-                    (
-                        Severity::Action,
-                        "Waiting for you to refresh".into(),
-                        format!("This connection only updates when you refresh it. {words}"),
-                        Fix::Refresh,
-                    )
-                }
-                ErrorCode::Resync => {
-                    let fix = if tried.sync {
-                        user_fix
-                    } else {
-                        sync_now_or_wait
-                    };
-                    (
-                        Severity::Warning,
-                        "Not updated recently".into(),
-                        words.into(),
-                        fix,
-                    )
-                }
-                ErrorCode::SyncError => {
-                    let fix = if facts.provider_degraded {
-                        Fix::Wait { until: None }
-                    } else if tried.sync {
-                        user_fix
-                    } else {
-                        sync_now_or_wait
-                    };
-                    (Severity::Warning, "Sync failed".into(), words.into(), fix)
-                }
-                ErrorCode::SyncPartial => {
-                    let fix = if tried.sync {
-                        user_fix
-                    } else {
-                        sync_now_or_wait
-                    };
-                    (Severity::Info, "Partly synced".into(), words.into(), fix)
-                }
-                ErrorCode::Undocumented => (
-                    Severity::Action,
-                    "Moneyhub reports an error".into(),
-                    match facts.raw_error.as_deref() {
-                        Some(code) => {
-                            format!(
-                                "Moneyhub reports the error “{code}”, which Banklinks does not know."
-                            )
-                        }
-                        None => {
-                            "Moneyhub marks this connection in error without saying why.".into()
-                        }
-                    },
-                    user_fix,
-                ),
-            }
-        } else if facts.status == Status::Never {
-            (
-                Severity::Info,
-                "Waiting for first data".into(),
-                "Moneyhub has not finished the first sync yet.".into(),
-                Fix::Wait { until: None },
-            )
-        } else if let Some(days) = consent_days_left.filter(|days| *days <= 14) {
-            let severity = if days <= 3 {
-                Severity::Warning
-            } else {
-                Severity::Info
-            };
-            let fix_text = if renew == Fix::Reconsent {
-                "renew it in a couple of clicks"
-            } else {
-                "log in to your bank again to keep it"
-            };
-            (
-                severity,
-                format!(
-                    "Consent ends in {} day{}",
-                    days.max(0),
-                    if days == 1 { "" } else { "s" }
-                ),
-                format!("Access to this connection ends soon; {fix_text}."),
-                renew,
-            )
-        } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
-            // The seed: it syncs once and not again without the person; the refresh flow is
-            // how it updates.
-            (
-                Severity::Info,
-                "Synced once".into(),
-                "This connection syncs once, then only when you refresh it.".into(),
-                Fix::Refresh,
-            )
+    let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) = if facts
+        .removed_at_source
+        .is_some()
+    {
+        // The date is the card's to word, in the person's own zone.
+        (
+            Severity::Action,
+            "Removed at Moneyhub".into(),
+            "Moneyhub no longer has this connection: it was deleted outside Banklinks. What \
+                 was saved here stays as history. Remove it here, or add the bank again."
+                .into(),
+            Fix::Remove,
+        )
+    } else if expired {
+        let how = if renew == Fix::Reconsent {
+            "Renew your consent (no need to log in to your bank)."
         } else {
-            (Severity::Ok, "Up to date".into(), String::new(), Fix::None)
+            "Log in to your bank again to renew access."
         };
+        // No date here: the card words the one expiry date in the person's own zone, so
+        // two lines can never name different days.
+        (
+            Severity::Action,
+            "Consent expired".into(),
+            format!("Your consent has ended, so the data is frozen as it was. {how}"),
+            renew,
+        )
+    } else if facts.extended_status == Some(ExtendedStatus::StoppedSyncing) {
+        (
+            Severity::Action,
+            "Stopped syncing".into(),
+            "Moneyhub stopped retrying after 3 days of failed syncs.".into(),
+            user_fix,
+        )
+    } else if facts.syncing {
+        (
+            Severity::Info,
+            "Syncing".into(),
+            "Moneyhub is fetching from the bank now; this updates when it has finished.".into(),
+            // Nothing for the person to do: the card shows the result when it comes.
+            Fix::None,
+        )
+    } else if facts.extended_status == Some(ExtendedStatus::Undocumented) {
+        let said = facts.raw_extended_status.as_deref().unwrap_or("unknown");
+        (
+            Severity::Action,
+            "Moneyhub reports a problem".into(),
+            format!("Moneyhub marks this connection “{said}”, a state Banklinks does not know."),
+            user_fix,
+        )
+    } else if let Some(code) = error {
+        let words = moneyhub_words(code);
+        match code {
+            ErrorCode::CredentialsError => (
+                Severity::Action,
+                "Bank login needed".into(),
+                words.into(),
+                Fix::Reauth,
+            ),
+            ErrorCode::MfaRequired => (
+                Severity::Action,
+                "Your bank needs you".into(),
+                words.into(),
+                user_fix,
+            ),
+            ErrorCode::Resync
+                if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping =>
+            {
+                (
+                    Severity::Action,
+                    "Waiting for you to refresh".into(),
+                    format!("This connection only updates when you refresh it. {words}"),
+                    Fix::Refresh,
+                )
+            }
+            ErrorCode::Resync => {
+                let fix = if tried.sync {
+                    user_fix
+                } else {
+                    sync_now_or_wait
+                };
+                (
+                    Severity::Warning,
+                    "Not updated recently".into(),
+                    words.into(),
+                    fix,
+                )
+            }
+            ErrorCode::SyncError => {
+                let fix = if facts.provider_degraded {
+                    Fix::Wait { until: None }
+                } else if tried.sync {
+                    user_fix
+                } else {
+                    sync_now_or_wait
+                };
+                (Severity::Warning, "Sync failed".into(), words.into(), fix)
+            }
+            ErrorCode::SyncPartial => {
+                let fix = if tried.sync {
+                    user_fix
+                } else {
+                    sync_now_or_wait
+                };
+                (Severity::Info, "Partly synced".into(), words.into(), fix)
+            }
+            ErrorCode::Undocumented => (
+                Severity::Action,
+                "Moneyhub reports an error".into(),
+                match facts.raw_error.as_deref() {
+                    Some(code) => {
+                        format!(
+                            "Moneyhub reports the error “{code}”, which Banklinks does not know."
+                        )
+                    }
+                    None => "Moneyhub marks this connection in error without saying why.".into(),
+                },
+                user_fix,
+            ),
+        }
+    } else if facts.status == Status::Never {
+        (
+            Severity::Info,
+            "Waiting for first data".into(),
+            "Moneyhub has not finished the first sync yet.".into(),
+            Fix::Wait { until: None },
+        )
+    } else if let Some(days) = consent_days_left.filter(|days| *days <= 14) {
+        let severity = if days <= 3 {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        let fix_text = if renew == Fix::Reconsent {
+            "renew it in a couple of clicks"
+        } else {
+            "log in to your bank again to keep it"
+        };
+        (
+            severity,
+            format!(
+                "Consent ends in {} day{}",
+                days.max(0),
+                if days == 1 { "" } else { "s" }
+            ),
+            format!("Access to this connection ends soon; {fix_text}."),
+            renew,
+        )
+    } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
+        // The seed: it syncs once and not again without the person; the refresh flow is
+        // how it updates.
+        (
+            Severity::Info,
+            "Synced once".into(),
+            "This connection syncs once, then only when you refresh it.".into(),
+            Fix::Refresh,
+        )
+    } else {
+        (Severity::Ok, "Up to date".into(), String::new(), Fix::None)
+    };
 
     // The fix was already tried and the problem is still there: only Moneyhub can help now.
     let already_tried = match recommended {

@@ -175,11 +175,15 @@ describe('ordering and labels', () => {
     expect(kindLabels.other).toBe('Other');
   });
 
-  it('words the consent countdown', () => {
-    expect(consentText(12)).toBe('Consent ends in 12 days');
-    expect(consentText(1)).toBe('Consent ends tomorrow');
-    expect(consentText(0)).toBe('Consent ends today');
-    expect(consentText(-3)).toBe('Consent ended 3 days ago');
+  it('words the consent countdown from its one date, in local calendar days', () => {
+    // `now` is 13:42 on 21 Nov (UTC, the tests' zone).
+    expect(consentText('2025-12-03T09:00:00Z', now)).toBe('Consent ends in 12 days');
+    expect(consentText('2026-02-19T13:42:00Z', now)).toBe('Consent ends in 90 days');
+    expect(consentText('2025-11-22T01:00:00Z', now)).toBe('Consent ends tomorrow');
+    expect(consentText('2025-11-21T18:00:00Z', now)).toMatch(/^Consent ends today at /);
+    expect(consentText('2025-11-21T09:00:00Z', now)).toBe('Consent ended today');
+    expect(consentText('2025-11-20T23:00:00Z', now)).toBe('Consent ended yesterday (20 Nov)');
+    expect(consentText('2025-11-18T12:00:00Z', now)).toBe('Consent ended on 18 Nov');
   });
 
   it('titles personas', () => {

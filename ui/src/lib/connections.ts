@@ -10,7 +10,7 @@ import type {
   Fix,
   Severity,
 } from '../ipc';
-import { formatAt, formatClock, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
+import { formatAt, formatClock, formatDay, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
 
 export type FixKind = Fix['kind'];
 
@@ -217,12 +217,28 @@ export function consentLapsed(view: ConnectionView): boolean {
 }
 
 /** "Consent ends in 12 days", "Consent ends today", "Consent ended 3 days ago". */
-export function consentText(daysLeft: number): string {
-  if (daysLeft > 1) return `Consent ends in ${daysLeft} days`;
-  if (daysLeft === 1) return 'Consent ends tomorrow';
-  if (daysLeft === 0) return 'Consent ends today';
-  if (daysLeft === -1) return 'Consent ended yesterday';
-  return `Consent ended ${-daysLeft} days ago`;
+/** The consent's end in words, from its one date read in the person's own time zone, so
+ * "ended yesterday" and "ended on 28 Feb" can never name different days. */
+export function consentText(expiresAt: string, now: Instant): string {
+  const days = calendarDaysBetween(toMs(now), Date.parse(expiresAt));
+  const ended = Date.parse(expiresAt) <= toMs(now);
+  if (ended) {
+    if (days === 0) return 'Consent ended today';
+    if (days === -1) return `Consent ended yesterday (${formatDay(expiresAt)})`;
+    return `Consent ended on ${formatDay(expiresAt)}`;
+  }
+  if (days === 0) return `Consent ends today at ${formatClock(expiresAt)}`;
+  if (days === 1) return 'Consent ends tomorrow';
+  return `Consent ends in ${days} days`;
+}
+
+/** Whole local calendar days from `from` to `to` (negative when `to` is earlier). */
+function calendarDaysBetween(from: number, to: number): number {
+  const midnight = (ms: number) => {
+    const d = new Date(ms);
+    return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+  };
+  return Math.round((midnight(to) - midnight(from)) / 86_400_000);
 }
 
 /** "needs-attention" → "Needs attention". */
