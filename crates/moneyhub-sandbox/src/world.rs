@@ -18,6 +18,7 @@ mod catch_up;
 pub mod generator;
 mod lifecycle;
 mod model;
+mod posting;
 mod schedule;
 mod sync;
 

@@ -12,7 +12,7 @@ use super::{
 use crate::catalogue::{Institution, Script};
 
 /// How long transactions stay pending before they post.
-const PENDING_FOR: Duration = Duration::days(2);
+pub(super) const PENDING_FOR: Duration = Duration::days(2);
 
 impl World {
     /// Adds the generated transactions dated `from..=until` to every account of the connection
@@ -113,91 +113,6 @@ impl World {
         }
     }
 
-    /// Posts the pending transactions that have aged. Moneyhub keeps the id when it matches
-    /// the posted transaction to its pending one; when it cannot (here: every other one, by
-    /// id), the pending id is deleted and the posted one listed under a new id.
-    fn post_aged_pending(&mut self, account_id: Uuid, now: DateTime<Utc>) {
-        let Some(pending) = self.pending.remove(&account_id) else {
-            return;
-        };
-        let mut still = Vec::new();
-        let mut unmatched = Vec::new();
-        for id in pending {
-            match self.transactions.get_mut(&id) {
-                Some(transaction) if now - day_noon(transaction.date) >= PENDING_FOR => {
-                    if id.as_bytes()[15] % 2 == 0 {
-                        transaction.status = TransactionStatus::Posted;
-                        transaction.modified = now;
-                    } else {
-                        unmatched.push(id);
-                    }
-                }
-                Some(_) => still.push(id),
-                None => {}
-            }
-        }
-        if !still.is_empty() {
-            self.pending.insert(account_id, still);
-        }
-        self.reissue_as_posted(account_id, &unmatched, now);
-    }
-
-    /// Replaces pending transactions with posted ones under new ids (`deletedTransactions`,
-    /// then `newTransactions`). Answers the new ids.
-    pub fn reissue_as_posted(
-        &mut self,
-        account_id: Uuid,
-        pending: &[Uuid],
-        now: DateTime<Utc>,
-    ) -> Vec<Uuid> {
-        let mut fresh = Vec::with_capacity(pending.len());
-        for old in pending {
-            let Some(mut transaction) = self.transactions.remove(old) else {
-                continue;
-            };
-            transaction.id = self.uuid();
-            transaction.status = TransactionStatus::Posted;
-            transaction.modified = now;
-            if let Some(ids) = self.transactions_by_account.get_mut(&account_id)
-                && let Some(slot) = ids.iter_mut().find(|id| *id == old)
-            {
-                *slot = transaction.id;
-            }
-            if let Some(ids) = self.pending.get_mut(&account_id) {
-                ids.retain(|id| id != old);
-            }
-            fresh.push(transaction.id);
-            self.transactions.insert(transaction.id, transaction);
-        }
-        if fresh.is_empty() {
-            return fresh;
-        }
-        self.revision += 1;
-        let connection_id = self
-            .accounts
-            .get(&account_id)
-            .map(|a| a.connection_id.clone());
-        if let Some(connection_id) = connection_id {
-            let user_id = self
-                .connections
-                .get(&connection_id)
-                .map(|c| c.user_id.clone())
-                .unwrap_or_default();
-            self.emit(
-                "deletedTransactions",
-                &user_id,
-                serde_json::json!({ "accounts": [{ "id": account_id, "transactions": pending }] }),
-            );
-            self.announce_transactions(&connection_id, account_id, &fresh);
-        }
-        fresh
-    }
-
-    /// The account's transactions still pending.
-    pub fn pending_of(&self, account_id: Uuid) -> Vec<Uuid> {
-        self.pending.get(&account_id).cloned().unwrap_or_default()
-    }
-
     /// The account's balance at the end of `day`, from the bank's side: the opening balance
     /// plus every transaction since the account opened, fetched or not.
     pub fn balance_through(&mut self, account_id: Uuid, day: NaiveDate) -> i64 {
@@ -250,7 +165,12 @@ impl World {
     }
 
     /// Moneyhub sends transaction webhooks per account, at most 6000 ids each.
-    fn announce_transactions(&mut self, connection_id: &str, account_id: Uuid, ids: &[Uuid]) {
+    pub(super) fn announce_transactions(
+        &mut self,
+        connection_id: &str,
+        account_id: Uuid,
+        ids: &[Uuid],
+    ) {
         let Some(user_id) = self
             .connections
             .get(connection_id)
@@ -608,7 +528,7 @@ fn fetch_status_for(error: ConnectionError) -> FetchStatus {
     }
 }
 
-fn day_noon(day: NaiveDate) -> DateTime<Utc> {
+pub(super) fn day_noon(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(12, 0, 0)
         .map_or_else(Utc::now, |noon| noon.and_utc())
 }
