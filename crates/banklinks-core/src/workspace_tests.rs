@@ -486,6 +486,12 @@ async fn what_moneyhub_no_longer_lists_is_reconciled() {
             .expect("rows")
     };
 
+    // Just connected: Moneyhub brings the older history in the background, and the card says so.
+    assert!(view(&kept).history_arriving, "{:?}", view(&kept).history_from);
+    workspace.demo_advance_clock("3m").await.expect("clock");
+    let arrived = view(&kept);
+    assert!(!arrived.history_arriving, "{:?}", arrived.history_from);
+
     let accounts: Vec<String> = view(&kept).accounts.iter().map(|a| a.id.clone()).collect();
     let pending_before: Vec<String> = accounts
         .iter()
