@@ -16,13 +16,9 @@
 //! Each row also says which actions are offered (a `!` marks one refused, with its reason),
 //! whether a next automatic sync is shown, and the consent countdown.
 
-use std::sync::Arc;
-
 use crate::ErrorCode;
-use crate::deep_link::DeepLink;
+use crate::demo_harness::{add_connection, admin, bank_id, demo_workspace};
 use crate::flows::ConnectionView;
-use crate::keychain::MemoryKeychain;
-use crate::workspace::{AuthorizationRequest, Workspace};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
@@ -118,54 +114,12 @@ async fn every_state_says_what_the_seeds_say() {
 }
 
 async fn run(row: &Row) -> ConnectionView {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let workspace = Workspace::open(
-        dir.path().to_path_buf(),
-        Arc::new(MemoryKeychain::default()),
-    )
-    .await
-    .expect("open");
-    workspace
-        .create_profile("Golden", None)
-        .await
-        .expect("profile");
-    let bank = workspace
-        .institutions()
-        .await
-        .expect("institutions")
-        .into_iter()
-        .find(|i| i.name == row.bank)
-        .unwrap_or_else(|| panic!("no bank {}", row.bank))
-        .id;
-    let url = workspace
-        .begin(AuthorizationRequest::AddConnection { bank_id: bank })
-        .await
-        .expect("begin");
-    let callback = moneyhub_sandbox::journey::walk(&url, &[])
-        .await
-        .expect("journey");
-    let DeepLink::AuthCallback(callback) = callback.parse::<DeepLink>().expect("link") else {
-        panic!("not a callback");
-    };
-    let id = workspace
-        .complete(&callback)
-        .await
-        .expect("complete")
-        .connection_id;
-    let identity = workspace
-        .overview()
-        .await
-        .expect("overview")
-        .environment
-        .identity_url;
+    let (_dir, workspace) = demo_workspace("Golden").await;
+    let bank = bank_id(&workspace, row.bank).await;
+    let id = add_connection(&workspace, &bank).await;
     let admin = |method: reqwest::Method, path: String, body: Value| {
-        let request = reqwest::Client::new()
-            .request(method, format!("{identity}/__sandbox{path}"))
-            .json(&body);
-        async move {
-            let answer = request.send().await.expect("admin");
-            assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        }
+        let workspace = &workspace;
+        async move { admin(workspace, method, &path, body).await }
     };
     let iso = |at: chrono::DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let now = Utc::now();

@@ -7,6 +7,8 @@
 //! ([`error`]).
 
 pub mod deep_link;
+#[cfg(test)]
+mod demo_harness;
 pub mod environment;
 pub mod error;
 pub mod flows;

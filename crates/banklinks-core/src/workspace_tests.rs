@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use moneyhub_sandbox::clients::DEMO_CLIENT_SECRET;
 
-use crate::deep_link::{AuthCallback, DeepLink};
+use crate::demo_harness::{add_connection, admin, demo_workspace, finish_at_the_bank, typed};
 use crate::error::{Error, ErrorCode};
 use crate::flows::ExportFormat;
 use crate::health::{Fix, Severity};
@@ -17,15 +17,8 @@ use crate::workspace::{AuthorizationRequest, Breakage, Export, Workspace};
 
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
 
-/// The callback as the shell hands it over: parsed once, by the deep-link parser.
-fn typed(link: &str) -> AuthCallback {
-    match link.parse::<DeepLink>().expect("a valid callback") {
-        DeepLink::AuthCallback(callback) => callback,
-        other => panic!("not a callback: {other:?}"),
-    }
-}
-
-async fn add_connection(workspace: &Workspace, bank: &str) -> String {
+/// Adds a connection, checking the authorization waits for its callback meanwhile.
+async fn add_connection_watching_pending(workspace: &Workspace, bank: &str) -> String {
     let url = workspace
         .begin(AuthorizationRequest::AddConnection {
             bank_id: bank.into(),
@@ -39,15 +32,7 @@ async fn add_connection(workspace: &Workspace, bank: &str) -> String {
         .expect("pending");
     assert_eq!(pending.len(), 1, "the authorization waits for its callback");
     assert_eq!(pending[0].bank_id.as_deref(), Some(bank));
-    let callback = moneyhub_sandbox::journey::walk(&url, &[])
-        .await
-        .expect("bank journey");
-    assert!(callback.starts_with("banklinks://"), "{callback}");
-    workspace
-        .complete(&typed(&callback))
-        .await
-        .expect("complete")
-        .connection_id
+    finish_at_the_bank(workspace, &url).await
 }
 
 async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
@@ -91,7 +76,7 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         workspace.dashboard().expect("dashboard").is_empty(),
         "profiles never mix"
     );
-    let id = add_connection(&workspace, MOCK_BANK).await;
+    let id = add_connection_watching_pending(&workspace, MOCK_BANK).await;
     let flows = workspace.flows().expect("flows");
     assert!(flows.pending_authorizations().expect("pending").is_empty());
     let detail = flows.connection_detail(&id).expect("detail");
@@ -390,19 +375,13 @@ async fn the_overview_changes_are_events_even_when_the_clock_moves_from_outside(
     assert!(!quiet.clock_jumped && !still.clock_jumped, "{still:?}");
     assert_eq!(overview_changes(&mut events), 0, "nothing changed");
 
-    let identity = workspace
-        .overview()
-        .await
-        .expect("overview")
-        .environment
-        .identity_url;
-    let moved = reqwest::Client::new()
-        .post(format!("{identity}/__sandbox/clock"))
-        .json(&serde_json::json!({ "advance": "7d" }))
-        .send()
-        .await
-        .expect("admin");
-    assert!(moved.status().is_success());
+    admin(
+        &workspace,
+        reqwest::Method::POST,
+        "/clock",
+        serde_json::json!({ "advance": "7d" }),
+    )
+    .await;
     let noticed = workspace.tick(Utc::now()).await;
     assert!(noticed.clock_jumped, "{noticed:?}");
     assert_eq!(overview_changes(&mut events), 1);
@@ -441,34 +420,12 @@ async fn the_demo_world_is_saved_when_the_app_closes() {
 /// right fix; a deleted user is a clear error, not a silent failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_moneyhub_no_longer_lists_is_reconciled() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let workspace = Workspace::open(
-        dir.path().to_path_buf(),
-        Arc::new(MemoryKeychain::default()),
-    )
-    .await
-    .expect("open");
-    workspace
-        .create_profile("Sam", None)
-        .await
-        .expect("profile");
+    let (dir, workspace) = demo_workspace("Sam").await;
     let kept = add_connection(&workspace, MOCK_BANK).await;
     let other = add_connection(&workspace, MOCK_BANK).await;
-    let identity = workspace
-        .overview()
-        .await
-        .expect("overview")
-        .environment
-        .identity_url;
-    let http = reqwest::Client::new();
     let admin = |method: reqwest::Method, path: String| {
-        let request = http
-            .request(method, format!("{identity}/__sandbox{path}"))
-            .json(&serde_json::json!({}));
-        async move {
-            let answer = request.send().await.expect("admin");
-            assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        }
+        let workspace = &workspace;
+        async move { admin(workspace, method, &path, serde_json::json!({})).await }
     };
     let profile = workspace.flows().expect("flows").profile().to_string();
     let store = Store::open(&dir.path().join("banklinks.sqlite")).expect("second connection");
@@ -487,7 +444,11 @@ async fn what_moneyhub_no_longer_lists_is_reconciled() {
     };
 
     // Just connected: Moneyhub brings the older history in the background, and the card says so.
-    assert!(view(&kept).history_arriving, "{:?}", view(&kept).history_from);
+    assert!(
+        view(&kept).history_arriving,
+        "{:?}",
+        view(&kept).history_from
+    );
     workspace.demo_advance_clock("3m").await.expect("clock");
     let arrived = view(&kept);
     assert!(!arrived.history_arriving, "{:?}", arrived.history_from);

@@ -1,0 +1,89 @@
+//! For the core's own scenario tests: a Demo workspace in a temporary folder (the in-process
+//! sandbox over HTTP, a real SQLite file, the in-memory keychain), a connection added through
+//! the bank's pages as a person would, and the sandbox's admin API.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::deep_link::{AuthCallback, DeepLink};
+use crate::keychain::MemoryKeychain;
+use crate::workspace::{AuthorizationRequest, Workspace};
+
+/// A Demo workspace with a fresh profile; keep the folder alive as long as the workspace.
+pub async fn demo_workspace(profile: &str) -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workspace = Workspace::open(
+        dir.path().to_path_buf(),
+        Arc::new(MemoryKeychain::default()),
+    )
+    .await
+    .expect("open");
+    workspace
+        .create_profile(profile, None)
+        .await
+        .expect("profile");
+    (dir, workspace)
+}
+
+/// The callback as the shell hands it over: parsed once, by the deep-link parser.
+pub fn typed(link: &str) -> AuthCallback {
+    match link.parse::<DeepLink>().expect("a valid callback") {
+        DeepLink::AuthCallback(callback) => callback,
+        other => panic!("not a callback: {other:?}"),
+    }
+}
+
+/// Adds a connection to `bank_id` through the bank's pages; answers its id.
+pub async fn add_connection(workspace: &Workspace, bank_id: &str) -> String {
+    let url = workspace
+        .begin(AuthorizationRequest::AddConnection {
+            bank_id: bank_id.into(),
+        })
+        .await
+        .expect("begin");
+    finish_at_the_bank(workspace, &url).await
+}
+
+/// The person walks the bank's pages from `url` and the callback completes the authorization;
+/// answers the connection id.
+pub async fn finish_at_the_bank(workspace: &Workspace, url: &str) -> String {
+    let callback = moneyhub_sandbox::journey::walk(url, &[])
+        .await
+        .expect("bank journey");
+    assert!(callback.starts_with("banklinks://"), "{callback}");
+    workspace
+        .complete(&typed(&callback))
+        .await
+        .expect("complete")
+        .connection_id
+}
+
+/// The id of the Demo bank called `name`.
+pub async fn bank_id(workspace: &Workspace, name: &str) -> String {
+    workspace
+        .institutions()
+        .await
+        .expect("institutions")
+        .into_iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("no bank {name}"))
+        .id
+}
+
+/// One call to the Demo sandbox's admin API, which must succeed.
+pub async fn admin(workspace: &Workspace, method: reqwest::Method, path: &str, body: Value) {
+    let identity = workspace
+        .overview()
+        .await
+        .expect("overview")
+        .environment
+        .identity_url;
+    let answer = reqwest::Client::new()
+        .request(method, format!("{identity}/__sandbox{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("admin");
+    assert!(answer.status().is_success(), "{path}: {}", answer.status());
+}
