@@ -537,3 +537,43 @@ async fn what_moneyhub_no_longer_lists_is_reconciled() {
         "the saved data stays"
     );
 }
+
+/// Consent reminders belong to the consent period they warn about: once renewed, the next
+/// period's reminders are given again (keyed by the expiry, not just the connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_reminders_come_back_in_every_new_consent_period() {
+    let (_dir, workspace) = demo_workspace("Sam").await;
+    let id = add_connection(&workspace, MOCK_BANK).await;
+    let flows = workspace.flows().expect("flows");
+    let consent_notices = |notices: Vec<crate::notices::Notice>| {
+        notices
+            .into_iter()
+            .filter(|n| n.connection_id == id && n.key.starts_with("consent:"))
+            .count()
+    };
+    workspace
+        .demo_break(&id, Breakage::ConsentEndingSoon)
+        .await
+        .expect("ending soon");
+    assert_eq!(consent_notices(workspace.take_notices(&flows).expect("notices")), 1);
+    assert_eq!(
+        consent_notices(workspace.take_notices(&flows).expect("notices")),
+        0,
+        "given once per period"
+    );
+
+    let url = workspace
+        .begin(AuthorizationRequest::Reconsent {
+            connection_id: id.clone(),
+        })
+        .await
+        .expect("reconsent");
+    finish_at_the_bank(&workspace, &url).await;
+    workspace.demo_advance_clock("87d").await.expect("clock");
+    let flows = workspace.flows().expect("flows");
+    assert_eq!(
+        consent_notices(workspace.take_notices(&flows).expect("notices")),
+        1,
+        "the renewed consent's end is announced too"
+    );
+}
