@@ -16,6 +16,7 @@ fn main() {
         "save_environment",
         "remove_environment",
         "set_notifications",
+        "set_keep_gone_data",
         "set_customer_ip",
         "dashboard",
         "refresh",

@@ -30,6 +30,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::session::save_environment,
             commands::session::remove_environment,
             commands::session::set_notifications,
+            commands::session::set_keep_gone_data,
             commands::session::set_customer_ip,
             commands::connections::dashboard,
             commands::connections::refresh,

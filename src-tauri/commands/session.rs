@@ -77,6 +77,13 @@ pub async fn set_notifications(state: State<'_, AppState>, on: bool) -> Result<(
     Ok(state.workspace()?.set_notifications(on)?)
 }
 
+/// Keep connections and accounts Moneyhub no longer has, as history (or delete them).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_keep_gone_data(state: State<'_, AppState>, keep: bool) -> Result<(), IpcError> {
+    Ok(state.workspace()?.set_keep_gone_data(keep)?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn set_customer_ip(state: State<'_, AppState>, ip: String) -> Result<(), IpcError> {

@@ -19,7 +19,7 @@ mod reads;
 mod reconcile;
 
 pub use reads::BalancePoint;
-pub use reconcile::{SyncInFlight, SyncRun};
+pub use reconcile::{KEEP_GONE_DATA, SyncInFlight, SyncRun};
 
 /// Migrations, in order. Append only: a released migration is never edited.
 const MIGRATIONS: &[(&str, &str)] = &[

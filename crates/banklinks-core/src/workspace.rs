@@ -63,6 +63,8 @@ pub struct Overview {
     /// Set when the database could not be opened at start and was moved aside.
     pub startup_notice: Option<String>,
     pub notifications: bool,
+    /// Keep connections and accounts Moneyhub no longer has, as history (else delete them).
+    pub keep_gone_data: bool,
     pub customer_ip: Option<String>,
     /// "Now" as the active environment sees it (the Demo clock in Demo).
     pub now: String,
@@ -370,6 +372,7 @@ impl Workspace {
             data_location: self.data_dir.display().to_string(),
             startup_notice: self.startup_notice.clone(),
             notifications: store.setting(NOTIFICATIONS)?.as_deref() != Some("off"),
+            keep_gone_data: store.setting(crate::store::KEEP_GONE_DATA)?.as_deref() != Some("off"),
             customer_ip: store.setting(CUSTOMER_IP)?,
             now,
             last_refresh,
@@ -378,6 +381,15 @@ impl Workspace {
 
     pub fn set_notifications(&self, on: bool) -> Result<(), Error> {
         lock(&self.store).set_setting(NOTIFICATIONS, if on { "on" } else { "off" })?;
+        Ok(())
+    }
+
+    /// Whether what Moneyhub no longer has stays here as history (on) or is deleted (off).
+    pub fn set_keep_gone_data(&self, keep: bool) -> Result<(), Error> {
+        lock(&self.store).set_setting(
+            crate::store::KEEP_GONE_DATA,
+            if keep { "on" } else { "off" },
+        )?;
         Ok(())
     }
 

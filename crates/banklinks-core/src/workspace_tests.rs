@@ -555,7 +555,10 @@ async fn consent_reminders_come_back_in_every_new_consent_period() {
         .demo_break(&id, Breakage::ConsentEndingSoon)
         .await
         .expect("ending soon");
-    assert_eq!(consent_notices(workspace.take_notices(&flows).expect("notices")), 1);
+    assert_eq!(
+        consent_notices(workspace.take_notices(&flows).expect("notices")),
+        1
+    );
     assert_eq!(
         consent_notices(workspace.take_notices(&flows).expect("notices")),
         0,
@@ -575,5 +578,41 @@ async fn consent_reminders_come_back_in_every_new_consent_period() {
         consent_notices(workspace.take_notices(&flows).expect("notices")),
         1,
         "the renewed consent's end is announced too"
+    );
+}
+
+/// With "keep what Moneyhub no longer has" off, a connection deleted elsewhere goes here too,
+/// and the journal says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_keeping_off_what_moneyhub_deleted_is_deleted_here_too() {
+    let (_dir, workspace) = demo_workspace("Sam").await;
+    let id = add_connection(&workspace, MOCK_BANK).await;
+    assert!(
+        workspace.overview().await.expect("overview").keep_gone_data,
+        "kept by default"
+    );
+    workspace.set_keep_gone_data(false).expect("setting");
+    assert!(!workspace.overview().await.expect("overview").keep_gone_data);
+    admin(
+        &workspace,
+        reqwest::Method::POST,
+        &format!("/connections/{id}/remove-elsewhere"),
+        serde_json::json!({}),
+    )
+    .await;
+    workspace.refresh().await.expect("refresh");
+    assert!(
+        workspace
+            .dashboard()
+            .expect("dashboard")
+            .iter()
+            .all(|v| v.connection.id != id),
+        "deleted here too"
+    );
+    let journal = workspace.journal().expect("journal");
+    assert!(
+        journal
+            .iter()
+            .any(|e| e.event == JournalEvent::RemovedAtMoneyhub)
     );
 }

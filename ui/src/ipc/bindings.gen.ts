@@ -25,6 +25,8 @@ export const commands = {
 	saveEnvironment: (settings: EnvironmentSettings, secret: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("save_environment", { settings, secret })),
 	removeEnvironment: (environment: string) => typedError<null, IpcError>(__TAURI_INVOKE("remove_environment", { environment })),
 	setNotifications: (on: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("set_notifications", { on })),
+	/**  Keep connections and accounts Moneyhub no longer has, as history (or delete them). */
+	setKeepGoneData: (keep: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("set_keep_gone_data", { keep })),
 	setCustomerIp: (ip: string) => typedError<null, IpcError>(__TAURI_INVOKE("set_customer_ip", { ip })),
 	dashboard: () => typedError<ConnectionView_Serialize[], IpcError>(__TAURI_INVOKE("dashboard")),
 	refresh: () => typedError<null, IpcError>(__TAURI_INVOKE("refresh")),
@@ -719,6 +721,8 @@ export type Overview_Deserialize = {
 	/**  Set when the database could not be opened at start and was moved aside. */
 	startupNotice?: string | null,
 	notifications: boolean,
+	/**  Keep connections and accounts Moneyhub no longer has, as history (else delete them). */
+	keepGoneData: boolean,
 	customerIp?: string | null,
 	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
 	now: string,
@@ -738,6 +742,8 @@ export type Overview_Serialize = {
 	/**  Set when the database could not be opened at start and was moved aside. */
 	startupNotice: string | null,
 	notifications: boolean,
+	/**  Keep connections and accounts Moneyhub no longer has, as history (else delete them). */
+	keepGoneData: boolean,
 	customerIp: string | null,
 	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
 	now: string,

@@ -110,6 +110,7 @@ export const ipc = {
   removeEnvironment: (environment: string) =>
     settle<null>(() => generated.removeEnvironment(environment)),
   setNotifications: (on: boolean) => settle<null>(() => generated.setNotifications(on)),
+  setKeepGoneData: (keep: boolean) => settle<null>(() => generated.setKeepGoneData(keep)),
   setCustomerIp: (ip: string) => settle<null>(() => generated.setCustomerIp(ip)),
 
   // Connections.

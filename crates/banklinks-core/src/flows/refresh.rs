@@ -16,7 +16,7 @@ use moneyhub::models::{self, ConnectionType};
 
 use super::{FlowError, FlowEvent, Flows, lock};
 use crate::journal::JournalEvent;
-use crate::store::{Actor, StoredAccount, StoredConnection, StoredTransaction};
+use crate::store::{Actor, KEEP_GONE_DATA, StoredAccount, StoredConnection, StoredTransaction};
 
 /// How far before the last fetch a refresh looks again, for late changes Moneyhub dates back.
 const OVERLAP: Duration = Duration::days(3);
@@ -70,6 +70,7 @@ impl Flows {
         let listed: Vec<String> = connections.iter().map(|c| c.id.clone()).collect();
         let mut store = lock(&self.store);
         store.save_connections(&self.profile, &stored, now)?;
+        let keep = store.setting(KEEP_GONE_DATA)?.as_deref() != Some("off");
         for gone in store.mark_connections_gone(&self.profile, &listed, now)? {
             store.append_journal(
                 &self.profile,
@@ -78,6 +79,9 @@ impl Flows {
                 Actor::Automatic,
                 now,
             )?;
+            if !keep {
+                store.remove_connection(&self.profile, &gone, Actor::Automatic, now)?;
+            }
         }
         Ok(connections)
     }
@@ -122,6 +126,9 @@ impl Flows {
                     Actor::Automatic,
                     now,
                 )?;
+                if store.setting(KEEP_GONE_DATA)?.as_deref() == Some("off") {
+                    store.delete_gone_accounts(&self.profile, &connection.id)?;
+                }
             }
             store.transactions_fetched_at(&self.profile, &connection.id)?
         };

@@ -8,6 +8,9 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, StoreError, iso, parse_time};
 
+/// The setting: "off" deletes what Moneyhub no longer has; anything else keeps it as history.
+pub const KEEP_GONE_DATA: &str = "keep_gone_data";
+
 /// One of Moneyhub's own sync runs of a connection (automatic or asked for), as `GET
 /// …/connections/{id}/syncs` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
@@ -240,6 +243,15 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(parse_time(day))
+    }
+
+    /// Deletes a connection's accounts that Moneyhub no longer has, with their data.
+    pub fn delete_gone_accounts(&self, profile: &str, connection: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "DELETE FROM accounts WHERE profile_id = ?1 AND connection_id = ?2 AND removed_at_source IS NOT NULL",
+            params![profile, connection],
+        )?;
+        Ok(())
     }
 
     /// The earliest day of a pending transaction on these accounts, if any is pending.
