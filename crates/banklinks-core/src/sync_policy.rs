@@ -22,6 +22,9 @@ pub struct ManualSyncHistory {
     pub accepted: Vec<DateTime<Utc>>,
     /// A `Retry-After` Moneyhub sent with a 429, as an instant.
     pub server_retry_at: Option<DateTime<Utc>>,
+    /// When Moneyhub ran each sync it has on record (automatic ones, the first fetch and ours):
+    /// a provider's daily cap counts them all.
+    pub moneyhub_runs: Vec<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -77,11 +80,9 @@ pub fn manual_sync_allowance(
         later(last + SYNC_COOLDOWN, WaitReason::Cooldown);
     }
     let today = uk_date(now);
-    let used_today = history
-        .accepted
-        .iter()
-        .filter(|at| uk_date(**at) == today)
-        .count() as u32;
+    let on_today = |runs: &[DateTime<Utc>]| runs.iter().filter(|at| uk_date(**at) == today).count();
+    // Moneyhub's record includes ours once it has them; ours may be newer than the record.
+    let used_today = on_today(&history.accepted).max(on_today(&history.moneyhub_runs)) as u32;
     if let Some(cap) = daily_cap
         && used_today >= cap
     {
@@ -198,7 +199,7 @@ mod tests {
         let recent = ManualSyncHistory {
             last_accepted: Some(now - Duration::minutes(10)),
             accepted: vec![now - Duration::minutes(10)],
-            server_retry_at: None,
+            ..ManualSyncHistory::default()
         };
         assert_eq!(
             manual_sync_allowance(&recent, None, now),
@@ -222,7 +223,7 @@ mod tests {
         let capped = ManualSyncHistory {
             last_accepted: four.first().copied(),
             accepted: four,
-            server_retry_at: None,
+            ..ManualSyncHistory::default()
         };
         // 12:00 UTC in July is 13:00 BST: the cap resets at 23:00 UTC.
         assert_eq!(
@@ -232,6 +233,28 @@ mod tests {
                 reason: WaitReason::DailyCap
             }
         );
+        // Moneyhub's own record counts too: its automatic syncs and the first fetch use the cap.
+        let automatic = ManualSyncHistory {
+            moneyhub_runs: (1..=3).map(|h| now - Duration::hours(h)).collect(),
+            ..ManualSyncHistory::default()
+        };
+        assert_eq!(
+            manual_sync_allowance(&automatic, Some(4), now),
+            SyncAllowance::Now {
+                left_today: Some(1)
+            }
+        );
+        let both = ManualSyncHistory {
+            moneyhub_runs: (1..=4).map(|h| now - Duration::hours(h)).collect(),
+            ..ManualSyncHistory::default()
+        };
+        assert!(matches!(
+            manual_sync_allowance(&both, Some(4), now),
+            SyncAllowance::At {
+                reason: WaitReason::DailyCap,
+                ..
+            }
+        ));
         // Yesterday's syncs do not count against today's cap.
         let yesterday = ManualSyncHistory {
             accepted: vec![now - Duration::days(1); 4],

@@ -616,3 +616,26 @@ async fn with_keeping_off_what_moneyhub_deleted_is_deleted_here_too() {
             .any(|e| e.event == JournalEvent::RemovedAtMoneyhub)
     );
 }
+
+/// A provider's daily cap (Triodos: 4) counts Moneyhub's own syncs too, the first fetch and
+/// automatic ones: the card says what is really left, from Moneyhub's record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_providers_syncs_left_today_count_moneyhubs_own() {
+    use crate::health::Action;
+    let (_dir, workspace) = demo_workspace("Sam").await;
+    let triodos = crate::demo_harness::bank_id(&workspace, "Triodos Bank").await;
+    let id = add_connection(&workspace, &triodos).await;
+    let view = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("listed");
+    let sync = view.health.check(Action::Sync).expect("sync check");
+    assert!(sync.allowed, "{sync:?}");
+    assert_eq!(
+        sync.left_today,
+        Some(3),
+        "the first fetch used one of the 4"
+    );
+}

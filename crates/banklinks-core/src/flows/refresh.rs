@@ -141,6 +141,13 @@ impl Flows {
             ..TransactionQuery::default()
         };
         let arrived = self.import_pages(&connection.id, query).await?;
+        if crate::sync_policy::provider_daily_cap(&connection.name).is_some() {
+            // A capped provider counts every sync of the day, Moneyhub's own included: its
+            // record says how many are left.
+            if let Err(err) = self.sync_history(&connection.id).await {
+                tracing::info!(%err, "could not read Moneyhub's sync record");
+            }
+        }
         if fetched_before.is_some() {
             self.drop_vanished_pending(&account_ids).await?;
         }

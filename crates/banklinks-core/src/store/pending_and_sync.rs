@@ -139,10 +139,20 @@ impl Store {
             })?
             .filter_map(|r| parse_time(r.ok()))
             .collect();
+        let mut runs = self.db.prepare_cached(
+            "SELECT created_at FROM sync_runs WHERE profile_id = ?1 AND connection_id = ?2 ORDER BY created_at DESC LIMIT 50",
+        )?;
+        let moneyhub_runs = runs
+            .query_map(params![profile, connection], |r| {
+                r.get::<_, Option<String>>(0)
+            })?
+            .filter_map(|r| parse_time(r.ok().flatten()))
+            .collect();
         Ok(crate::sync_policy::ManualSyncHistory {
             last_accepted: parse_time(last),
             accepted,
             server_retry_at: parse_time(retry),
+            moneyhub_runs,
         })
     }
 }
