@@ -215,11 +215,27 @@ impl Workspace {
     /// Breaks (or heals) a Demo connection in a chosen way, then refreshes.
     pub async fn demo_break(&self, connection: &str, how: Breakage) -> Result<(), Error> {
         let now = self.now();
-        let vanishing = match how {
-            Breakage::RemovedAtMoneyhub => Some(format!(
-                "/connections/{}/remove-elsewhere",
-                urlencoding_path(connection)
-            )),
+        let connection_path = format!("/connections/{}", urlencoding_path(connection));
+        let patch = |body| (reqwest::Method::PATCH, connection_path.clone(), body);
+        let (method, path, body) = match how {
+            Breakage::ExpireConsent => {
+                patch(json!({ "expiresAt": crate::store::iso(now - Duration::days(1)) }))
+            }
+            Breakage::ConsentEndingSoon => {
+                patch(json!({ "expiresAt": crate::store::iso(now + Duration::days(3)) }))
+            }
+            Breakage::MfaRequired => patch(json!({ "error": "mfa_required" })),
+            Breakage::CredentialsError => patch(json!({ "error": "credentials_error" })),
+            Breakage::SyncError => patch(json!({ "error": "sync_error" })),
+            Breakage::Stale => {
+                patch(json!({ "lastUpdated": crate::store::iso(now - Duration::days(3)) }))
+            }
+            Breakage::Heal => patch(json!({ "heal": true })),
+            Breakage::RemovedAtMoneyhub => (
+                reqwest::Method::POST,
+                format!("{connection_path}/remove-elsewhere"),
+                json!({}),
+            ),
             Breakage::AccountClosed => {
                 let view = self.flows()?.connection_view(connection)?;
                 let account = view
@@ -229,36 +245,14 @@ impl Workspace {
                     .ok_or_else(|| {
                         Error::NotAllowed("the connection has no open account".into())
                     })?;
-                Some(format!("/accounts/{}/close", urlencoding_path(&account.id)))
+                (
+                    reqwest::Method::POST,
+                    format!("/accounts/{}/close", urlencoding_path(&account.id)),
+                    json!({}),
+                )
             }
-            _ => None,
         };
-        if let Some(path) = vanishing {
-            self.admin(reqwest::Method::POST, &path, json!({})).await?;
-            return self.refresh().await;
-        }
-        let body = match how {
-            Breakage::ExpireConsent => {
-                json!({ "expiresAt": crate::store::iso(now - Duration::days(1)) })
-            }
-            Breakage::ConsentEndingSoon => {
-                json!({ "expiresAt": crate::store::iso(now + Duration::days(3)) })
-            }
-            Breakage::MfaRequired => json!({ "error": "mfa_required" }),
-            Breakage::CredentialsError => json!({ "error": "credentials_error" }),
-            Breakage::SyncError => json!({ "error": "sync_error" }),
-            Breakage::Stale => {
-                json!({ "lastUpdated": crate::store::iso(now - Duration::days(3)) })
-            }
-            Breakage::Heal => json!({ "heal": true }),
-            Breakage::RemovedAtMoneyhub | Breakage::AccountClosed => return Ok(()),
-        };
-        self.admin(
-            reqwest::Method::PATCH,
-            &format!("/connections/{}", urlencoding_path(connection)),
-            body,
-        )
-        .await?;
+        self.admin(method, &path, body).await?;
         self.refresh().await
     }
 

@@ -213,6 +213,14 @@ pub(super) const SPECS: &[Spec] = &[
         "halifax",
         &["mortgage:repayment"],
     ),
+    // A mortgage beside a current account: the 2-day staleness rule applies, not the 40-day one.
+    spec(
+        None,
+        "Sandbox Bank (mortgage and current account)",
+        Api,
+        "sandbox-mortgage-current",
+        &["cash:current", "mortgage:repayment"],
+    ),
     // Valuations.
     spec(
         None,
