@@ -167,7 +167,7 @@ async fn e2e_a_connection_deleted_at_moneyhub_is_marked_and_its_fix_removes_it()
     app.click("[data-testid=nav-journal]").await;
     app.wait_for_text(
         "[data-testid=journal-entry][data-event=removed_at_moneyhub]",
-        "",
+        "Removed at Moneyhub",
     )
     .await;
     app.finish().await;

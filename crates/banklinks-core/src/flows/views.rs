@@ -41,7 +41,8 @@ pub struct ConnectionView {
     /// Moneyhub stopped listing it then (deleted elsewhere); kept here as history.
     #[specta(type = Option<String>)]
     pub removed_at_source: Option<DateTime<Utc>>,
-    /// The date of its oldest transaction here: how far back its history goes so far.
+    /// While its history is arriving, the date of its oldest transaction here: how far back it
+    /// goes so far (not read otherwise).
     #[specta(type = Option<String>)]
     pub history_from: Option<DateTime<Utc>>,
     /// Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
@@ -59,11 +60,14 @@ fn history_arriving(
     history_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> bool {
-    let recent = connected_on.is_some_and(|at| now - at < HISTORY_ARRIVES_WITHIN);
     let short = history_from
         .zip(connected_on)
         .is_none_or(|(from, connected)| connected - from < chrono::Duration::days(330));
-    recent && short
+    connected_recently(connected_on, now) && short
+}
+
+fn connected_recently(connected_on: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    connected_on.is_some_and(|at| now - at < HISTORY_ARRIVES_WITHIN)
 }
 
 /// One connection in full, for its detail page.
@@ -108,11 +112,7 @@ impl Flows {
         let sync = sync_policy::manual_sync_allowance(&history, daily_sync_cap, now);
         let tried = tried_since_problem(store, &self.profile, &connection)?;
         let provider_degraded = self.provider_degraded(&connection.id);
-        let syncing_since = store
-            .syncs_in_flight(&self.profile)?
-            .into_iter()
-            .find(|s| s.connection_id == connection.id)
-            .map(|s| s.started_at);
+        let syncing_since = store.sync_in_flight_since(&self.profile, &connection.id)?;
         let local = LocalFacts {
             provider_degraded,
             daily_sync_cap,
@@ -133,7 +133,13 @@ impl Flows {
                 )
             });
         let queued_sync = store.queued_sync(&self.profile, &connection.id)?;
-        let history_from = store.earliest_transaction(&self.profile, &connection.id)?;
+        // Only a connection made moments ago can still be receiving history; the others skip
+        // the query (the dashboard's first paint reads every card).
+        let history_from = if connected_recently(connection.connected_on, now) {
+            store.earliest_transaction(&self.profile, &connection.id)?
+        } else {
+            None
+        };
         let history_arriving = history_arriving(connection.connected_on, history_from, now);
         Ok(ConnectionView {
             kind: facts.kind,

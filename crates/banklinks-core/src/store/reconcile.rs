@@ -57,6 +57,23 @@ impl Store {
         )? > 0)
     }
 
+    /// When the connection's background sync started, if one runs (one row, by key).
+    pub fn sync_in_flight_since(
+        &self,
+        profile: &str,
+        connection: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let started: Option<String> = self
+            .db
+            .query_row(
+                "SELECT started_at FROM syncs_in_flight WHERE profile_id = ?1 AND connection_id = ?2",
+                params![profile, connection],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(parse_time(started))
+    }
+
     pub fn syncs_in_flight(&self, profile: &str) -> Result<Vec<SyncInFlight>, StoreError> {
         let mut query = self.db.prepare_cached(
             "SELECT connection_id, sync_id, started_at, by_user FROM syncs_in_flight WHERE profile_id = ?1 ORDER BY started_at",
