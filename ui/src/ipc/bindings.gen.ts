@@ -256,7 +256,10 @@ export type ConnectionView_Deserialize = {
 	syncingSince?: string | null,
 	/**  Moneyhub stopped listing it then (deleted elsewhere); kept here as history. */
 	removedAtSource?: string | null,
-	/**  The date of its oldest transaction here: how far back its history goes so far. */
+	/**
+	 *  While its history is arriving, the date of its oldest transaction here: how far back it
+	 *  goes so far (not read otherwise).
+	 */
 	historyFrom?: string | null,
 	/**
 	 *  Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
@@ -284,7 +287,10 @@ export type ConnectionView_Serialize = {
 	syncingSince: string | null,
 	/**  Moneyhub stopped listing it then (deleted elsewhere); kept here as history. */
 	removedAtSource: string | null,
-	/**  The date of its oldest transaction here: how far back its history goes so far. */
+	/**
+	 *  While its history is arriving, the date of its oldest transaction here: how far back it
+	 *  goes so far (not read otherwise).
+	 */
 	historyFrom: string | null,
 	/**
 	 *  Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
