@@ -34,8 +34,13 @@ enum Setup {
     ForcedError(&'static str),
     /// The sandbox clock moves on (failures pile up).
     ClockMoves(&'static str),
+    /// Moneyhub has not finished the first sync.
+    NeverSynced,
     /// A manual sync, then its run finishes (only the cooldown is left).
     SyncedNow,
+    /// Manual syncs, half an hour apart, until the bank's daily cap is used up (Moneyhub's
+    /// own first fetch counts).
+    DailyCapUsed,
     /// A manual sync at a slow bank, still running.
     SyncRunning,
     /// The bank server stops answering; the refresh fails with `offline`.
@@ -91,11 +96,13 @@ const ROWS: &[Row] = &[
     Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "singleSyncOnly before its sync", bank: "Vanguard Investor", setup: Setup::NeverSynced, headline: "Waiting for first data", fix: "wait", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "first sync" },
     Row { state: "singleSyncOnly after its sync", bank: "Vanguard Investor", setup: Setup::Nothing, headline: "Synced once", fix: "refresh", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "refresh" },
     Row { state: "an undocumented error", bank: "Sandbox Bank (undocumented error)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "provider_error" },
     Row { state: "status error, no error code", bank: "Sandbox Bank (error without a code)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "without saying why" },
     Row { state: "an undocumented extendedStatus", bank: "Sandbox Bank (undocumented status)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports a problem", fix: "reauth", actions: OB, next_sync: false, consent_days: Some(90), detail: "suspended" },
     Row { state: "cooldown", bank: "Monzo", setup: Setup::SyncedNow, headline: "Up to date", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "Triodos with 4 used", bank: "Triodos Bank", setup: Setup::DailyCapUsed, headline: "Up to date", fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:dailyCap remove", next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "fetching" },
     Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
@@ -150,6 +157,25 @@ async fn run(row: &Row) -> ConnectionView {
             )
             .await;
             workspace.tick(Utc::now()).await;
+        }
+        Setup::NeverSynced => patch(json!({ "neverSynced": true })).await,
+        Setup::DailyCapUsed => {
+            let mut refused = None;
+            for _ in 0..12 {
+                admin(
+                    reqwest::Method::POST,
+                    "/clock".into(),
+                    json!({ "advance": "31m" }),
+                )
+                .await;
+                workspace.tick(Utc::now()).await;
+                if let Err(err) = workspace.sync_now(&id).await {
+                    refused = Some(err);
+                    break;
+                }
+            }
+            let refused = refused.expect("the cap is reached within a dozen syncs");
+            assert_eq!(refused.code(), ErrorCode::SyncNotYet, "{refused}");
         }
         Setup::SyncRunning => workspace.sync_now(&id).await.expect("sync"),
         Setup::Offline => {

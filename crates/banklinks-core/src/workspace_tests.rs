@@ -93,6 +93,7 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     assert_eq!(page.total, detail.transaction_count);
 
     // Sync, then the cooldown answers with its time; "as soon as allowed" queues and runs.
+    workspace.set_customer_ip("203.0.113.7").expect("ip");
     workspace.sync_now(&id).await.expect("sync");
     let refused = workspace.sync_now(&id).await.expect_err("cooldown");
     assert_eq!(refused.code(), ErrorCode::SyncNotYet);
@@ -130,6 +131,12 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         .filter(|e| matches!(e.event, JournalEvent::SyncRequested { .. }))
         .count();
     assert_eq!(requested, 2, "the manual sync and the queued one");
+    // Only the sync the user started while present says so: not Moneyhub's first fetch at
+    // connection, nor the queued one that ran unattended.
+    assert_eq!(
+        workspace.demo_sync_customer_ips(&id).await,
+        vec![None, Some("203.0.113.7".parse().expect("ip")), None]
+    );
     // Moneyhub's own record has them too, kept in the store.
     let runs = workspace.sync_history(&id).await.expect("sync history");
     assert!(

@@ -304,6 +304,9 @@ struct ForceState {
     last_updated: Option<String>,
     /// Clear forced errors and mark the connection healthy.
     heal: Option<bool>,
+    /// Moneyhub has not finished the connection's first sync: `status: never`, no update yet
+    /// (the state `moneyhub-api.md` lists as `never`).
+    never_synced: Option<bool>,
 }
 
 async fn force_state(
@@ -336,6 +339,12 @@ async fn force_state(
         connection.failing_since = None;
         connection.awaiting_user = false;
         connection.status = Status::Ok;
+    }
+    if request.never_synced == Some(true) {
+        connection.status = Status::Never;
+        connection.last_updated = None;
+        connection.last_synced_at = None;
+        connection.awaiting_user = false;
     }
     if let Some(at) = expires_at {
         connection.expires_at = at;

@@ -472,13 +472,13 @@ async fn sync(
         serde_json::from_slice(&body)
             .map_err(|err| ApiError::bad_request(format!("Invalid body: {err}")))?
     };
-    if let Some(ip) = &input.customer_ip_address
-        && ip.parse::<IpAddr>().is_err()
-    {
-        return Err(ApiError::bad_request(
-            "customerIpAddress must be an IP address",
-        ));
-    }
+    let customer_ip = match &input.customer_ip_address {
+        Some(ip) => Some(
+            ip.parse::<IpAddr>()
+                .map_err(|_| ApiError::bad_request("customerIpAddress must be an IP address"))?,
+        ),
+        None => None,
+    };
     if let Some(time) = &input.customer_last_logged_time
         && DateTime::parse_from_rfc3339(time).is_err()
     {
@@ -491,7 +491,7 @@ async fn sync(
     let now = shared.now();
     let result = shared
         .world()
-        .manual_sync(&user, &connection_id, now, asynchronous);
+        .manual_sync(&user, &connection_id, now, asynchronous, customer_ip);
     match result {
         Ok((sync_id, status)) => {
             let status = if status == Status::Ok { "ok" } else { "error" };

@@ -315,6 +315,25 @@ impl Workspace {
             },
         })
     }
+
+    /// The customer IP each sync in the Demo world carried, oldest first: what Moneyhub was
+    /// told about the user being present.
+    #[cfg(test)]
+    pub(crate) async fn demo_sync_customer_ips(
+        &self,
+        connection: &str,
+    ) -> Vec<Option<std::net::IpAddr>> {
+        let demo = self.demo.lock().await;
+        let demo = demo.as_ref().expect("Demo is running");
+        let world = demo.sandbox.shared.world();
+        world
+            .syncs
+            .iter()
+            .filter(|s| s.connection_id == connection)
+            .filter(|s| s.action == moneyhub_sandbox::world::SyncAction::ClientUpdate)
+            .map(|s| s.customer_ip)
+            .collect()
+    }
 }
 
 impl Refused {

@@ -175,6 +175,10 @@ pub struct SyncRecord {
     /// When a running asynchronous sync finishes.
     #[serde(default)]
     pub completes_at: Option<DateTime<Utc>>,
+    /// `customerIpAddress` sent with a manual sync: it tells Moneyhub (and the bank) that the
+    /// customer is present, which an unattended sync must not claim. Kept so tests can tell.
+    #[serde(default)]
+    pub customer_ip: Option<std::net::IpAddr>,
 }
 
 impl SyncRecord {

@@ -248,6 +248,7 @@ impl World {
             account_ids,
             fetched_at: Some(now),
             completes_at: None,
+            customer_ip: None,
         });
         id
     }
@@ -274,6 +275,7 @@ impl World {
             account_ids,
             fetched_at: None,
             completes_at: Some(now + takes),
+            customer_ip: None,
         });
         self.invalidate_schedule();
         Some(id)
@@ -462,6 +464,7 @@ impl World {
         connection_id: &str,
         now: DateTime<Utc>,
         asynchronous: bool,
+        customer_ip: Option<std::net::IpAddr>,
     ) -> Result<(Uuid, Status), SyncRefusal> {
         let connection = self
             .connections
@@ -504,15 +507,16 @@ impl World {
                 .get(connection_id)
                 .map_or(Status::Error, |c| c.status)
         };
-        if asynchronous {
-            let id = self
-                .start_async_sync(connection_id, now)
-                .ok_or(SyncRefusal::NotFound)?;
-            return Ok((id, status_now(self)));
+        let id = if asynchronous {
+            self.start_async_sync(connection_id, now)
+        } else {
+            self.run_sync(connection_id, SyncAction::ClientUpdate, now)
+                .map(|(id, _)| id)
         }
-        let (id, _) = self
-            .run_sync(connection_id, SyncAction::ClientUpdate, now)
-            .ok_or(SyncRefusal::NotFound)?;
+        .ok_or(SyncRefusal::NotFound)?;
+        if let Some(record) = self.syncs.iter_mut().rev().find(|s| s.id == id) {
+            record.customer_ip = customer_ip;
+        }
         Ok((id, status_now(self)))
     }
 }
