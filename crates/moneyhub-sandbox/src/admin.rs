@@ -21,7 +21,10 @@ use crate::state::{FaultRule, Shared};
 use crate::wire;
 use crate::world::{ConnectionError, Selection, Status, SyncAction, World};
 
+mod guard;
 mod vanishing;
+
+pub use guard::guard;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -423,6 +426,14 @@ async fn register_client(State(shared): State<Arc<Shared>>, bytes: axum::body::B
     if !consistent {
         return Err(ApiError::bad_request(
             "client_secret_basic needs a clientSecret; private_key_jwt needs a jwks with keys",
+        ));
+    }
+    if ApiClient::is_built_in(&client.client_id) {
+        // Replacing it would break Demo for good: the app holds this client's secret.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "a built-in client cannot be replaced",
         ));
     }
     lock(&shared.clients).insert(client.client_id.clone(), client.clone());

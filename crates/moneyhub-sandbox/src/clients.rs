@@ -51,6 +51,11 @@ fn default_alg() -> RequestObjectAlg {
 }
 
 impl ApiClient {
+    /// The clients every sandbox starts with; Banklinks' Demo holds their credentials.
+    pub fn is_built_in(client_id: &str) -> bool {
+        client_id == DEMO_CLIENT_ID || client_id == DEMO_JWT_CLIENT_ID
+    }
+
     pub fn demo_clients() -> Vec<ApiClient> {
         vec![
             ApiClient {

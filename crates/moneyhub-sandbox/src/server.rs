@@ -165,7 +165,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .nest("/v3", crate::data_api::routes())
         .nest("/v2.0", crate::data_api::routes());
     if shared.admin_enabled {
-        app = app.nest("/__sandbox", crate::admin::routes());
+        app = app.nest(
+            "/__sandbox",
+            crate::admin::routes().layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                crate::admin::guard,
+            )),
+        );
     }
     app.layer(axum::middleware::from_fn_with_state(
         shared.clone(),

@@ -99,7 +99,14 @@ impl Shared {
             .collect();
         let world = match saved {
             Some(saved) => {
-                clients.extend(saved.clients.into_iter().map(|c| (c.client_id.clone(), c)));
+                // A saved client never replaces a built-in one (older snapshots could hold one).
+                clients.extend(
+                    saved
+                        .clients
+                        .into_iter()
+                        .filter(|c| !ApiClient::is_built_in(&c.client_id))
+                        .map(|c| (c.client_id.clone(), c)),
+                );
                 let mut world = World::restore(saved.world);
                 // The flag given now wins over the one the snapshot was saved with.
                 world.sync_window = config.sync_window;
@@ -192,7 +199,11 @@ impl Shared {
             }
             (world.revision, world.snapshot())
         };
-        let clients = lock(&self.clients).values().cloned().collect();
+        let clients = lock(&self.clients)
+            .values()
+            .filter(|c| !ApiClient::is_built_in(&c.client_id))
+            .cloned()
+            .collect();
         let saved = crate::persistence::Saved::new(self.now(), clients, snapshot);
         match crate::persistence::save(dir, &saved) {
             Ok(()) => revision,

@@ -552,3 +552,69 @@ async fn a_data_dir_keeps_the_world_clients_and_clock_across_a_restart() {
         .any(|e| e.file_name().to_string_lossy().contains("damaged"));
     assert!(aside, "the damaged snapshot was kept aside");
 }
+
+/// What a web page open in the person's browser can send: a simple cross-origin POST (no
+/// preflight for `text/plain`), or any request under a rebound DNS name. None may drive the
+/// admin API, and the built-in Demo client cannot be replaced by anyone.
+#[tokio::test]
+async fn a_web_page_cannot_drive_the_admin_api_and_the_demo_client_cannot_be_replaced() {
+    let sandbox = Sandbox::start().await;
+    let before = sandbox.admin(Method::GET, "", Value::Null).await["now"].clone();
+    let attempts = [
+        ("text/plain", None, None),
+        ("application/x-www-form-urlencoded", None, None),
+        (
+            "application/json",
+            Some("http://attacker.example:8080"),
+            None,
+        ),
+        ("application/json", None, Some("attacker.example")),
+    ];
+    for (content_type, origin, host) in attempts {
+        let mut request = sandbox
+            .http
+            .post(sandbox.url("/__sandbox/clock"))
+            .header("content-type", content_type)
+            .body(r#"{"advance": "30d"}"#);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        let answer = request.send().await.expect("answer");
+        assert!(
+            matches!(
+                answer.status(),
+                StatusCode::FORBIDDEN | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            ),
+            "{content_type} {origin:?} {host:?}: {}",
+            answer.status()
+        );
+    }
+    assert_eq!(
+        sandbox.admin(Method::GET, "", Value::Null).await["now"],
+        before,
+        "the clock did not move"
+    );
+
+    let replaced = sandbox
+        .http
+        .post(sandbox.url("/__sandbox/clients"))
+        .json(&json!({
+            "clientId": moneyhub_sandbox::clients::DEMO_CLIENT_ID,
+            "clientSecret": "attacker", "redirectUris": ["https://attacker.example/cb"],
+            "tokenEndpointAuthMethod": "client_secret_basic"
+        }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(replaced.status(), StatusCode::CONFLICT);
+    let (status, _) = sandbox
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "accounts:read"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "the Demo client still works");
+}
