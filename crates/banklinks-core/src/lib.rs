@@ -6,6 +6,8 @@
 //! ([`deep_link`]), injected randomness ([`random`]) and the error codes the UI branches on
 //! ([`error`]).
 
+#[cfg(test)]
+mod boundary_tests;
 pub mod deep_link;
 #[cfg(test)]
 mod demo_harness;

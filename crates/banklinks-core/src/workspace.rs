@@ -278,6 +278,9 @@ impl Workspace {
             name.trim()
         };
         let user = match existing_user_id.map(str::trim).filter(|id| !id.is_empty()) {
+            Some(id) if !actions::is_plain_id(id) => {
+                return Err(Error::NotAllowed("that is not a Moneyhub user id".into()));
+            }
             Some(id) => client.get_user(id).await?,
             None => client.register_user(Some(name)).await?,
         };

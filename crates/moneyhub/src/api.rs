@@ -99,7 +99,7 @@ impl Moneyhub {
     pub async fn get_user(&self, user_id: &str) -> Result<User, Error> {
         let token = self.client_token("user:read", None).await?;
         self.get_json(
-            &self.identity(&format!("/users/{user_id}")),
+            &self.identity(&format!("/users/{}", segment(user_id)?)),
             &[],
             &token,
             "user",
@@ -125,7 +125,7 @@ impl Moneyhub {
         let token = self.client_token("user:delete", None).await?;
         self.send(
             self.http
-                .delete(self.identity(&format!("/users/{user_id}")))
+                .delete(self.identity(&format!("/users/{}", segment(user_id)?)))
                 .bearer_auth(token.expose()),
             "delete user",
         )
@@ -138,7 +138,7 @@ impl Moneyhub {
         let token = self.client_token("connection:read", None).await?;
         let page: Envelope<Vec<Connection>> = self
             .get_json(
-                &self.identity(&format!("/users/{user_id}/connections")),
+                &self.identity(&format!("/users/{}/connections", segment(user_id)?)),
                 &[],
                 &token,
                 "connections",
@@ -160,7 +160,11 @@ impl Moneyhub {
             json!({ "expiresAt": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true) });
         self.send(
             self.http
-                .patch(self.identity(&format!("/users/{user_id}/connections/{connection_id}")))
+                .patch(self.identity(&format!(
+                    "/users/{}/connections/{}",
+                    segment(user_id)?,
+                    segment(connection_id)?
+                )))
                 .bearer_auth(token.expose())
                 .json(&body),
             "update connection",
@@ -174,7 +178,11 @@ impl Moneyhub {
         let token = self.client_token("connection:delete", None).await?;
         self.send(
             self.http
-                .delete(self.identity(&format!("/users/{user_id}/connection/{connection_id}")))
+                .delete(self.identity(&format!(
+                    "/users/{}/connection/{}",
+                    segment(user_id)?,
+                    segment(connection_id)?
+                )))
                 .bearer_auth(token.expose()),
             "delete connection",
         )
@@ -191,7 +199,9 @@ impl Moneyhub {
         let page: Envelope<Vec<SyncRun>> = self
             .get_json(
                 &self.identity(&format!(
-                    "/users/{user_id}/connections/{connection_id}/syncs"
+                    "/users/{}/connections/{}/syncs",
+                    segment(user_id)?,
+                    segment(connection_id)?
                 )),
                 &[],
                 &token,
@@ -207,7 +217,11 @@ impl Moneyhub {
         let token = self.client_token("connection:read", None).await?;
         let run: Envelope<SyncRun> = self
             .get_json(
-                &self.identity(&format!("/users/{user_id}/syncs/{sync_id}")),
+                &self.identity(&format!(
+                    "/users/{}/syncs/{}",
+                    segment(user_id)?,
+                    segment(sync_id)?
+                )),
                 &[],
                 &token,
                 "sync run",
@@ -233,7 +247,7 @@ impl Moneyhub {
         let answer = self
             .send(
                 self.http
-                    .post(self.api(&format!("/sync/{connection_id}")))
+                    .post(self.api(&format!("/sync/{}", segment(connection_id)?)))
                     .bearer_auth(token.expose())
                     .json(&body),
                 "sync",
@@ -262,7 +276,7 @@ impl Moneyhub {
         let token = self.client_token("accounts:read", Some(user_id)).await?;
         let page: Envelope<Account> = self
             .get_json(
-                &self.api(&format!("/accounts/{account_id}")),
+                &self.api(&format!("/accounts/{}", segment(account_id)?)),
                 &[],
                 &token,
                 "account",
@@ -275,7 +289,7 @@ impl Moneyhub {
         let token = self.client_token("accounts:read", Some(user_id)).await?;
         let page: Envelope<Vec<Balance>> = self
             .get_json(
-                &self.api(&format!("/accounts/{account_id}/balances")),
+                &self.api(&format!("/accounts/{}/balances", segment(account_id)?)),
                 &[],
                 &token,
                 "balances",
@@ -331,7 +345,7 @@ impl Moneyhub {
     pub async fn bank_icon(&self, bank_ref: &str) -> Result<Vec<u8>, Error> {
         self.send(
             self.http
-                .get(self.identity(&format!("/bank-icons/{bank_ref}"))),
+                .get(self.identity(&format!("/bank-icons/{}", segment(bank_ref)?))),
             "bank icon",
         )
         .await
@@ -344,4 +358,43 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &'static str) -> Re
         reason: err.to_string(),
         excerpt: crate::error::excerpt(body),
     })
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters and `:`/`@` (which
+/// Moneyhub's connection ids contain and a path segment allows as they are).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'@');
+
+/// An id as exactly one URL path segment, so an id from outside (`../../<user>/connection/x`,
+/// `a/b`, `a?b`) cannot reach another route. Empty and dot-only ids are refused: servers may
+/// undo the encoding of dots.
+fn segment(id: &str) -> Result<String, Error> {
+    if id.is_empty() || id.chars().all(|c| c == '.') {
+        return Err(Error::InvalidId(id.to_string()));
+    }
+    Ok(percent_encoding::utf8_percent_encode(id, SEGMENT).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn an_id_stays_one_path_segment() {
+        let connection = "1ffe704d39629a929c8e293880fb449a:0b6a1d52-5c1f-4b8e-9a0e-2c3f4d5e6f70";
+        assert_eq!(segment(connection).expect("id"), connection);
+        assert_eq!(
+            segment("../../u2/connection/c2").expect("encoded"),
+            "..%2F..%2Fu2%2Fconnection%2Fc2"
+        );
+        assert_eq!(segment("a?b#c d").expect("encoded"), "a%3Fb%23c%20d");
+        assert!(segment("..").is_err());
+        assert!(segment(".").is_err());
+        assert!(segment("").is_err());
+    }
 }

@@ -60,6 +60,10 @@ pub enum Error {
     /// Discovery or the key set could not be fetched or read.
     #[error("could not read Moneyhub's configuration: {0}")]
     Discovery(String),
+    /// An id that cannot be one segment of a URL path (empty, or only dots). Refused before
+    /// any request is made.
+    #[error("not a usable id: {0:?}")]
+    InvalidId(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

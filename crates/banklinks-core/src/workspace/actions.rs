@@ -51,7 +51,7 @@ impl Workspace {
         let purpose = match request {
             AuthorizationRequest::AddConnection { bank_id } => {
                 // The bank id is pasted into the scope string: a space would add scopes.
-                if !is_bank_id(&bank_id) {
+                if !is_plain_id(&bank_id) {
                     return Err(Error::NotAllowed("that is not a bank id".into()));
                 }
                 Purpose::AddConnection {
@@ -171,8 +171,8 @@ impl Workspace {
     }
 }
 
-/// Moneyhub's bank ids are short runs of letters, digits, `-` and `_`.
-fn is_bank_id(text: &str) -> bool {
+/// Moneyhub's bank and user ids are short runs of letters, digits, `-` and `_`.
+pub(super) fn is_plain_id(text: &str) -> bool {
     (1..=64).contains(&text.len())
         && text
             .chars()
@@ -201,14 +201,14 @@ pub(super) fn watch_syncs(flows: std::sync::Arc<crate::flows::Flows>) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_bank_id;
+    use super::is_plain_id;
 
     #[test]
     fn a_bank_id_cannot_carry_scopes_or_paths() {
-        assert!(is_bank_id("1ffe704d39629a929c8e293880fb449a"));
-        assert!(!is_bank_id("1ffe704d id_token:read"));
-        assert!(!is_bank_id("../x"));
-        assert!(!is_bank_id(""));
-        assert!(!is_bank_id(&"a".repeat(65)));
+        assert!(is_plain_id("1ffe704d39629a929c8e293880fb449a"));
+        assert!(!is_plain_id("1ffe704d id_token:read"));
+        assert!(!is_plain_id("../x"));
+        assert!(!is_plain_id(""));
+        assert!(!is_plain_id(&"a".repeat(65)));
     }
 }

@@ -214,6 +214,8 @@ impl Workspace {
 
     /// Breaks (or heals) a Demo connection in a chosen way, then refreshes.
     pub async fn demo_break(&self, connection: &str, how: Breakage) -> Result<(), Error> {
+        // Only the active profile's connections: the id comes from the webview.
+        let view = self.flows()?.connection_view(connection)?;
         let now = self.now();
         let connection_path = format!("/connections/{}", urlencoding_path(connection));
         let patch = |body| (reqwest::Method::PATCH, connection_path.clone(), body);
@@ -237,7 +239,6 @@ impl Workspace {
                 json!({}),
             ),
             Breakage::AccountClosed => {
-                let view = self.flows()?.connection_view(connection)?;
                 let account = view
                     .accounts
                     .iter()

@@ -1,0 +1,130 @@
+//! Ids from the webview are hostile until checked: from one profile, nothing reaches another
+//! profile's connections, authorizations or Moneyhub user, whatever the id says.
+
+use crate::demo_harness::{add_connection, demo_workspace};
+use crate::error::Error;
+use crate::workspace::{AuthorizationRequest, Breakage, Workspace};
+
+const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
+
+fn active_user(overview: &crate::workspace::Overview) -> (String, String) {
+    let profile = overview.active_profile.clone().expect("profile");
+    let user = overview
+        .profiles
+        .iter()
+        .find(|p| p.id == profile)
+        .map(|p| p.user_id.clone())
+        .expect("user");
+    (profile, user)
+}
+
+async fn connection_ids(workspace: &Workspace) -> Vec<String> {
+    workspace.refresh().await.expect("refresh");
+    workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .map(|v| v.connection.id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_profile_cannot_reach_another_profiles_connections_or_authorizations() {
+    let (_dir, workspace) = demo_workspace("Victim").await;
+    let victim_connection = add_connection(&workspace, MOCK_BANK).await;
+    let (victim_profile, victim_user) = active_user(&workspace.overview().await.expect("o"));
+    workspace
+        .begin(AuthorizationRequest::AddConnection {
+            bank_id: MOCK_BANK.into(),
+        })
+        .await
+        .expect("begin");
+    let victim_pending = workspace
+        .pending_authorizations()
+        .expect("pending")
+        .remove(0)
+        .state;
+
+    workspace
+        .create_profile("Attacker", None)
+        .await
+        .expect("profile");
+    add_connection(&workspace, MOCK_BANK).await;
+    let traversal = format!("../../{victim_user}/connection/{victim_connection}");
+    for id in [victim_connection.as_str(), traversal.as_str()] {
+        assert!(workspace.remove(id).await.is_err(), "remove {id}");
+        assert!(workspace.sync_now(id).await.is_err(), "sync {id}");
+        assert!(workspace.sync_when_allowed(id).await.is_err(), "queue {id}");
+        assert!(workspace.sync_history(id).await.is_err(), "history {id}");
+        assert!(workspace.connection_detail(id).is_err(), "detail {id}");
+        assert!(
+            workspace
+                .transactions(id, "", 10, 0)
+                .is_ok_and(|page| page.total == 0 && page.transactions.is_empty()),
+            "the store answers within the profile only: {id}"
+        );
+        assert!(
+            workspace
+                .demo_break(id, Breakage::RemovedAtMoneyhub)
+                .await
+                .is_err(),
+            "break {id}"
+        );
+        for request in [
+            AuthorizationRequest::Reauth {
+                connection_id: id.into(),
+            },
+            AuthorizationRequest::Reconsent {
+                connection_id: id.into(),
+            },
+            AuthorizationRequest::Refresh {
+                connection_id: id.into(),
+            },
+        ] {
+            assert!(
+                workspace.begin(request.clone()).await.is_err(),
+                "{request:?}"
+            );
+        }
+    }
+    assert!(
+        !workspace.cancel(&victim_pending).expect("answer"),
+        "another profile's authorization is not ours to cancel"
+    );
+    // A bank id is pasted into the scope string; a user id into a URL path.
+    for bank_id in [
+        format!("{MOCK_BANK} user:delete"),
+        "../x".into(),
+        String::new(),
+    ] {
+        assert!(
+            workspace
+                .begin(AuthorizationRequest::AddConnection { bank_id })
+                .await
+                .is_err()
+        );
+    }
+    for user_id in ["../users", "a/b", "x?y"] {
+        assert!(
+            matches!(
+                workspace.create_profile("Sneaky", Some(user_id)).await,
+                Err(Error::NotAllowed(_))
+            ),
+            "{user_id}"
+        );
+    }
+
+    // The victim's connection and authorization are as they were.
+    workspace
+        .select_profile(&victim_profile)
+        .await
+        .expect("back");
+    assert_eq!(connection_ids(&workspace).await, vec![victim_connection]);
+    assert!(
+        workspace
+            .pending_authorizations()
+            .expect("pending")
+            .iter()
+            .any(|p| p.state == victim_pending)
+    );
+}
