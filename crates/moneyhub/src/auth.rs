@@ -276,16 +276,23 @@ impl Moneyhub {
             "iat": now.timestamp(),
             "exp": (now + Duration::minutes(5)).timestamp(),
         });
-        let request_object = match (self.config.request_object_signing, &self.config.auth) {
-            (RequestObjectSigning::None, _) => jwt::unsigned(&claims),
+        // Without a request object, the same parameters go as plain fields.
+        let request = match (self.config.request_object_signing, &self.config.auth) {
+            (RequestObjectSigning::None, _) => {
+                vec![("request".to_string(), jwt::unsigned(&claims))]
+            }
             (RequestObjectSigning::Rs256, crate::config::ClientAuth::PrivateKeyJwt { key }) => {
-                key.sign(&claims, Some("oauth-authz-req+jwt"))?
+                vec![(
+                    "request".to_string(),
+                    key.sign(&claims, Some("oauth-authz-req+jwt"))?,
+                )]
             }
             (RequestObjectSigning::Rs256, _) => {
                 return Err(Error::Config(
                     "RS256 request objects need a private key".into(),
                 ));
             }
+            (RequestObjectSigning::Plain, _) => plain_parameters(&claims),
         };
         let authorize = metadata.authorization_endpoint().url().clone();
         let pushed_endpoint = metadata
@@ -294,10 +301,10 @@ impl Moneyhub {
             .clone();
         let url = match pushed_endpoint.filter(|_| self.config.use_par) {
             Some(endpoint) => {
-                let mut form = vec![
-                    ("request".to_string(), request_object),
-                    ("client_id".to_string(), self.config.client_id.clone()),
-                ];
+                let mut form = request;
+                if !form.iter().any(|(name, _)| name == "client_id") {
+                    form.push(("client_id".to_string(), self.config.client_id.clone()));
+                }
                 let request = self.authenticate(self.http.post(&endpoint), &mut form, &issuer)?;
                 let response = self.send_raw(request.form(&form)).await?;
                 let status = response.status();
@@ -319,19 +326,28 @@ impl Moneyhub {
                         reason: "missing".into(),
                         excerpt: String::new(),
                     })?;
+                // RFC 9126 §4 (and RFC 9101 §5.2): client_id goes beside request_uri; a
+                // standard provider refuses the URL without it.
                 let mut url = authorize;
                 url.query_pairs_mut()
+                    .append_pair("client_id", &self.config.client_id)
                     .append_pair("request_uri", request_uri);
                 url
             }
             None => {
                 let mut url = authorize;
-                url.query_pairs_mut()
-                    .append_pair("client_id", &self.config.client_id)
-                    .append_pair("response_type", self.config.response_type.as_str())
-                    .append_pair("scope", &purpose.scope(self.config.offline_access))
-                    .append_pair("redirect_uri", &self.config.redirect_uri)
-                    .append_pair("request", &request_object);
+                {
+                    let mut query = url.query_pairs_mut();
+                    if request.iter().any(|(name, _)| name == "request") {
+                        // OpenID Connect wants these outside the request object too.
+                        query
+                            .append_pair("client_id", &self.config.client_id)
+                            .append_pair("response_type", self.config.response_type.as_str())
+                            .append_pair("scope", &purpose.scope(self.config.offline_access))
+                            .append_pair("redirect_uri", &self.config.redirect_uri);
+                    }
+                    query.extend_pairs(request.iter());
+                }
                 url
             }
         };
@@ -373,12 +389,34 @@ impl Moneyhub {
             });
         }
         let issuer = self.config.issuer();
-        if let Some(iss) = &callback.iss
-            && iss != &issuer
-        {
-            return Err(Error::IdTokenRejected {
-                reason: format!("the response's iss is {iss}, expected {issuer}"),
-            });
+        match &callback.iss {
+            Some(iss) if iss != &issuer => {
+                return Err(Error::IdTokenRejected {
+                    reason: format!("the response's iss is {iss}, expected {issuer}"),
+                });
+            }
+            Some(_) => {}
+            // RFC 9207 §2.4: when the server says it always sends iss, an answer without it
+            // may come from another server (a mix-up attack).
+            None if self
+                .metadata()
+                .await?
+                .additional_metadata()
+                .authorization_response_iss_parameter_supported
+                == Some(true) =>
+            {
+                return Err(Error::MalformedCallback(
+                    "the answer has no iss, which this server always sends".into(),
+                ));
+            }
+            None => {}
+        }
+        if pending.response_type == ResponseType::Code && callback.in_fragment {
+            // A code answer belongs in the query; one moved into the fragment was not sent
+            // by the server as asked.
+            return Err(Error::MalformedCallback(
+                "a code answer must come in the query, not the fragment".into(),
+            ));
         }
         let code = callback
             .code
@@ -549,4 +587,24 @@ impl Moneyhub {
 
 fn left_half_hash(value: &str) -> String {
     URL_SAFE_NO_PAD.encode(&Sha256::digest(value.as_bytes())[..16])
+}
+
+/// The request object's claims as plain form fields (PAR) or query parameters: strings as they
+/// are, `claims` as a JSON string; the JWT-only claims (`iss`, `aud`, `jti`, `iat`, `exp`) left
+/// out.
+fn plain_parameters(claims: &Value) -> Vec<(String, String)> {
+    let jwt_only = ["iss", "aud", "jti", "iat", "exp"];
+    claims
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, _)| !jwt_only.contains(&name.as_str()))
+        .map(|(name, value)| {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (name.clone(), text)
+        })
+        .collect()
 }

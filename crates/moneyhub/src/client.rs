@@ -28,6 +28,10 @@ use crate::secret::Secret;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MoneyhubMetadata {
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9207: the server puts `iss` in every authorization response, so one without it is
+    /// not from this server.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 impl AdditionalProviderMetadata for MoneyhubMetadata {}
 
@@ -145,6 +149,7 @@ impl Moneyhub {
                 let metadata = Metadata::discover_async(issuer, &http)
                     .await
                     .map_err(|err| Error::Discovery(describe(&err)))?;
+                check_endpoints(&metadata)?;
                 *self.jwks.write().await = Some(metadata.jwks().clone());
                 Ok(metadata)
             })
@@ -492,4 +497,39 @@ pub(crate) fn oauth_error(status: u16, body: &[u8]) -> Error {
             body: excerpt(body),
         },
     }
+}
+
+/// The endpoints a discovery document names get the client's secret, its tokens and the person
+/// (the authorization URL goes to the system opener): each must be https (or http on this
+/// computer). A document naming `file:///etc/passwd` or a plain-http host is refused whole.
+fn check_endpoints(metadata: &Metadata) -> Result<(), Error> {
+    let mut named = vec![
+        (
+            "authorization_endpoint",
+            metadata.authorization_endpoint().url().clone(),
+        ),
+        ("jwks_uri", metadata.jwks_uri().url().clone()),
+    ];
+    if let Some(token) = metadata.token_endpoint() {
+        named.push(("token_endpoint", token.url().clone()));
+    }
+    if let Some(pushed) = &metadata
+        .additional_metadata()
+        .pushed_authorization_request_endpoint
+    {
+        let url = url::Url::parse(pushed).map_err(|_| {
+            Error::Discovery(format!(
+                "pushed_authorization_request_endpoint {pushed:?} is not a URL"
+            ))
+        })?;
+        named.push(("pushed_authorization_request_endpoint", url));
+    }
+    for (name, url) in named {
+        if !crate::config::is_safe_endpoint(&url) {
+            return Err(Error::Discovery(format!(
+                "the discovery document's {name} ({url}) is not an https URL"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -17,12 +17,16 @@ pub enum ClientAuth {
     PrivateKeyJwt { key: SigningKey },
 }
 
-/// How request objects are signed: `None` (unsigned, Moneyhub's recommended default) or RS256
-/// with the client's private key.
+/// How the authorization request is carried: an unsigned request object (`None`, Moneyhub's
+/// recommended portal setting), one signed RS256 with the client's private key, or no request
+/// object at all (`Plain`: the parameters as PAR form fields, or in the query without PAR).
+/// `Plain` is what a `client_secret_basic` client uses when the server refuses unsigned request
+/// objects, since it has no key to sign with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RequestObjectSigning {
     None,
     Rs256,
+    Plain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -118,6 +122,14 @@ impl Config {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        for (what, url) in [("identity", &self.identity_url), ("API", &self.api_url)] {
+            if !is_safe_endpoint(url) {
+                return Err(Error::Config(format!(
+                    "the {what} URL {url} must be https (plain http only on this computer), \
+                     without a user name or password"
+                )));
+            }
+        }
         if self.client_id.is_empty() {
             return Err(Error::Config("client id is empty".into()));
         }
@@ -132,5 +144,42 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// Whether secrets and tokens may be sent to `url`, or a person sent there: https, or plain
+/// http to this computer (the Demo sandbox, a local test server), and no credentials in the
+/// URL.
+pub fn is_safe_endpoint(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let secure = match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => loopback,
+        _ => false,
+    };
+    secure && url.username().is_empty() && url.password().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_without_credentials_is_safe() {
+        let safe = |text: &str| is_safe_endpoint(&Url::parse(text).expect("url"));
+        assert!(safe("https://identity.moneyhub.co.uk/oidc"));
+        assert!(safe("http://127.0.0.1:8460/oidc"));
+        assert!(safe("http://localhost:8460"));
+        assert!(safe("http://[::1]:8460"));
+        assert!(!safe("http://identity.example.com/oidc"));
+        assert!(!safe("http://127.0.0.1.attacker.example/"));
+        assert!(!safe("file:///etc/passwd"));
+        assert!(!safe("javascript:alert(1)"));
+        assert!(!safe("https://user:pass@identity.example.com"));
     }
 }

@@ -95,7 +95,7 @@ pub use auth::{
     Purpose, find_pending,
 };
 pub use client::{Environment, Moneyhub, SystemEnvironment};
-pub use config::{ClientAuth, Config, RequestObjectSigning, ResponseType};
+pub use config::{ClientAuth, Config, RequestObjectSigning, ResponseType, is_safe_endpoint};
 pub use error::{Error, TransportKind};
 pub use secret::Secret;
 

@@ -123,13 +123,20 @@ async fn add_a_connection_with_par_and_basic_auth_then_read_and_sync_it() {
         })
         .await
         .expect("begin");
+    let query: std::collections::HashMap<String, String> =
+        begun.url.query_pairs().into_owned().collect();
     assert!(
-        begun
-            .url
-            .as_str()
-            .contains("request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A"),
-        "PAR: only request_uri in the URL"
+        query
+            .get("request_uri")
+            .is_some_and(|uri| uri.starts_with("urn:ietf:params:oauth:request_uri:")),
+        "{query:?}"
     );
+    // RFC 9126 §4: client_id beside request_uri, and nothing else.
+    assert_eq!(
+        query.get("client_id").map(String::as_str),
+        Some(DEMO_CLIENT_ID)
+    );
+    assert_eq!(query.len(), 2, "{query:?}");
     assert!(
         !format!("{begun:?}").contains(begun.secrets.code_verifier.expose()),
         "the verifier never formats"
@@ -426,11 +433,19 @@ async fn bad_callbacks_and_bad_id_tokens_are_rejected() {
         "{result:?}"
     );
 
-    // An id_token signed by another key, and one with alg none.
+    // An id_token signed by another key, and one with alg none: each is right in every other
+    // way (nonce, c_hash for this code, a plain `JWT` type), so only the signature can sink it.
+    // The control, the same claims signed by the sandbox's key, completes.
     let begun = client.begin(purpose()).await.expect("begin");
     let mut callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let code = callback.code.as_ref().expect("code").expose().to_string();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(code.as_bytes());
+    let c_hash = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &digest[..16],
+    );
     let now = harness::start_time().timestamp();
-    let claims = json!({ "iss": format!("{}/oidc", setup.sandbox.base), "aud": DEMO_CLIENT_ID, "sub": user, "nonce": begun.secrets.nonce.expose(), "iat": now, "exp": now + 600 });
+    let claims = json!({ "iss": format!("{}/oidc", setup.sandbox.base), "aud": DEMO_CLIENT_ID, "sub": user, "nonce": begun.secrets.nonce.expose(), "c_hash": c_hash, "iat": now, "exp": now + 600 });
     callback.id_token = Some(
         moneyhub_sandbox::keys::SigningKey::demo_client()
             .sign(&claims)
@@ -440,17 +455,34 @@ async fn bad_callbacks_and_bad_id_tokens_are_rejected() {
         .complete(&begun.pending, &begun.secrets, &callback)
         .await;
     assert!(
-        matches!(result, Err(Error::IdTokenRejected { .. })),
+        matches!(result, Err(Error::IdTokenRejected { ref reason }) if !reason.contains("c_hash") && !reason.contains("nonce")),
         "{result:?}"
     );
-    let unsigned = moneyhub::jwt::unsigned(&claims);
+    let b64 = |bytes: &[u8]| {
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    callback.id_token = Some(alg_none.as_str().into());
     let result = client
-        .verify_id_token(&unsigned, &begun.secrets.nonce)
+        .complete(&begun.pending, &begun.secrets, &callback)
         .await;
     assert!(
-        matches!(result, Err(Error::IdTokenRejected { .. })),
+        matches!(result, Err(Error::IdTokenRejected { ref reason }) if !reason.contains("c_hash") && !reason.contains("nonce")),
         "alg none must be refused: {result:?}"
     );
+    callback.id_token = Some(
+        moneyhub_sandbox::keys::SigningKey::identity()
+            .sign(&claims)
+            .into(),
+    );
+    client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("the control: the same claims signed by the server's key complete");
 
     // Wrong audience and wrong issuer, signed by the real key.
     let key = moneyhub_sandbox::keys::SigningKey::identity();
@@ -709,4 +741,123 @@ async fn syncing_an_expired_connection_is_a_typed_consent_error() {
         connection.extended_status,
         Some(moneyhub::models::ExtendedStatus::Expired)
     );
+}
+
+/// RFC 9207 and RFC 6749 §4.1.2: a server that advertises `iss` in responses must send it, and
+/// a `code` answer comes in the query. Neither check may spend the code: the control completes.
+#[tokio::test]
+async fn an_answer_without_iss_or_in_the_fragment_is_refused_before_the_code_is_spent() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    let begun = client
+        .begin(Purpose::AddConnection {
+            user_id: user,
+            bank: BankChoice::Bank(MOCK_BANK.into()),
+        })
+        .await
+        .expect("begin");
+    let callback_url = setup.journey(&begun.url, &[]).await;
+    let callback = Callback::parse(&callback_url).expect("callback");
+    assert!(callback.iss.is_some() && !callback.in_fragment);
+
+    let mut without_iss = callback.clone();
+    without_iss.iss = None;
+    let result = client
+        .complete(&begun.pending, &begun.secrets, &without_iss)
+        .await;
+    assert!(
+        matches!(result, Err(Error::MalformedCallback(ref why)) if why.contains("iss")),
+        "{result:?}"
+    );
+
+    let moved = Callback::parse(&callback_url.replacen('?', "#", 1)).expect("fragment");
+    assert!(moved.in_fragment);
+    let result = client
+        .complete(&begun.pending, &begun.secrets, &moved)
+        .await;
+    assert!(
+        matches!(result, Err(Error::MalformedCallback(ref why)) if why.contains("fragment")),
+        "{result:?}"
+    );
+
+    client
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("the untouched answer completes");
+}
+
+/// A `client_secret_basic` client registered for RS256 request objects cannot sign one and
+/// the server refuses an unsigned one; PAR with plain form parameters still authorizes.
+#[tokio::test]
+async fn par_with_plain_parameters_serves_a_basic_client_the_server_wants_signed_objects_from() {
+    let setup = Setup::new().await;
+    setup
+        .sandbox
+        .admin(
+            Method::POST,
+            "/clients",
+            json!({
+                "clientId": "strict-basic", "clientSecret": "strict-secret",
+                "redirectUris": [DEMO_REDIRECT_URI],
+                "tokenEndpointAuthMethod": "client_secret_basic",
+                "requestObjectSigningAlg": "RS256"
+            }),
+        )
+        .await;
+    let config = |signing| {
+        let mut config = Config::new(
+            url::Url::parse(&setup.sandbox.running.identity_url()).expect("url"),
+            url::Url::parse(&setup.sandbox.running.api_url()).expect("url"),
+            "strict-basic",
+            ClientAuth::SecretBasic {
+                secret: "strict-secret".into(),
+            },
+            DEMO_REDIRECT_URI,
+        );
+        config.request_object_signing = signing;
+        config
+    };
+    let unsigned = setup.client(config(RequestObjectSigning::None));
+    let user = unsigned.register_user(None).await.expect("user").user_id;
+    let purpose = || Purpose::AddConnection {
+        user_id: user.clone(),
+        bank: BankChoice::Bank(MOCK_BANK.into()),
+    };
+    let refused = unsigned.begin(purpose()).await;
+    assert!(
+        matches!(refused, Err(Error::OAuth { ref error, .. }) if error == "invalid_request_object"),
+        "{refused:?}"
+    );
+
+    let plain = setup.client(config(RequestObjectSigning::Plain));
+    let begun = plain.begin(purpose()).await.expect("plain PAR");
+    let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+    let done = plain
+        .complete(&begun.pending, &begun.secrets, &callback)
+        .await
+        .expect("complete");
+    assert!(done.connection_id.starts_with(MOCK_BANK));
+
+    // The pushed request belongs to its client: another client_id beside it is refused.
+    let begun = plain.begin(purpose()).await.expect("plain PAR");
+    let mut forged = begun.url.clone();
+    let pairs: Vec<(String, String)> = begun
+        .url
+        .query_pairs()
+        .into_owned()
+        .map(|(name, value)| match name.as_str() {
+            "client_id" => (name, DEMO_CLIENT_ID.to_string()),
+            _ => (name, value),
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let answer = setup
+        .sandbox
+        .http
+        .get(forged.as_str())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), reqwest::StatusCode::BAD_REQUEST);
 }

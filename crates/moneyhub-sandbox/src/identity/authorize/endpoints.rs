@@ -131,6 +131,16 @@ pub async fn authorize(
     let request = if let Some(handle) = string_param(&query_params, "request_uri") {
         let pushed = lock(&shared.oidc).pushed.remove(&handle);
         match pushed {
+            // RFC 9126 §4: a client_id beside request_uri must be the one that pushed it.
+            Some((request, _))
+                if string_param(&query_params, "client_id")
+                    .is_some_and(|id| id != request.client_id) =>
+            {
+                return pages::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "This sign-in link was made for another app. Go back to the app and start again.",
+                );
+            }
             Some((request, expires)) if expires > now => {
                 // Subjects were not checked at push time; check them now.
                 let world = shared.world();
