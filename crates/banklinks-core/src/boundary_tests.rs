@@ -128,3 +128,122 @@ async fn one_profile_cannot_reach_another_profiles_connections_or_authorizations
             .any(|p| p.state == victim_pending)
     );
 }
+
+/// A custom environment's secret goes only where it was given for, and never in clear to
+/// another computer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_environment_never_sends_its_secret_in_clear_or_to_new_servers_unasked() {
+    use crate::environment::{AuthKind, EnvironmentKind, EnvironmentSettings};
+    use crate::error::ErrorCode;
+    use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
+
+    let (_dir, workspace) = demo_workspace("Owner").await;
+    let demo = workspace.overview().await.expect("overview").environment;
+    let settings = EnvironmentSettings {
+        id: "custom-lab".into(),
+        kind: EnvironmentKind::Custom,
+        name: "Lab".into(),
+        identity_url: demo.identity_url.clone(),
+        api_url: demo.api_url.clone(),
+        client_id: DEMO_CLIENT_ID.into(),
+        auth: AuthKind::ClientSecretBasic,
+        signed_request_objects: false,
+        redirect_uri: DEMO_REDIRECT_URI.into(),
+        hybrid_response: false,
+    };
+
+    // Plain http to another computer: refused before anything is sent.
+    let in_clear = EnvironmentSettings {
+        identity_url: "http://identity.example.com".into(),
+        api_url: "http://api.example.com/v3".into(),
+        ..settings.clone()
+    };
+    let refused = workspace
+        .save_environment(in_clear, Some(DEMO_CLIENT_SECRET.into()))
+        .await
+        .expect_err("plain http elsewhere");
+    assert_eq!(refused.code(), ErrorCode::ConfigurationInvalid, "{refused}");
+
+    workspace
+        .save_environment(settings.clone(), Some(DEMO_CLIENT_SECRET.into()))
+        .await
+        .expect("saved with its secret");
+
+    // Re-saved for other servers without a secret: the stored one is not sent there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let elsewhere = format!(
+        "http://localhost:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let moved = EnvironmentSettings {
+        identity_url: elsewhere.clone(),
+        api_url: format!("{elsewhere}/v3"),
+        ..settings.clone()
+    };
+    let refused = workspace
+        .save_environment(moved, None)
+        .await
+        .expect_err("a new server needs the secret again");
+    assert_eq!(refused.code(), ErrorCode::ConfigurationInvalid, "{refused}");
+    let contacted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept()).await;
+    assert!(contacted.is_err(), "the new server was never contacted");
+
+    // The same servers again, without retyping the secret, still work.
+    workspace
+        .save_environment(settings, None)
+        .await
+        .expect("unchanged servers keep their secret");
+}
+
+/// An authorization nobody finished leaves nothing in the keychain once it expires, even when
+/// its profile is not the one open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_authorizations_leave_no_verifier_or_nonce_in_the_keychain() {
+    use crate::keychain::{MemoryKeychain, SecretStore};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keychain = Arc::new(MemoryKeychain::default());
+    let workspace = Workspace::open(dir.path().to_path_buf(), keychain.clone())
+        .await
+        .expect("open");
+    workspace
+        .create_profile("First", None)
+        .await
+        .expect("profile");
+    workspace
+        .begin(AuthorizationRequest::AddConnection {
+            bank_id: MOCK_BANK.into(),
+        })
+        .await
+        .expect("begin");
+    let state = workspace
+        .pending_authorizations()
+        .expect("pending")
+        .remove(0)
+        .state;
+    let accounts: Vec<String> = ["verifier", "nonce"]
+        .iter()
+        .map(|what| crate::flows::pending_secret_account("demo", &state, what))
+        .collect();
+    for account in &accounts {
+        assert!(keychain.get(account).expect("read").is_some(), "{account}");
+    }
+
+    // Another profile is open when the authorization runs out.
+    workspace
+        .create_profile("Second", None)
+        .await
+        .expect("profile");
+    workspace.demo_advance_clock("1h").await.expect("clock");
+    workspace.tick(chrono::Utc::now()).await;
+    for account in &accounts {
+        assert!(
+            keychain.get(account).expect("read").is_none(),
+            "{account} is left"
+        );
+    }
+}

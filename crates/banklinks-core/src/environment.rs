@@ -70,8 +70,12 @@ pub struct EnvironmentSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnvironmentError {
-    #[error("{0} is not a valid http(s) URL")]
+    #[error(
+        "{0} is not a valid https URL (plain http only to this computer, no user name or password)"
+    )]
     BadUrl(String),
+    #[error("the servers changed, so enter the {0} again: it is not sent to a new server unasked")]
+    SecretForOldServers(&'static str),
     #[error("the environment has no {0} in the keychain; enter it again in Settings")]
     MissingSecret(&'static str),
     #[error(transparent)]
@@ -93,9 +97,16 @@ pub(crate) fn secret_account(environment: &str, auth: AuthKind) -> String {
     }
 }
 
+/// Whether a URL may be handed to the system opener or sent secrets: https, or plain http to
+/// this computer; no other scheme (`file:`, `javascript:`, a custom one that starts an app).
+pub fn is_safe_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| moneyhub::is_safe_endpoint(&url))
+}
+
+/// The client secret and tokens go to these URLs: https, or plain http to this computer only.
 fn checked_url(text: &str) -> Result<url::Url, EnvironmentError> {
     let url = url::Url::parse(text).map_err(|_| EnvironmentError::BadUrl(text.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
+    if !moneyhub::is_safe_endpoint(&url) {
         return Err(EnvironmentError::BadUrl(text.to_string()));
     }
     Ok(url)
@@ -193,10 +204,13 @@ pub fn client_with_secret(
         auth,
         settings.redirect_uri.clone(),
     );
+    // Unsigned, the parameters go as plain PAR fields rather than an `alg: none` request
+    // object: Moneyhub documents both, and plain fields also work where the server refuses
+    // unsigned request objects (a client_secret_basic client has no key to sign with).
     config.request_object_signing = if settings.signed_request_objects {
         RequestObjectSigning::Rs256
     } else {
-        RequestObjectSigning::None
+        RequestObjectSigning::Plain
     };
     config.response_type = if settings.hybrid_response {
         ResponseType::CodeIdToken
@@ -217,8 +231,9 @@ pub fn remove(
         keychain.delete(&secret_account(id, auth))?;
     }
     for state in store.pending_states(id)? {
-        keychain.delete(&format!("{id}/pending/{state}/verifier"))?;
-        keychain.delete(&format!("{id}/pending/{state}/nonce"))?;
+        for what in ["verifier", "nonce"] {
+            keychain.delete(&crate::flows::pending_secret_account(id, &state, what))?;
+        }
     }
     store.remove_environment(id)?;
     Ok(())

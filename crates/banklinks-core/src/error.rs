@@ -115,9 +115,9 @@ impl Error {
             Error::Random(_) => ErrorCode::Internal,
             Error::Flow(err) => flow_code(err),
             Error::Environment(err) => match err {
-                EnvironmentError::BadUrl(_) | EnvironmentError::MissingSecret(_) => {
-                    ErrorCode::ConfigurationInvalid
-                }
+                EnvironmentError::BadUrl(_)
+                | EnvironmentError::MissingSecret(_)
+                | EnvironmentError::SecretForOldServers(_) => ErrorCode::ConfigurationInvalid,
                 EnvironmentError::Keychain(err) => Error::code_of_keychain(err),
                 EnvironmentError::Store(err) => store_code(err),
                 EnvironmentError::Moneyhub(err) => moneyhub_code(err),

@@ -15,6 +15,7 @@ mod refresh;
 mod sync;
 mod views;
 
+pub(crate) use authorization::pending_secret_account;
 pub use authorization::{Connected, PendingView};
 pub use export::ExportFormat;
 pub use sync::{QueueRun, SyncOrQueue};

@@ -129,6 +129,10 @@ impl Workspace {
             tracing::warn!(%err, "could not open the last environment; falling back to Demo");
             workspace.activate(DEMO).await?;
         }
+        let now = workspace.now().max(Utc::now());
+        if let Err(err) = workspace.sweep_expired_authorizations(now) {
+            tracing::warn!(%err, "could not clear expired authorizations' secrets");
+        }
         Ok(workspace)
     }
 
@@ -307,6 +311,18 @@ impl Workspace {
             return Err(Error::NotAllowed("the Demo environment is built in".into()));
         }
         let secret = secret.filter(|s| !s.trim().is_empty()).map(Sensitive::new);
+        let saved = environment::load(&lock(&self.store), &settings.id).ok();
+        let same_servers = saved.as_ref().is_some_and(|saved| {
+            saved.identity_url == settings.identity_url && saved.api_url == settings.api_url
+        });
+        if secret.is_none() && saved.is_some() && !same_servers {
+            // The stored secret was given for the old servers; a new one must be asked for.
+            return Err(Error::Environment(
+                environment::EnvironmentError::SecretForOldServers(environment::secret_name(
+                    settings.auth,
+                )),
+            ));
+        }
         let existing = self
             .keychain
             .get(&environment::secret_account(&settings.id, settings.auth))?;

@@ -220,6 +220,19 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         .expect("export");
     let text = std::fs::read_to_string(&exported).expect("read export");
     assert!(text.starts_with("seq,at,connection_id,event,actor,details"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&exported)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "an export is readable by its owner only"
+        );
+    }
     assert!(text.contains(",added,"));
 
     // An id this profile does not have never reaches Moneyhub's URL: this one would resolve to
@@ -299,19 +312,61 @@ impl std::io::Write for LogBuffer {
     }
 }
 
+/// A keychain that remembers every value put in it, so the log scan can look for each.
+#[derive(Debug, Default)]
+struct RecordingKeychain {
+    inner: MemoryKeychain,
+    values: std::sync::Mutex<Vec<String>>,
+    accounts: std::sync::Mutex<Vec<String>>,
+}
+
+impl SecretStore for RecordingKeychain {
+    fn backend(&self) -> Result<String, crate::keychain::KeychainError> {
+        self.inner.backend()
+    }
+    fn put(
+        &self,
+        account: &str,
+        secret: &crate::sensitive::Sensitive<String>,
+    ) -> Result<(), crate::keychain::KeychainError> {
+        let mut values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        values.push(secret.expose().clone());
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(account.to_string());
+        self.inner.put(account, secret)
+    }
+    fn get(
+        &self,
+        account: &str,
+    ) -> Result<Option<crate::sensitive::Sensitive<String>>, crate::keychain::KeychainError> {
+        self.inner.get(account)
+    }
+    fn delete(&self, account: &str) -> Result<bool, crate::keychain::KeychainError> {
+        self.inner.delete(account)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_lifecycle_with_the_memory_keychain_leaves_no_secret_in_the_logs() {
     let logs = LogBuffer::default();
     let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
+    // As the app sets up logging (`init` there): global, so the sandbox's and the client's
+    // tasks on other threads log here too, with the `log` bridge, so what reqwest and other
+    // `log` users write is scanned as well. At TRACE, the most a person can turn on.
+    let _ = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .finish();
-    // Global, so the sandbox's and the client's tasks on other threads log here too.
-    let _ = tracing::subscriber::set_global_default(subscriber);
+        .try_init();
+    assert!(
+        log::log_enabled!(log::Level::Trace),
+        "the log bridge is installed"
+    );
 
-    the_whole_lifecycle(Arc::new(MemoryKeychain::default())).await;
+    let keychain = Arc::new(RecordingKeychain::default());
+    the_whole_lifecycle(keychain.clone()).await;
 
     let text =
         String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
@@ -323,6 +378,17 @@ async fn the_whole_lifecycle_with_the_memory_keychain_leaves_no_secret_in_the_lo
         !text.contains(DEMO_CLIENT_SECRET),
         "the client secret was logged"
     );
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!(
+            "{}:{DEMO_CLIENT_SECRET}",
+            moneyhub_sandbox::clients::DEMO_CLIENT_ID
+        ),
+    );
+    assert!(
+        !text.contains(&basic),
+        "the Basic authorization header was logged"
+    );
     assert!(!text.contains("eyJ"), "a token was logged");
     for secret_parameter in [
         "code=",
@@ -333,6 +399,34 @@ async fn the_whole_lifecycle_with_the_memory_keychain_leaves_no_secret_in_the_lo
         assert!(
             !text.contains(secret_parameter),
             "{secret_parameter} appears in the logs"
+        );
+    }
+    let values = keychain
+        .values
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    assert!(
+        values.len() >= 4,
+        "verifiers and nonces were kept: {}",
+        values.len()
+    );
+    for value in values {
+        assert!(
+            !text.contains(&value),
+            "a keychain value (verifier or nonce) was logged"
+        );
+    }
+    // Account names are not secret (keychain tools list them and logs may print them).
+    let accounts = keychain
+        .accounts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    for account in accounts.iter().filter(|a| a.contains("/pending/")) {
+        assert!(
+            !text.contains(account.as_str()),
+            "keychain account {account} appears in the logs"
         );
     }
 }

@@ -39,7 +39,7 @@ pub struct Connected {
 
 impl Flows {
     pub(crate) fn secret_key(&self, state: &str, what: &str) -> String {
-        format!("{}/pending/{state}/{what}", self.environment)
+        pending_secret_account(&self.environment, state, what)
     }
 
     /// Starts an authorization: the URL to open in the browser. The pending record goes to the
@@ -47,23 +47,35 @@ impl Flows {
     pub async fn begin(&self, purpose: Purpose) -> Result<url::Url, FlowError> {
         let begun = self.client.begin(purpose).await?;
         let now = self.now();
-        self.keychain.put(
-            &self.secret_key(&begun.pending.state, "verifier"),
-            &Sensitive::new(begun.secrets.code_verifier.expose().to_string()),
-        )?;
-        self.keychain.put(
-            &self.secret_key(&begun.pending.state, "nonce"),
-            &Sensitive::new(begun.secrets.nonce.expose().to_string()),
-        )?;
+        // The record first, then its secrets: whatever stops us between (a locked keychain, a
+        // killed process), the record exists, expires, and its expiry deletes the secrets, so
+        // none is left in the keychain with nothing pointing at it.
         let purpose_json = serde_json::to_string(&begun.pending).unwrap_or_default();
-        let store = lock(&self.store);
-        store.save_pending(
+        lock(&self.store).save_pending(
             &begun.pending.state,
             &self.profile,
             &purpose_json,
             now,
             now + PENDING_LIFETIME,
         )?;
+        let stored = self
+            .keychain
+            .put(
+                &self.secret_key(&begun.pending.state, "verifier"),
+                &Sensitive::new(begun.secrets.code_verifier.expose().to_string()),
+            )
+            .and_then(|()| {
+                self.keychain.put(
+                    &self.secret_key(&begun.pending.state, "nonce"),
+                    &Sensitive::new(begun.secrets.nonce.expose().to_string()),
+                )
+            });
+        if let Err(err) = stored {
+            lock(&self.store).take_pending(&begun.pending.state)?;
+            self.forget_secrets(&begun.pending.state)?;
+            return Err(err.into());
+        }
+        let store = lock(&self.store);
         store.append_journal(
             &self.profile,
             begun.pending.purpose.connection_id(),
@@ -240,4 +252,34 @@ fn pending_view(row: &crate::store::PendingRow) -> Option<PendingView> {
         started_at: row.started_at,
         expires_at: row.expires_at,
     })
+}
+
+/// The keychain account of a pending authorization's verifier or nonce. Named by a digest of
+/// the `state`, not the state itself: account names are not secret (keychain tools list them,
+/// logs print them), and the state is half of what a forged callback needs.
+pub(crate) fn pending_secret_account(environment: &str, state: &str, what: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(state.as_bytes());
+    format!(
+        "{environment}/pending/{}/{what}",
+        hex::encode(&digest[..16])
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pending_secret_account;
+
+    #[test]
+    fn a_keychain_account_name_does_not_carry_the_state() {
+        let state = "Qm9vdHN0cmFwIHN0YXRlIHZhbHVlIGZvciB0aGUgdGVzdA";
+        let verifier = pending_secret_account("demo", state, "verifier");
+        assert!(!verifier.contains(state), "{verifier}");
+        assert!(verifier.starts_with("demo/pending/") && verifier.ends_with("/verifier"));
+        assert_ne!(
+            verifier,
+            pending_secret_account("demo", "another", "verifier")
+        );
+        assert_eq!(verifier, pending_secret_account("demo", state, "verifier"));
+    }
 }

@@ -85,10 +85,12 @@ fn push_csv_line(out: &mut String, fields: &[String]) {
     out.push('\n');
 }
 
-/// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed so a spreadsheet never runs a
-/// bank description as a formula.
+/// RFC 4180 quoting; a leading `=`, `+`, `-`, `@`, TAB or CR (OWASP's list: spreadsheets skip
+/// the last two and read what follows) is prefixed so a spreadsheet never runs a bank
+/// description as a formula.
 fn csv_field(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
+    let formula_start = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let guarded = if formula_start && value.parse::<f64>().is_err() {
         format!("'{value}")
     } else {
         value.to_string()
@@ -111,5 +113,7 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("-1250"), "-1250", "numbers stay numbers");
+        assert_eq!(csv_field("\t=1+2"), "'\t=1+2");
+        assert_eq!(csv_field("\r=1+2"), "\"'\r=1+2\"");
     }
 }

@@ -98,6 +98,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every profile's authorizations whose time ran out, with their environment, so their
+    /// keychain secrets can go even for a profile nobody opens again.
+    pub fn expired_pending_everywhere(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut query = self.db.prepare_cached(
+            "SELECT p.environment_id, a.state FROM pending_authorizations a JOIN profiles p ON p.id = a.profile_id WHERE a.expires_at <= ?1",
+        )?;
+        let rows = query.query_map([iso(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn take_pending(&self, state: &str) -> Result<bool, StoreError> {
         Ok(self.db.execute(
             "DELETE FROM pending_authorizations WHERE state = ?1",

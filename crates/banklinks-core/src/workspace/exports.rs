@@ -53,8 +53,32 @@ impl Workspace {
             ExportFormat::Json => "json",
         };
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
-        let path = dir.join(format!("banklinks-{name}-{stamp}.{extension}"));
-        std::fs::write(&path, text).map_err(StoreError::Io)?;
-        Ok(path)
+        // Two exports in one second get their own files.
+        for attempt in 1..=100 {
+            let suffix = if attempt == 1 {
+                String::new()
+            } else {
+                format!("-{attempt}")
+            };
+            let path = dir.join(format!("banklinks-{name}-{stamp}{suffix}.{extension}"));
+            match write_private(&path, text.as_bytes()) {
+                Ok(()) => return Ok(path),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(StoreError::Io(err).into()),
+            }
+        }
+        Err(StoreError::Io(std::io::Error::other("too many exports this second")).into())
     }
+}
+
+/// Writes a new file only its owner can read (0600 on Unix): an export holds a person's
+/// transactions, and the Downloads folder is often readable by others. A file already there is
+/// never followed or overwritten.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }

@@ -60,6 +60,24 @@ impl Workspace {
         Ok(crate::network::customer_ip(setting.as_deref()))
     }
 
+    /// Clears every profile's expired authorizations with their verifier and nonce, not only
+    /// the active profile's: a profile nobody opens again must not keep secrets in the
+    /// keychain. (The active profile's are journalled and announced by `expire_pending` first.)
+    pub(super) fn sweep_expired_authorizations(&self, now: DateTime<Utc>) -> Result<(), Error> {
+        let expired = lock(&self.store).expired_pending_everywhere(now)?;
+        for (environment, state) in expired {
+            for what in ["verifier", "nonce"] {
+                self.keychain.delete(&crate::flows::pending_secret_account(
+                    &environment,
+                    &state,
+                    what,
+                ))?;
+            }
+            lock(&self.store).take_pending(&state)?;
+        }
+        Ok(())
+    }
+
     /// One step of the background poller; see the module docs.
     pub async fn tick(&self, wall_now: DateTime<Utc>) -> TickOutcome {
         let mut outcome = TickOutcome::default();
@@ -80,6 +98,9 @@ impl Workspace {
                 outcome.expired_authorizations = expired.into_iter().map(|p| p.state).collect();
             }
             Err(err) => tracing::warn!(%err, "could not expire pending authorizations"),
+        }
+        if let Err(err) = self.sweep_expired_authorizations(flows.now().max(wall_now)) {
+            tracing::warn!(%err, "could not clear expired authorizations' secrets");
         }
         if let Err(err) = flows.check_syncs_in_flight().await {
             tracing::info!(%err, "could not ask about syncs in flight");
