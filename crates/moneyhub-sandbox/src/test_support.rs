@@ -499,3 +499,9 @@ pub fn new_connection_claims(user: Option<&str>) -> Value {
 pub fn lifecycle_claims(user: &str, connection: &str) -> Value {
     json!({ "id_token": { "sub": { "essential": true, "value": user }, "mh:con_id": { "essential": true, "value": connection } } })
 }
+
+/// The sandbox's whole HTTP surface as a service, for driving it in-process (fuzzing sends
+/// hundreds of thousands of requests; a socket per request would measure the kernel).
+pub fn router(shared: std::sync::Arc<crate::Shared>) -> axum::Router {
+    crate::server::router(shared)
+}
