@@ -13,6 +13,8 @@ pub mod deep_link;
 mod demo_harness;
 pub mod environment;
 pub mod error;
+#[cfg(test)]
+mod fault_tests;
 pub mod flows;
 #[cfg(test)]
 #[path = "flows_tests.rs"]

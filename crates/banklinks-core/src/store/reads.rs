@@ -127,6 +127,19 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Every transaction id the profile holds (tests compare it with Moneyhub's own).
+    #[cfg(test)]
+    pub fn all_transaction_ids(
+        &self,
+        profile: &str,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut query = self
+            .db
+            .prepare_cached("SELECT id FROM transactions WHERE profile_id = ?1")?;
+        let rows = query.query_map([profile], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 impl Store {

@@ -317,6 +317,36 @@ impl Workspace {
         })
     }
 
+    /// The active profile's transaction ids as saved here, and as the Demo world (Moneyhub)
+    /// has them: after a refresh the two must be equal, nothing lost, nothing twice.
+    #[cfg(test)]
+    pub(crate) async fn demo_transaction_ids_here_and_there(
+        &self,
+    ) -> (
+        std::collections::BTreeSet<String>,
+        std::collections::BTreeSet<String>,
+    ) {
+        let flows = self.flows().expect("a profile");
+        let here = lock(&self.store)
+            .all_transaction_ids(flows.profile())
+            .expect("store");
+        let demo = self.demo.lock().await;
+        let demo = demo.as_ref().expect("Demo is running");
+        let world = demo.sandbox.shared.world();
+        let there = world
+            .transactions
+            .values()
+            .filter(|t| {
+                world
+                    .accounts
+                    .get(&t.account_id)
+                    .is_some_and(|a| a.user_id == flows.user_id())
+            })
+            .map(|t| t.id.to_string())
+            .collect();
+        (here, there)
+    }
+
     /// The customer IP each sync in the Demo world carried, oldest first: what Moneyhub was
     /// told about the user being present.
     #[cfg(test)]
