@@ -25,6 +25,8 @@ pub mod health;
 pub mod journal;
 pub mod keychain;
 pub mod keychain_probe;
+#[cfg(test)]
+mod kill_tests;
 mod locks;
 pub mod network;
 pub mod notices;

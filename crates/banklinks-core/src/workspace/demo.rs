@@ -347,6 +347,21 @@ impl Workspace {
         (here, there)
     }
 
+    /// The active profile's connection ids as the Demo world (Moneyhub) has them.
+    #[cfg(test)]
+    pub(crate) async fn demo_connection_ids(&self) -> std::collections::BTreeSet<String> {
+        let flows = self.flows().expect("a profile");
+        let demo = self.demo.lock().await;
+        let demo = demo.as_ref().expect("Demo is running");
+        let world = demo.sandbox.shared.world();
+        world
+            .connections
+            .values()
+            .filter(|c| c.user_id == flows.user_id())
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
     /// The customer IP each sync in the Demo world carried, oldest first: what Moneyhub was
     /// told about the user being present.
     #[cfg(test)]
