@@ -91,7 +91,7 @@ async fn under_random_faults_nothing_is_lost_or_duplicated_and_every_failure_is_
                 1 => workspace.sync_now(&connection).await,
                 2 => workspace.sync_when_allowed(&connection).await.map(|_| ()),
                 3 => {
-                    let by: &str = dice.pick(&["31m", "6h", "1d"]);
+                    let by: &&str = dice.pick(&["31m", "6h", "1d"]);
                     workspace.demo_advance_clock(by).await.map(|_| ())
                 }
                 _ => {
