@@ -7,6 +7,7 @@
 #[path = "window/support.rs"]
 mod support;
 
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use support::{AppSession, secret_tool_lookup};
 
@@ -537,5 +538,136 @@ async fn e2e_a_deep_link_that_starts_the_app_is_shown_once_the_window_has_loaded
         "1 received, 0 turned away",
     )
     .await;
+    app.finish().await;
+}
+
+/// A compromised webview calls commands with hostile ids, and other apps deliver a forged and
+/// a replayed bank redirect: none changes anything, each is answered with its error code, and
+/// the card stays as it was, in view.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_a_compromised_webview_and_forged_or_replayed_links_change_nothing() {
+    let app = AppSession::start("hostile").await;
+    start_empty_demo(&app).await;
+    app.click("[data-testid=add-connection]").await;
+    app.fill("[data-testid=bank-search]", "Moneyhub Open Banking Mock")
+        .await;
+    app.click("[data-testid=bank-option][data-bank-name=\"Moneyhub Open Banking Mock\"]")
+        .await;
+    app.wait_for_text("[data-testid=waiting-for-bank]", "")
+        .await;
+    let link = app.walk_the_bank().await;
+    assert!(app.launch_second_instance(&link).await.success());
+    app.wait_for_count("[data-testid=connection-card]", 1).await;
+    app.wait_for_text("[data-testid=authorization-finished]", "")
+        .await;
+    let id = connection_ids(&app).await.remove(0);
+    app.wait_for_text(&card(&id, "connection-status"), "Up to date")
+        .await;
+
+    // The same redirect again, and one with a made-up state.
+    for (label, hostile) in [
+        ("replayed", link.clone()),
+        (
+            "forged",
+            "banklinks://callback?code=FORGED-CODE-1234&state=forged-state-0123456789".to_string(),
+        ),
+    ] {
+        assert!(
+            app.launch_second_instance(&hostile).await.success(),
+            "{label}"
+        );
+        app.wait_for_attribute(
+            "[data-testid=authorization-error]",
+            "data-code",
+            "no_such_authorization",
+        )
+        .await;
+        app.wait_for_text(
+            "[data-testid=authorization-error]",
+            "we were no longer waiting",
+        )
+        .await;
+        app.click("[data-testid=authorization-error] button").await;
+        app.wait_for_count("[data-testid=authorization-error]", 0)
+            .await;
+    }
+
+    // Commands straight from the page, with ids that point elsewhere.
+    let traversal = format!("../../someone-else/connection/{id}");
+    let attacks = [
+        (
+            "remove_connection",
+            json!({ "connectionId": traversal }),
+            "not_found",
+        ),
+        (
+            "remove_connection",
+            json!({ "connectionId": "1ffe:not-mine" }),
+            "not_found",
+        ),
+        (
+            "sync_now",
+            json!({ "connectionId": traversal }),
+            "not_found",
+        ),
+        (
+            "connection_sync_history",
+            json!({ "connectionId": traversal }),
+            "not_found",
+        ),
+        (
+            "demo_break_connection",
+            json!({ "connectionId": traversal, "how": "removedAtMoneyhub" }),
+            "not_found",
+        ),
+        (
+            "begin_authorization",
+            json!({ "request": { "kind": "addConnection", "bankId": "1ffe704d39629a929c8e293880fb449a user:delete" } }),
+            "not_allowed",
+        ),
+        (
+            "begin_authorization",
+            json!({ "request": { "kind": "reauth", "connectionId": traversal } }),
+            "not_found",
+        ),
+        (
+            "create_profile",
+            json!({ "name": "Sneaky", "existingUserId": "../users" }),
+            "not_allowed",
+        ),
+    ];
+    for (command, args, expected) in attacks {
+        let answer = app.invoke(command, args.clone()).await;
+        let code = answer
+            .as_ref()
+            .err()
+            .and_then(|err| err.get("code"))
+            .and_then(|code| code.as_str())
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(code, expected, "{command} {args}: {answer:?}");
+    }
+    assert_eq!(
+        app.invoke(
+            "cancel_authorization",
+            json!({ "stateId": "someone-elses-state" })
+        )
+        .await,
+        Ok(json!(false))
+    );
+
+    // Nothing changed: one bank page was opened, the card is there, in view, saying the same.
+    assert_eq!(
+        app.opened_url_count(),
+        1,
+        "a hostile call opened a bank page"
+    );
+    app.wait_for_count("[data-testid=connection-card]", 1).await;
+    app.wait_for_text(&card(&id, "connection-status"), "Up to date")
+        .await;
+    assert!(app.is_in_view(&card(&id, "connection-status")).await);
+    assert!(!app.page_source().await.contains("FORGED-CODE-1234"));
+    app.screenshot("hostile").await;
     app.finish().await;
 }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const DRIVER_PORT: u16 = 4444;
 /// tauri-driver starts WebKitWebDriver on the next port.
@@ -265,6 +265,45 @@ impl AppSession {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
+    }
+
+    /// Plays the person at the bank for the page the app just opened and returns the bank's
+    /// redirect link, without delivering it (a test may deliver it twice).
+    pub async fn walk_the_bank(&self) -> String {
+        let url = self.next_opened_url().await;
+        let callback = moneyhub_sandbox::journey::walk(&url, &[])
+            .await
+            .unwrap_or_else(|err| panic!("the bank journey failed: {err}"));
+        assert!(callback.starts_with("banklinks://"), "{callback}");
+        callback
+    }
+
+    /// Calls a Tauri command straight from the webview, as a compromised page could, past
+    /// the UI's own checks: `Ok` with its answer or `Err` with the `{code, message}` error.
+    pub async fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
+        let answer = self
+            .client()
+            .execute_async(
+                "const [command, args, done] = arguments; \
+                 window.__TAURI_INTERNALS__.invoke(command, args) \
+                   .then((value) => done({ ok: value ?? null }), (error) => done({ err: error }));",
+                vec![json!(command), args],
+            )
+            .await
+            .unwrap_or_else(|err| panic!("could not call {command}: {err}"));
+        match answer.get("err") {
+            Some(err) => Err(err.clone()),
+            None => Ok(answer.get("ok").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
+    /// How many bank pages the app has asked the system to open so far.
+    pub fn opened_url_count(&self) -> usize {
+        std::fs::read_to_string(&self.opened_urls)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .count()
     }
 
     /// Plays the person at the bank for the page the app just opened, then delivers the bank's
