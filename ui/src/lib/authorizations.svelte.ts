@@ -14,7 +14,7 @@ import { announcer } from './announcer.svelte';
 import { dashboard } from './dashboard.svelte';
 import { explain } from './errors';
 import { formatDuration } from './format';
-import { lifetimeMs, remainingMs } from './pending';
+import { failureEndsWaiting, lifetimeMs, remainingMs } from './pending';
 import { navigate, useRouter } from './router.svelte';
 import { session } from './session.svelte';
 
@@ -120,7 +120,7 @@ class Authorizations {
   failed(error: IpcError) {
     this.finished = null;
     this.error = error;
-    for (const p of this.pending) this.#settled.add(p.state);
+    if (failureEndsWaiting(error)) for (const p of this.pending) this.#settled.add(p.state);
     announcer.say(`${explain(error).title}. ${error.message}`);
     void this.load();
   }

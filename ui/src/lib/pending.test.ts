@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PendingView } from '../ipc';
-import { hasExpired, lifetimeMs, pendingTitle, remainingMs } from './pending';
+import { failureEndsWaiting, hasExpired, lifetimeMs, pendingTitle, remainingMs } from './pending';
 
 const pending = (state: string, expiresAt: string): PendingView => ({
   state,
@@ -30,5 +30,10 @@ describe('pending authorizations', () => {
     expect(pendingTitle('addConnection', 'Monzo')).toBe('Connecting Monzo');
     expect(pendingTitle('reconsent', 'Barclaycard')).toBe('Renewing consent for Barclaycard');
     expect(pendingTitle('addConnection', undefined)).toBe('Connecting a new bank');
+  });
+
+  it('keeps waiting when a forged or replayed link matched nothing', () => {
+    expect(failureEndsWaiting({ code: 'no_such_authorization' })).toBe(false);
+    expect(failureEndsWaiting({ code: 'authorization_failed' })).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // Authorizations waiting for the bank to send the person back. The core owns their lifetime and
 // says when one runs out (`authorizationExpired`); these only word and count down what it sent.
 
-import type { AuthorizationPurpose, PendingView } from '../ipc';
+import type { AuthorizationPurpose, IpcError, PendingView } from '../ipc';
 import { toMs, type Instant } from './format';
 
 export function remainingMs(pending: Pick<PendingView, 'expiresAt'>, now: Instant): number {
@@ -28,4 +28,13 @@ const verbs: Record<AuthorizationPurpose, string> = {
 export function pendingTitle(purpose: AuthorizationPurpose, subject: string | undefined): string {
   const verb = verbs[purpose];
   return `${verb} ${subject ?? (purpose === 'addConnection' ? 'a new bank' : 'your connection')}`;
+}
+
+/**
+ * Whether a failed callback ended the requests still waiting at the bank. A link that matched
+ * none of them (forged, replayed, or late) changed nothing, so they keep waiting and still get
+ * their "timed out" notice; any other failure was one of them.
+ */
+export function failureEndsWaiting(error: Pick<IpcError, 'code'>): boolean {
+  return error.code !== 'no_such_authorization';
 }
