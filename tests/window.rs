@@ -671,3 +671,110 @@ async fn e2e_a_compromised_webview_and_forged_or_replayed_links_change_nothing()
     app.screenshot("hostile").await;
     app.finish().await;
 }
+
+const RIGHT: char = '\u{E014}';
+const ESCAPE: char = '\u{E00C}';
+
+/// Checks a tour scene: its counter and title, and the card it is about highlighted and in view.
+async fn at_scene(app: &AppSession, number: usize, title: &str) {
+    app.wait_for_text("[data-testid=tour-counter]", &format!("{number} of 9"))
+        .await;
+    app.wait_for_text("[data-testid=tour-title]", title).await;
+    // Set up once the button no longer says "Setting up…".
+    let ready = if number == 9 { "Finish" } else { "Next" };
+    app.wait_for_text("[data-testid=tour-next]", ready).await;
+}
+
+const HIGHLIGHTED: &str = "[data-testid=connection-card][data-highlighted=true]";
+
+/// The presenter's tour, scene by scene with the keyboard, in the real window: each scene sets
+/// itself up, says what to click, and brings the card it is about into view.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_the_presenters_tour_walks_the_lifecycle_with_the_card_in_view() {
+    let app = AppSession::start("tour").await;
+    app.click("[data-testid=nav-demo]").await;
+    app.click("[data-testid=tour-start]").await;
+
+    at_scene(&app, 1, "Connect a bank").await;
+    app.fill("[data-testid=bank-search]", "Monzo").await;
+    app.click("[data-testid=bank-option][data-bank-name=\"Monzo\"]")
+        .await;
+    app.complete_at_the_bank().await;
+    app.wait_for_count("[data-testid=connection-card]", 1).await;
+    let id = connection_ids(&app).await.remove(0);
+
+    app.press(RIGHT).await;
+    at_scene(&app, 2, "History arrives in the background").await;
+    app.wait_in_view(HIGHLIGHTED).await;
+    app.wait_for_attribute(HIGHLIGHTED, "data-connection-id", &id)
+        .await;
+    app.screenshot("tour-history").await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 3, "Fresh data, within the bank’s limits").await;
+    app.click(&card(&id, "sync-button")).await;
+    app.wait_for_text(&card(&id, "sync-availability"), "Sync available in")
+        .await;
+    app.wait_in_view(HIGHLIGHTED).await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 4, "Consent runs for 90 days").await;
+    app.wait_for_text(&card(&id, "connection-status"), "Consent ends in 3 days")
+        .await;
+    app.wait_in_view(HIGHLIGHTED).await;
+    app.screenshot("tour-consent").await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 5, "Logging in again, under a new name").await;
+    app.wait_for_text(
+        &format!("{HIGHLIGHTED} [data-testid=connection-name]"),
+        "Sandbox Bank (new id on reauth)",
+    )
+    .await;
+    app.wait_for_text(
+        &format!("{HIGHLIGHTED} [data-testid=connection-status]"),
+        "Bank login needed",
+    )
+    .await;
+    app.wait_in_view(HIGHLIGHTED).await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 6, "The bank asks a security question").await;
+    app.wait_for_text(
+        &format!("{HIGHLIGHTED} [data-testid=connection-name]"),
+        "Hargreaves Lansdown",
+    )
+    .await;
+    app.wait_in_view(HIGHLIGHTED).await;
+    app.screenshot("tour-security-question").await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 7, "When Moneyhub cannot be reached").await;
+    app.wait_for_text("[data-testid=topbar-offline]", "Bank server offline")
+        .await;
+    app.wait_in_view(HIGHLIGHTED).await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 8, "Removing a connection").await;
+    app.wait_for_count("[data-testid=topbar-offline]", 0).await;
+    app.wait_for_text(
+        &format!("{HIGHLIGHTED} [data-testid=connection-name]"),
+        "Danske Bank",
+    )
+    .await;
+    app.wait_in_view(HIGHLIGHTED).await;
+
+    app.press(RIGHT).await;
+    at_scene(&app, 9, "Everything written down").await;
+    app.wait_for_text("h1", "Journal").await;
+    assert_eq!(app.count("[data-testid=tour-problem]").await, 0);
+
+    // Esc leaves; the Demo controls offer to resume where the presenter was.
+    app.press(ESCAPE).await;
+    app.wait_for_count("[data-testid=tour]", 0).await;
+    app.click("[data-testid=nav-demo]").await;
+    app.wait_for_text("[data-testid=tour-resume]", "Resume at scene 9 of 9")
+        .await;
+    app.finish().await;
+}

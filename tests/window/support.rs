@@ -385,6 +385,31 @@ impl AppSession {
         answer.as_bool().unwrap_or(false)
     }
 
+    /// Waits until `css` is on screen (a card scrolled into view may still be moving).
+    pub async fn wait_in_view(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.is_in_view(css).await {
+            if Instant::now() > deadline {
+                self.screenshot("failure").await;
+                panic!("{css} never came into view");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Presses a key where the person's focus is, as a keyboard would (WebDriver key codes:
+    /// `'\u{E014}'` is →, `'\u{E00C}'` is Esc).
+    pub async fn press(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys = KeyActions::new("keyboard".to_string())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client()
+            .perform_actions(keys)
+            .await
+            .unwrap_or_else(|err| panic!("press {key:?}: {err}"));
+    }
+
     /// Closes the app and starts it again on the same data folder and keychain service: what a
     /// person quitting and reopening it sees.
     pub async fn restart(mut self) -> Self {

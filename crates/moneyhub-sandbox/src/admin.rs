@@ -162,7 +162,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ),
     (
         "needs-attention",
-        "One connection in each state that needs the user: consent expiring in 3 days, legacy MFA, a credentials error, intermittent errors, a bank that is down, and a single-sync-only legacy connection.",
+        "One connection in each state that needs the user: consent expiring in 3 days, legacy MFA, a credentials error, intermittent errors, a bank that is down, a single-sync-only legacy connection, and a bank that issues a new connection id on reauth.",
     ),
     (
         "expired",
@@ -489,6 +489,7 @@ pub fn load_persona(shared: &Shared, name: &str, client_id: &str) -> Option<(Str
             "Ulster Bank",
             "Danske Bank",
             "Vanguard Investor",
+            "Sandbox Bank (new id on reauth)",
         ],
         "expired" => &["Lloyds Bank", "Halifax"],
         _ => return None,
