@@ -113,6 +113,11 @@ describe('fixes', () => {
     [{ kind: 'none' }, null, 'nothing'],
   ];
 
+  it('names the security question when that is why the bank wants a refresh', () => {
+    expect(fixLabel({ kind: 'refresh' }, now, 'mfa_required')).toBe('Answer your bank’s security question');
+    expect(fixLabel({ kind: 'refresh' }, now, null)).toBe('Refresh');
+  });
+
   it.each(cases)('%o is labelled %s and does %s', (fix, label, effect) => {
     expect(fixLabel(fix, now)).toBe(label);
     expect(fixEffect(fix).type).toBe(effect);

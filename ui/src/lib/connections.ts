@@ -41,14 +41,18 @@ export function fixEffect(fix: Fix): FixEffect {
 }
 
 /** The fix button's label; null when there is nothing to do. */
-export function fixLabel(fix: Fix, now: Instant): string | null {
+/**
+ * The fix's button says what will happen. A refresh because the bank wants a security answer
+ * (`mfa_required`) says so, rather than sharing its name with the page's Refresh button.
+ */
+export function fixLabel(fix: Fix, now: Instant, error?: string | null): string | null {
   switch (fix.kind) {
     case 'reauth':
       return 'Reauthenticate';
     case 'reconsent':
       return 'Renew consent';
     case 'refresh':
-      return 'Refresh';
+      return error === 'mfa_required' ? 'Answer your bank’s security question' : 'Refresh';
     case 'sync':
       return 'Sync now';
     case 'wait':

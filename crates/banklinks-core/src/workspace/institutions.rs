@@ -55,13 +55,7 @@ impl Workspace {
                     ),
                     account_types: i.account_types.iter().map(|a| a.name.clone()).collect(),
                     beta: i.is_beta,
-                    status_note: degraded.then(|| {
-                        format!(
-                            "The bank reports problems (sync: {}, sign-in: {})",
-                            sync.as_deref().unwrap_or("unknown"),
-                            auth.as_deref().unwrap_or("unknown")
-                        )
-                    }),
+                    status_note: degraded.then(|| status_note(sync.as_deref(), auth.as_deref())),
                     degraded,
                     id: i.id,
                     name: i.name,
@@ -93,5 +87,37 @@ impl Workspace {
                 }
             }
         }
+    }
+}
+
+/// A provider's status in words for the bank chooser: Moneyhub's codes
+/// (`TEMPORARILY_UNAVAILABLE`) are for machines.
+fn status_note(sync: Option<&str>, auth: Option<&str>) -> String {
+    let words = |code: Option<&str>| match code.map(str::trim) {
+        None | Some("") => "not reported".to_string(),
+        Some(code) if code.eq_ignore_ascii_case("AVAILABLE") => "working".to_string(),
+        Some(code) => code.to_lowercase().replace(['_', '-'], " "),
+    };
+    format!(
+        "The bank reports problems: syncing {}, signing in {}.",
+        words(sync),
+        words(auth)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_note;
+
+    #[test]
+    fn a_providers_status_reads_in_words() {
+        assert_eq!(
+            status_note(Some("TEMPORARILY_UNAVAILABLE"), Some("AVAILABLE")),
+            "The bank reports problems: syncing temporarily unavailable, signing in working."
+        );
+        assert_eq!(
+            status_note(None, Some("UNAVAILABLE")),
+            "The bank reports problems: syncing not reported, signing in unavailable."
+        );
     }
 }
