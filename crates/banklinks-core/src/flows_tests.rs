@@ -345,7 +345,11 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
     let attention_flows = flows_for(&attention);
     attention_flows.refresh().await.expect("refresh");
     let views = attention_flows.dashboard().expect("dashboard");
-    assert_eq!(views.len(), 6);
+    assert_eq!(
+        views.len(),
+        7,
+        "six problems and the bank that issues a new id on reauth"
+    );
     let fix_of = |name: &str| {
         views
             .iter()
