@@ -1,7 +1,7 @@
 //! Ids from the webview are hostile until checked: from one profile, nothing reaches another
 //! profile's connections, authorizations or Moneyhub user, whatever the id says.
 
-use crate::demo_harness::{add_connection, demo_workspace};
+use crate::demo_harness::{add_connection, demo_workspace, demo_workspace_with};
 use crate::error::Error;
 use crate::workspace::{AuthorizationRequest, Breakage, Workspace};
 
@@ -205,15 +205,8 @@ async fn expired_authorizations_leave_no_verifier_or_nonce_in_the_keychain() {
     use crate::keychain::{MemoryKeychain, SecretStore};
     use std::sync::Arc;
 
-    let dir = tempfile::tempdir().expect("temp dir");
     let keychain = Arc::new(MemoryKeychain::default());
-    let workspace = Workspace::open(dir.path().to_path_buf(), keychain.clone())
-        .await
-        .expect("open");
-    workspace
-        .create_profile("First", None)
-        .await
-        .expect("profile");
+    let (_dir, workspace) = demo_workspace_with("First", keychain.clone()).await;
     workspace
         .begin(AuthorizationRequest::AddConnection {
             bank_id: MOCK_BANK.into(),

@@ -7,18 +7,23 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::deep_link::{AuthCallback, DeepLink};
-use crate::keychain::MemoryKeychain;
+use crate::keychain::{MemoryKeychain, SecretStore};
 use crate::workspace::{AuthorizationRequest, Workspace};
 
 /// A Demo workspace with a fresh profile; keep the folder alive as long as the workspace.
 pub async fn demo_workspace(profile: &str) -> (tempfile::TempDir, Workspace) {
+    demo_workspace_with(profile, Arc::new(MemoryKeychain::default())).await
+}
+
+/// The same on a keychain the test keeps a handle on.
+pub async fn demo_workspace_with(
+    profile: &str,
+    keychain: Arc<dyn SecretStore>,
+) -> (tempfile::TempDir, Workspace) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let workspace = Workspace::open(
-        dir.path().to_path_buf(),
-        Arc::new(MemoryKeychain::default()),
-    )
-    .await
-    .expect("open");
+    let workspace = Workspace::open(dir.path().to_path_buf(), keychain)
+        .await
+        .expect("open");
     workspace
         .create_profile(profile, None)
         .await

@@ -54,10 +54,7 @@ fn random_rule(dice: &mut Dice) -> Value {
 }
 
 fn runs() -> u64 {
-    std::env::var("BANKLINKS_FAULT_RUNS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(30)
+    moneyhub_sandbox::test_support::count_from_env("BANKLINKS_FAULT_RUNS", 30).into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

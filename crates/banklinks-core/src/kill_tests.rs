@@ -19,10 +19,7 @@ use crate::workspace::Workspace;
 const WORKER_DIR: &str = "BANKLINKS_KILL_WORKER_DIR";
 
 fn runs() -> u32 {
-    std::env::var("BANKLINKS_KILL_RUNS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(4)
+    moneyhub_sandbox::test_support::count_from_env("BANKLINKS_KILL_RUNS", 4)
 }
 
 async fn open(dir: &Path) -> Workspace {

@@ -129,10 +129,6 @@ impl Workspace {
             tracing::warn!(%err, "could not open the last environment; falling back to Demo");
             workspace.activate(DEMO).await?;
         }
-        let now = workspace.now().max(Utc::now());
-        if let Err(err) = workspace.sweep_expired_authorizations(now) {
-            tracing::warn!(%err, "could not clear expired authorizations' secrets");
-        }
         Ok(workspace)
     }
 

@@ -9,10 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 fn cases() -> u32 {
-    std::env::var("BANKLINKS_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2_000)
+    moneyhub_sandbox::test_support::count_from_env("BANKLINKS_FUZZ_CASES", 2_000)
 }
 
 fn runner() -> TestRunner {

@@ -505,3 +505,12 @@ pub fn lifecycle_claims(user: &str, connection: &str) -> Value {
 pub fn router(shared: std::sync::Arc<crate::Shared>) -> axum::Router {
     crate::server::router(shared)
 }
+
+/// A count a long-running test takes from the environment (`BANKLINKS_FUZZ_CASES`, …), so CI
+/// runs a few and `scripts/attack` the full number.
+pub fn count_from_env(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}

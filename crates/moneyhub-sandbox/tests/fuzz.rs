@@ -17,10 +17,7 @@ use proptest::test_runner::{Config, TestRunner};
 use tower::ServiceExt;
 
 fn cases() -> u32 {
-    std::env::var("BANKLINKS_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2_000)
+    harness::count_from_env("BANKLINKS_FUZZ_CASES", 2_000)
 }
 
 /// A JWT's shape with hostile contents: any header (alg none, unknown kid, wrong typ), claims

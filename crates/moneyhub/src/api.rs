@@ -373,7 +373,7 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// An id as exactly one URL path segment, so an id from outside (`../../<user>/connection/x`,
 /// `a/b`, `a?b`) cannot reach another route. Empty and dot-only ids are refused: servers may
 /// undo the encoding of dots.
-fn segment(id: &str) -> Result<String, Error> {
+pub fn segment(id: &str) -> Result<String, Error> {
     if id.is_empty() || id.chars().all(|c| c == '.') {
         return Err(Error::InvalidId(id.to_string()));
     }

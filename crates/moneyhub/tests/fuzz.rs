@@ -18,10 +18,7 @@ use serde_json::{Value, json};
 const MOCK_BANK: &str = "1ffe704d39629a929c8e293880fb449a";
 
 fn cases() -> u32 {
-    std::env::var("BANKLINKS_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2_000)
+    harness::count_from_env("BANKLINKS_FUZZ_CASES", 2_000)
 }
 
 fn runner() -> TestRunner {

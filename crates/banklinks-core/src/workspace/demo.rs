@@ -91,7 +91,7 @@ impl Workspace {
         let answer = match self
             .admin_call(
                 reqwest::Method::POST,
-                &format!("/scenarios/{}", urlencoding_path(persona)),
+                &format!("/scenarios/{}", urlencoding_path(persona)?),
                 json!({ "clientId": client_id }),
             )
             .await?
@@ -217,7 +217,7 @@ impl Workspace {
         // Only the active profile's connections: the id comes from the webview.
         let view = self.flows()?.connection_view(connection)?;
         let now = self.now();
-        let connection_path = format!("/connections/{}", urlencoding_path(connection));
+        let connection_path = format!("/connections/{}", urlencoding_path(connection)?);
         let patch = |body| (reqwest::Method::PATCH, connection_path.clone(), body);
         let (method, path, body) = match how {
             Breakage::ExpireConsent => {
@@ -248,7 +248,7 @@ impl Workspace {
                     })?;
                 (
                     reqwest::Method::POST,
-                    format!("/accounts/{}/close", urlencoding_path(&account.id)),
+                    format!("/accounts/{}/close", urlencoding_path(&account.id)?),
                     json!({}),
                 )
             }
@@ -391,9 +391,8 @@ impl Refused {
     }
 }
 
-/// One path segment, percent-encoded: an id from the webview never adds segments to the URL.
-fn urlencoding_path(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+/// An id as one segment of an admin path, encoded as the Moneyhub client encodes its own: an
+/// id from the webview never adds segments to the URL.
+fn urlencoding_path(id: &str) -> Result<String, Error> {
+    moneyhub::api::segment(id).map_err(|err| Error::NotAllowed(err.to_string()))
 }

@@ -81,7 +81,22 @@ impl Workspace {
     /// One step of the background poller; see the module docs.
     pub async fn tick(&self, wall_now: DateTime<Utc>) -> TickOutcome {
         let mut outcome = TickOutcome::default();
-        let Ok(flows) = self.flows() else {
+        let active = self.flows().ok();
+        // The open profile's expired authorizations are journalled and announced first; then
+        // every other profile's go quietly, even with none open (the first tick runs as the
+        // app starts).
+        if let Some(flows) = &active {
+            match flows.expire_pending() {
+                Ok(expired) => {
+                    outcome.expired_authorizations = expired.into_iter().map(|p| p.state).collect();
+                }
+                Err(err) => tracing::warn!(%err, "could not expire pending authorizations"),
+            }
+        }
+        if let Err(err) = self.sweep_expired_authorizations(self.now().max(wall_now)) {
+            tracing::warn!(%err, "could not clear expired authorizations' secrets");
+        }
+        let Some(flows) = active else {
             return outcome;
         };
         let offset = flows.now() - wall_now;
@@ -92,15 +107,6 @@ impl Workspace {
         if jumped {
             outcome.clock_jumped = true;
             self.overview_changed();
-        }
-        match flows.expire_pending() {
-            Ok(expired) => {
-                outcome.expired_authorizations = expired.into_iter().map(|p| p.state).collect();
-            }
-            Err(err) => tracing::warn!(%err, "could not expire pending authorizations"),
-        }
-        if let Err(err) = self.sweep_expired_authorizations(flows.now().max(wall_now)) {
-            tracing::warn!(%err, "could not clear expired authorizations' secrets");
         }
         if let Err(err) = flows.check_syncs_in_flight().await {
             tracing::info!(%err, "could not ask about syncs in flight");

@@ -27,8 +27,11 @@ pub async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Ne
 
 /// Why a request to the admin API is refused, if it is.
 pub fn refusal(base_url: &str, method: &Method, headers: &HeaderMap) -> Option<ApiError> {
-    let own = url::Url::parse(base_url).ok()?;
     let forbidden = |why: &str| Some(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", why));
+    // Fails closed: without its own address the sandbox cannot tell who is asking.
+    let Ok(own) = url::Url::parse(base_url) else {
+        return forbidden("the sandbox does not know its own address");
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
@@ -107,6 +110,14 @@ mod tests {
         // DNS rebinding: a foreign name pointing at the loopback port.
         assert!(!ok(Method::GET, &[("host", "attacker.example:8460")]));
         assert!(!ok(Method::GET, &[]));
+        assert!(
+            refusal(
+                "not a url",
+                &Method::GET,
+                &headers(&[("host", "localhost")])
+            )
+            .is_some()
+        );
         // A page's simple request: no preflight for text/plain.
         assert!(!ok(
             Method::POST,
