@@ -85,10 +85,13 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
 
     // Add a connection.
     let url = flows
-        .begin(Purpose::AddConnection {
-            user_id: user.clone(),
-            bank: BankChoice::Bank(MOCK_BANK.into()),
-        })
+        .begin(
+            Purpose::AddConnection {
+                user_id: user.clone(),
+                bank: BankChoice::Bank(MOCK_BANK.into()),
+            },
+            None,
+        )
         .await
         .expect("begin");
     let pending_state = flows.store().pending("p1", flows.now()).expect("pending")[0]
@@ -131,6 +134,20 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         ),
         "{seen:?}"
     );
+    // The new card's own progress: from nought (its accounts saved, before the first page),
+    // only ever up.
+    let progress: Vec<u32> = seen
+        .iter()
+        .filter_map(|e| match e {
+            FlowEvent::HistoryProgress {
+                connection_id,
+                transactions,
+            } if *connection_id == connected.connection_id => Some(*transactions),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress.first(), Some(&0), "{progress:?}");
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
 
     let dashboard = flows.dashboard().expect("dashboard");
     assert_eq!(dashboard.len(), 1);
@@ -169,7 +186,19 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
 
     // 91 days later the consent has expired: the fix is a reconsent; doing it heals it.
     sandbox.advance("91d").await;
+    while events.try_recv().is_ok() {}
     flows.refresh().await.expect("refresh");
+    // Bringing a known connection up to date is not "fetching history" on its card.
+    let mut later = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        later.push(event);
+    }
+    assert!(
+        !later
+            .iter()
+            .any(|e| matches!(e, FlowEvent::HistoryProgress { .. })),
+        "{later:?}"
+    );
     let expired = &flows.dashboard().expect("dashboard")[0];
     assert_eq!(
         expired.health.recommended,
@@ -178,11 +207,14 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         expired.health
     );
     let url = flows
-        .begin(Purpose::Reconsent {
-            user_id: user.clone(),
-            connection_id: connected.connection_id.clone(),
-            expires_at: None,
-        })
+        .begin(
+            Purpose::Reconsent {
+                user_id: user.clone(),
+                connection_id: connected.connection_id.clone(),
+                expires_at: None,
+            },
+            None,
+        )
         .await
         .expect("begin");
     flows
@@ -197,10 +229,13 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     // A reauth at a bank that changes the id moves the data and joins the journal.
     let bank = sandbox.bank_id("Sandbox Bank (new id on reauth)").await;
     let url = flows
-        .begin(Purpose::AddConnection {
-            user_id: user.clone(),
-            bank: BankChoice::Bank(bank),
-        })
+        .begin(
+            Purpose::AddConnection {
+                user_id: user.clone(),
+                bank: BankChoice::Bank(bank),
+            },
+            None,
+        )
         .await
         .expect("begin");
     let second = flows
@@ -208,10 +243,13 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         .await
         .expect("added");
     let url = flows
-        .begin(Purpose::Reauth {
-            user_id: user.clone(),
-            connection_id: second.connection_id.clone(),
-        })
+        .begin(
+            Purpose::Reauth {
+                user_id: user.clone(),
+                connection_id: second.connection_id.clone(),
+            },
+            None,
+        )
         .await
         .expect("begin");
     let moved = flows

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_syncs_and_reconciliation",
         include_str!("store/0004_syncs_and_reconciliation.sql"),
     ),
+    (
+        "0005_journal_bank",
+        include_str!("store/0005_journal_bank.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +163,8 @@ pub struct JournalEntry {
     pub at: DateTime<Utc>,
     pub actor: Actor,
     pub event: JournalEvent,
+    /// The bank it was about, in words (its name when written, or the connection's name now).
+    pub bank: Option<String>,
 }
 
 /// What removing a connection deleted from this device.
@@ -473,6 +479,7 @@ impl Store {
             &tx,
             profile,
             Some(new),
+            None,
             &JournalEvent::Reauthed {
                 previous_id: old.to_string(),
             },
@@ -505,24 +512,26 @@ impl Store {
             params![profile, connection],
             |r| r.get(0),
         )?;
-        tx.execute(
-            "DELETE FROM connections WHERE profile_id = ?1 AND id = ?2",
-            params![profile, connection],
-        )?;
         let receipt = RemovalReceipt {
             accounts: u64::try_from(accounts).unwrap_or(0),
             transactions: u64::try_from(transactions).unwrap_or(0),
         };
+        // Before the row goes, so the receipt names the bank.
         insert_journal(
             &tx,
             profile,
             Some(connection),
+            None,
             &JournalEvent::Removed {
                 accounts: receipt.accounts,
                 transactions: receipt.transactions,
             },
             actor,
             now,
+        )?;
+        tx.execute(
+            "DELETE FROM connections WHERE profile_id = ?1 AND id = ?2",
+            params![profile, connection],
         )?;
         tx.commit()?;
         Ok(receipt)
@@ -562,14 +571,17 @@ fn journal_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
         } else {
             Actor::Automatic
         },
+        bank: row.get(6)?,
     })
 }
 
-/// The one place a journal row is written.
+/// The one place a journal row is written. The bank is named as given, else by the
+/// connection's name as stored now.
 fn insert_journal(
     db: &rusqlite::Connection,
     profile: &str,
     connection: Option<&str>,
+    bank: Option<&str>,
     event: &JournalEvent,
     actor: Actor,
     now: DateTime<Utc>,
@@ -579,8 +591,8 @@ fn insert_journal(
         Actor::Automatic => "automatic",
     };
     db.execute(
-        "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![profile, connection, iso(now), event.kind(), actor, event.details().to_string()],
+        "INSERT INTO journal (profile_id, connection_id, at, event, actor, details_json, bank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, COALESCE(?7, (SELECT name FROM connections WHERE profile_id = ?1 AND id = ?2)))",
+        params![profile, connection, iso(now), event.kind(), actor, event.details().to_string(), bank],
     )
 }
 

@@ -76,6 +76,15 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         workspace.dashboard().expect("dashboard").is_empty(),
         "profiles never mix"
     );
+    // The chooser's list comes first, as in the app: it names the bank being added.
+    let bank_name = workspace
+        .institutions()
+        .await
+        .expect("institutions")
+        .into_iter()
+        .find(|i| i.id == MOCK_BANK)
+        .expect("the mock bank")
+        .name;
     let id = add_connection_watching_pending(&workspace, MOCK_BANK).await;
     let flows = workspace.flows().expect("flows");
     assert!(flows.pending_authorizations().expect("pending").is_empty());
@@ -263,6 +272,29 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     let receipt = workspace.remove(&id).await.expect("remove");
     assert!(receipt.accounts > 0 && receipt.transactions > 0);
     assert!(workspace.dashboard().expect("dashboard").is_empty());
+    // Every entry names the bank, even once the connection is gone: the trip to add it (no
+    // connection yet), its addition (written before it was stored) and its removal.
+    let journal = workspace.journal().expect("journal");
+    for kind in [
+        "authorization_started",
+        "added",
+        "sync_requested",
+        "removed",
+    ] {
+        let entry = journal
+            .iter()
+            .find(|e| e.event.kind() == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry"));
+        assert_eq!(entry.bank.as_deref(), Some(bank_name.as_str()), "{kind}");
+    }
+    assert!(
+        journal.iter().all(|e| e.bank.is_some()),
+        "{:?}",
+        journal
+            .iter()
+            .filter(|e| e.bank.is_none())
+            .collect::<Vec<_>>()
+    );
 
     // A restart comes back to the same profile, from the store.
     let profile = workspace.flows().expect("flows").profile().to_string();

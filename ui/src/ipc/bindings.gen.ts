@@ -569,6 +569,8 @@ export type JournalEntry_Deserialize = {
 	at: string,
 	actor: Actor,
 	event: JournalEvent_Deserialize,
+	/**  The bank it was about, in words (its name when written, or the connection's name now). */
+	bank?: string | null,
 };
 
 export type JournalEntry_Serialize = {
@@ -577,6 +579,8 @@ export type JournalEntry_Serialize = {
 	at: string,
 	actor: Actor,
 	event: JournalEvent_Serialize,
+	/**  The bank it was about, in words (its name when written, or the connection's name now). */
+	bank: string | null,
 };
 
 export type JournalEvent = JournalEvent_Serialize | JournalEvent_Deserialize;

@@ -43,8 +43,13 @@ impl Flows {
     }
 
     /// Starts an authorization: the URL to open in the browser. The pending record goes to the
-    /// store, its secrets to the keychain.
-    pub async fn begin(&self, purpose: Purpose) -> Result<url::Url, FlowError> {
+    /// store, its secrets to the keychain. `bank_name` names a bank being added in the journal
+    /// (an existing connection is named by its own).
+    pub async fn begin(
+        &self,
+        purpose: Purpose,
+        bank_name: Option<&str>,
+    ) -> Result<url::Url, FlowError> {
         let begun = self.client.begin(purpose).await?;
         let now = self.now();
         // The record first, then its secrets: whatever stops us between (a locked keychain, a
@@ -76,9 +81,10 @@ impl Flows {
             return Err(err.into());
         }
         let store = lock(&self.store);
-        store.append_journal(
+        store.append_journal_about(
             &self.profile,
             begun.pending.purpose.connection_id(),
+            bank_name,
             &JournalEvent::AuthorizationStarted {
                 purpose: Some(AuthorizationPurpose::from(&begun.pending.purpose)),
             },

@@ -1,6 +1,6 @@
 //! Moneyhub into the store: the profile's connections, their accounts, and their transactions
 //! page by page (each page saved in its own transaction, so progress survives an interruption,
-//! with a `HistoryProgress` event per page).
+//! with a `HistoryProgress` event per page of a new connection's history).
 //!
 //! Only what changed is fetched: after a connection's first full fetch, its transactions are
 //! asked for by `startDateModified` (less an overlap), which also brings history that arrives
@@ -135,12 +135,24 @@ impl Flows {
         if accounts.is_empty() {
             return Ok(0);
         }
+        // Progress is news only while a new connection's history comes in: a card being
+        // brought up to date is not "fetching history". Its accounts are saved already, so
+        // the first event lets the card show them before the first page arrives.
+        let first_fetch = fetched_before.is_none();
+        if first_fetch {
+            self.emit(FlowEvent::HistoryProgress {
+                connection_id: connection.id.clone(),
+                transactions: 0,
+            });
+        }
         let query = TransactionQuery {
             account_ids: account_ids.clone(),
             start_date_modified: fetched_before.map(|at| (at - OVERLAP).date_naive()),
             ..TransactionQuery::default()
         };
-        let arrived = self.import_pages(&connection.id, query).await?;
+        let arrived = self
+            .import_pages(first_fetch.then_some(connection.id.as_str()), query)
+            .await?;
         if crate::sync_policy::provider_daily_cap(&connection.name).is_some() {
             // A capped provider counts every sync of the day, Moneyhub's own included: its
             // record says how many are left.
@@ -156,9 +168,10 @@ impl Flows {
     }
 
     /// Saves every page of a query; answers how many transactions were new to the store.
+    /// With a connection id, each page is reported as that connection's history progress.
     async fn import_pages(
         &self,
-        connection_id: &str,
+        progress_of: Option<&str>,
         query: TransactionQuery,
     ) -> Result<u64, FlowError> {
         let mut pages = self.client.transactions(&self.user_id, query);
@@ -169,10 +182,12 @@ impl Flows {
             let rows: Vec<StoredTransaction> =
                 page.into_iter().filter_map(stored_transaction).collect();
             arrived += lock(&self.store).import_transactions(&self.profile, &rows)?;
-            self.emit(FlowEvent::HistoryProgress {
-                connection_id: connection_id.to_string(),
-                transactions: saved,
-            });
+            if let Some(connection_id) = progress_of {
+                self.emit(FlowEvent::HistoryProgress {
+                    connection_id: connection_id.to_string(),
+                    transactions: saved,
+                });
+            }
         }
         Ok(arrived)
     }

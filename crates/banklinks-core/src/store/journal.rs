@@ -16,8 +16,47 @@ impl Store {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        insert_journal(&self.db, profile, connection, event, actor, now)?;
+        self.append_journal_about(profile, connection, None, event, actor, now)
+    }
+
+    /// An entry naming its bank where no stored connection does yet (a trip to add one).
+    pub fn append_journal_about(
+        &self,
+        profile: &str,
+        connection: Option<&str>,
+        bank: Option<&str>,
+        event: &JournalEvent,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        insert_journal(&self.db, profile, connection, bank, event, actor, now)?;
         Ok(self.db.last_insert_rowid())
+    }
+
+    /// Entries written before their connection was stored (its `Added`) take the name the
+    /// connection has now, or the one a later entry of the same id recorded (a removed one).
+    fn name_banks(&self, profile: &str, entries: &mut [JournalEntry]) -> Result<(), StoreError> {
+        let mut names: std::collections::HashMap<String, String> = entries
+            .iter()
+            .filter_map(|e| Some((e.connection_id.clone()?, e.bank.clone()?)))
+            .collect();
+        let mut query = self
+            .db
+            .prepare_cached("SELECT id, name FROM connections WHERE profile_id = ?1")?;
+        let stored = query.query_map([profile], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        for row in stored {
+            let (id, name) = row?;
+            names.insert(id, name);
+        }
+        for entry in entries.iter_mut().filter(|e| e.bank.is_none()) {
+            entry.bank = entry
+                .connection_id
+                .as_ref()
+                .and_then(|id| names.get(id).cloned());
+        }
+        Ok(())
     }
 
     /// A connection's journal, including what happened under its earlier ids (a reauth can
@@ -46,7 +85,7 @@ impl Store {
         }
         let mut entries = Vec::new();
         let mut query = self.db.prepare_cached(
-            "SELECT seq, connection_id, at, event, actor, details_json FROM journal WHERE profile_id = ?1 AND connection_id = ?2 ORDER BY seq",
+            "SELECT seq, connection_id, at, event, actor, details_json, bank FROM journal WHERE profile_id = ?1 AND connection_id = ?2 ORDER BY seq",
         )?;
         for id in &ids {
             let rows = query.query_map(params![profile, id], journal_row)?;
@@ -55,12 +94,15 @@ impl Store {
             }
         }
         entries.sort_by_key(|entry| entry.seq);
+        self.name_banks(profile, &mut entries)?;
         Ok(entries)
     }
 
     pub fn journal(&self, profile: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        let mut query = self.db.prepare_cached("SELECT seq, connection_id, at, event, actor, details_json FROM journal WHERE profile_id = ?1 ORDER BY seq")?;
+        let mut query = self.db.prepare_cached("SELECT seq, connection_id, at, event, actor, details_json, bank FROM journal WHERE profile_id = ?1 ORDER BY seq")?;
         let rows = query.query_map([profile], journal_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut entries: Vec<JournalEntry> = rows.collect::<Result<_, _>>()?;
+        self.name_banks(profile, &mut entries)?;
+        Ok(entries)
     }
 }

@@ -12,6 +12,7 @@ use crate::deep_link::AuthCallback;
 use crate::error::Error;
 use crate::flows::{Connected, ConnectionDetail, Flows, PendingView, SyncOrQueue, TransactionPage};
 use crate::health::Action;
+use crate::locks::lock;
 use crate::store::{JournalEntry, RemovalReceipt};
 
 /// What a user may start at the bank.
@@ -48,12 +49,17 @@ impl Workspace {
     pub async fn begin(&self, request: AuthorizationRequest) -> Result<String, Error> {
         let flows = self.flows()?;
         let user_id = flows.user_id().to_string();
+        let mut bank_name = None;
         let purpose = match request {
             AuthorizationRequest::AddConnection { bank_id } => {
                 // The bank id is pasted into the scope string: a space would add scopes.
                 if !is_plain_id(&bank_id) {
                     return Err(Error::NotAllowed("that is not a bank id".into()));
                 }
+                bank_name = lock(&self.institutions)
+                    .iter()
+                    .find(|i| i.id == bank_id)
+                    .map(|i| i.name.clone());
                 Purpose::AddConnection {
                     user_id,
                     bank: BankChoice::Bank(bank_id),
@@ -82,7 +88,10 @@ impl Workspace {
                 }
             }
         };
-        Ok(flows.begin(purpose).await?.to_string())
+        Ok(flows
+            .begin(purpose, bank_name.as_deref())
+            .await?
+            .to_string())
     }
 
     /// Completes an authorization from the callback the deep-link parser typed.
