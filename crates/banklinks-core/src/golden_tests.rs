@@ -92,7 +92,7 @@ const ROWS: &[Row] = &[
     Row { state: "loan, resync after 40 days", bank: "Zopa", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "loan, 3 days: not yet resync", bank: "Zopa", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "stoppedSyncing", bank: "Danske Bank", setup: Setup::ClockMoves("4d"), headline: "Stopped syncing", fix: "reauth", actions: OB, next_sync: false, consent_days: Some(86), detail: "3 days" },
-    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "security question" },
     Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },

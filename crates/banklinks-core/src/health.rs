@@ -329,10 +329,13 @@ pub fn assess(
                 words.into(),
                 Fix::Reauth,
             ),
+            // Moneyhub's "requires multi factor authentication and needs user input" is, for
+            // the person, a question on the bank's page: one story with the fix's label.
             ErrorCode::MfaRequired => (
                 Severity::Action,
                 "Your bank needs you".into(),
-                words.into(),
+                "Your bank wants the answer to a security question before it shares new data. It asks on its own page."
+                    .into(),
                 user_fix,
             ),
             ErrorCode::Resync
