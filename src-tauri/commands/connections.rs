@@ -135,6 +135,18 @@ pub async fn export_data(
     Ok(workspace.export(what, format, &dir)?.display().to_string())
 }
 
+/// Opens the file manager at an export this run wrote (no other path: the core checks).
+#[tauri::command]
+#[specta::specta]
+pub async fn show_export(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<(), IpcError> {
+    let file = state.workspace()?.exported_file(&path)?;
+    crate::opener::show_in_folder(&app, &file).map_err(IpcError::internal)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn remove_connection(

@@ -293,7 +293,7 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     // Exports.
     let csv = flows.export_journal(ExportFormat::Csv).expect("csv");
     assert!(
-        csv.starts_with("seq,at,connection_id,event,actor,details\n")
+        csv.starts_with("seq,at,connection_id,bank,event,actor,details\n")
             && csv.contains(",removed,user,"),
         "{csv}"
     );

@@ -82,6 +82,8 @@ pub struct Workspace {
     environment: Mutex<Option<EnvironmentSettings>>,
     events: broadcast::Sender<FlowEvent>,
     institutions: Mutex<Vec<InstitutionView>>,
+    /// The files exported in this run (the only ones "Show in folder" may reveal).
+    exports: Mutex<std::collections::HashSet<PathBuf>>,
     poll: Mutex<poller::PollState>,
     startup_notice: Option<String>,
     http: reqwest::Client,
@@ -114,6 +116,7 @@ impl Workspace {
             environment: Mutex::new(None),
             events,
             institutions: Mutex::new(Vec::new()),
+            exports: Mutex::default(),
             poll: Mutex::new(poller::PollState::default()),
             startup_notice,
             http: reqwest::Client::new(),

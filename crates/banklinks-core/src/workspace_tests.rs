@@ -228,7 +228,7 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         )
         .expect("export");
     let text = std::fs::read_to_string(&exported).expect("read export");
-    assert!(text.starts_with("seq,at,connection_id,event,actor,details"));
+    assert!(text.starts_with("seq,at,connection_id,bank,event,actor,details"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -243,6 +243,21 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         );
     }
     assert!(text.contains(",added,"));
+    // Only a file this run exported can be shown in its folder.
+    let shown = workspace
+        .exported_file(&exported.display().to_string())
+        .expect("the export");
+    assert_eq!(shown, exported);
+    for other in [
+        dir.path().join("banklinks.sqlite"),
+        dir.path().join("exports"),
+        dir.path().join("exports/../banklinks.sqlite"),
+    ] {
+        let refused = workspace
+            .exported_file(&other.display().to_string())
+            .expect_err("not an export");
+        assert_eq!(refused.code(), ErrorCode::NotAllowed, "{}", other.display());
+    }
 
     // An id this profile does not have never reaches Moneyhub's URL: this one would resolve to
     // the real connection's path if it did.

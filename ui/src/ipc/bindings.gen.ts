@@ -48,6 +48,8 @@ export const commands = {
 	 *  path.
 	 */
 	exportData: (what: Export, format: ExportFormat) => typedError<string, IpcError>(__TAURI_INVOKE("export_data", { what, format })),
+	/**  Opens the file manager at an export this run wrote (no other path: the core checks). */
+	showExport: (path: string) => typedError<null, IpcError>(__TAURI_INVOKE("show_export", { path })),
 	removeConnection: (connectionId: string) => typedError<RemovalReceipt, IpcError>(__TAURI_INVOKE("remove_connection", { connectionId })),
 	/**  `by`: "1h", "1d", "7d", "90d"… Returns the Demo clock's new time. */
 	demoAdvanceClock: (by: string) => typedError<string, IpcError>(__TAURI_INVOKE("demo_advance_clock", { by })),

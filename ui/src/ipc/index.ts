@@ -136,6 +136,7 @@ export const ipc = {
   journal: () => settle<JournalEntry_Serialize[]>(generated.journal),
   exportData: (what: Export, format: ExportFormat) =>
     settle<string>(() => generated.exportData(what, format)),
+  showExport: (path: string) => settle<null>(() => generated.showExport(path)),
   removeConnection: (connectionId: string) =>
     settle<RemovalReceipt>(() => generated.removeConnection(connectionId)),
 

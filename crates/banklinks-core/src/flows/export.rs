@@ -22,7 +22,7 @@ impl Flows {
         Ok(match format {
             ExportFormat::Json => serde_json::to_string_pretty(&entries).unwrap_or_default(),
             ExportFormat::Csv => {
-                let mut out = String::from("seq,at,connection_id,event,actor,details\n");
+                let mut out = String::from("seq,at,connection_id,bank,event,actor,details\n");
                 for e in entries {
                     let actor = match e.actor {
                         Actor::User => "user",
@@ -32,6 +32,7 @@ impl Flows {
                         e.seq.to_string(),
                         crate::store::iso(e.at),
                         e.connection_id.unwrap_or_default(),
+                        e.bank.unwrap_or_default(),
                         e.event.kind(),
                         actor.to_string(),
                         e.event.details().to_string(),

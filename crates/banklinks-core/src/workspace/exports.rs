@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Workspace;
 use crate::error::Error;
 use crate::flows::ExportFormat;
+use crate::locks::lock;
 use crate::store::StoreError;
 
 /// What to export.
@@ -62,12 +63,28 @@ impl Workspace {
             };
             let path = dir.join(format!("banklinks-{name}-{stamp}{suffix}.{extension}"));
             match write_private(&path, text.as_bytes()) {
-                Ok(()) => return Ok(path),
+                Ok(()) => {
+                    lock(&self.exports).insert(path.clone());
+                    return Ok(path);
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(err) => return Err(StoreError::Io(err).into()),
             }
         }
         Err(StoreError::Io(std::io::Error::other("too many exports this second")).into())
+    }
+
+    /// A file this run exported, to show in its folder; any other path from the webview is
+    /// refused, so it cannot have the file manager open whatever it names.
+    pub fn exported_file(&self, path: &str) -> Result<PathBuf, Error> {
+        let path = PathBuf::from(path);
+        if lock(&self.exports).contains(&path) && path.is_file() {
+            Ok(path)
+        } else {
+            Err(Error::NotAllowed(
+                "that is not a file Banklinks exported".into(),
+            ))
+        }
     }
 }
 
