@@ -140,10 +140,24 @@ impl AppSession {
 
     pub async fn click(&self, css: &str) {
         let element = self.element(css).await;
-        element
-            .click()
+        if let Err(err) = element.click().await {
+            self.screenshot("failure").await;
+            panic!("click {css}: {err:?}");
+        }
+    }
+
+    /// Scrolls `css` to the middle of what is on screen, as a person scrolls to something below
+    /// the fold before clicking it.
+    pub async fn scroll_to(&self, css: &str) {
+        self.element(css).await;
+        self.client()
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+                vec![json!(css)],
+            )
             .await
-            .unwrap_or_else(|err| panic!("click {css}: {err}"));
+            .unwrap_or_else(|err| panic!("scroll to {css}: {err}"));
+        self.wait_in_view(css).await;
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -369,15 +383,21 @@ impl AppSession {
         }
     }
 
-    /// Whether the element `css` is on screen now, without scrolling: what the person sees.
+    /// Whether the element `css` is on screen now, without scrolling: what the person sees. The
+    /// presenter's caption bar covers the bottom of the window, so what is under it is not seen.
     pub async fn is_in_view(&self, css: &str) -> bool {
         self.element(css).await;
         let answer = self
             .client()
             .execute(
-                "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+                "const el = document.querySelector(arguments[0]); \
+                 const r = el.getBoundingClientRect(); \
+                 const tour = document.querySelector('[data-testid=tour]'); \
+                 const bottom = tour && !tour.contains(el) \
+                   ? Math.min(window.innerHeight, tour.getBoundingClientRect().top) \
+                   : window.innerHeight; \
                  return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && \
-                 r.bottom <= window.innerHeight && r.right <= window.innerWidth;",
+                 r.bottom <= bottom && r.right <= window.innerWidth;",
                 vec![json!(css)],
             )
             .await
@@ -395,6 +415,73 @@ impl AppSession {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
+    }
+
+    /// Resizes the window so its page is `width` × `height` CSS pixels (no window manager runs
+    /// under Xvfb, so the window is all page).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client()
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|err| panic!("resize to {width}×{height}: {err}"));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let size = self
+                .client()
+                .execute("return [window.innerWidth, window.innerHeight];", vec![])
+                .await
+                .expect("the page's size");
+            if size == json!([width, height]) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page is {size}, not {width}×{height}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What is wrong with the layout on screen now, in words (empty when nothing): a page that
+    /// scrolls as a whole (only `main` should), content wider than the window, a control or
+    /// card sticking out of what contains it, a control whose text is cut off.
+    pub async fn layout_problems(&self) -> Vec<String> {
+        let answer = self
+            .client()
+            .execute(
+                r#"
+                const problems = [];
+                const name = (el) => {
+                  const id = el.getAttribute('data-testid');
+                  const text = (el.innerText || el.value || '').trim().slice(0, 40);
+                  return `${el.tagName.toLowerCase()}${id ? `[${id}]` : ''}${text ? ` "${text}"` : ''}`;
+                };
+                const root = document.documentElement;
+                if (root.scrollHeight > innerHeight + 1) problems.push(`the document is ${root.scrollHeight}px tall in a ${innerHeight}px window`);
+                if (root.scrollWidth > innerWidth + 1) problems.push(`the document is ${root.scrollWidth}px wide in a ${innerWidth}px window`);
+                const main = document.querySelector('main');
+                if (main && main.scrollWidth > main.clientWidth + 1) problems.push(`main scrolls sideways (${main.scrollWidth}px in ${main.clientWidth}px)`);
+                const controls = 'button, select, input, textarea, a.button, .card, .banner, [data-testid=tour]';
+                for (const el of document.querySelectorAll(controls)) {
+                  const r = el.getBoundingClientRect();
+                  if (r.width === 0 || r.height === 0) continue;
+                  const box = el.parentElement && el.parentElement.closest('.card, .banner, section, header, aside, main, [data-testid=tour]');
+                  if (box) {
+                    const b = box.getBoundingClientRect();
+                    const over = Math.max(r.right - b.right, b.left - r.left);
+                    if (over > 1) problems.push(`${name(el)} sticks out of ${name(box)} by ${Math.round(over)}px`);
+                  }
+                  if ((el.tagName === 'BUTTON' || el.tagName === 'SELECT') && el.scrollWidth > el.clientWidth + 1) {
+                    problems.push(`${name(el)} is cut off (${el.scrollWidth}px of text in ${el.clientWidth}px)`);
+                  }
+                }
+                return problems;
+                "#,
+                vec![],
+            )
+            .await
+            .expect("measure the layout");
+        serde_json::from_value(answer).expect("a list of problems")
     }
 
     /// Presses a key where the person's focus is, as a keyboard would (WebDriver key codes:

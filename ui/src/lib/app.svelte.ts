@@ -47,8 +47,7 @@ class App {
       const outcome = await run();
       if (outcome.ok) {
         authorizations.reset();
-        dashboard.receipt = null;
-        dashboard.notice = null;
+        dashboard.clearNews();
         await this.reload();
         announcer.say(done);
       }
@@ -64,6 +63,10 @@ class App {
     await session.loadOverview();
     // A switch the person made reloads everything itself when it is done.
     if (this.#switching) return;
+    // What the banners said was about the moment before (a time jump moves days on; the bank
+    // server coming back ends "can't reach"): it is over.
+    dashboard.clearNews();
+    authorizations.clearOutcome();
     if ((session.overview?.activeProfile ?? null) !== this.#shownProfile) {
       authorizations.reset();
       await this.reload();
@@ -72,6 +75,8 @@ class App {
     if (session.hasProfile) {
       await dashboard.load();
       void authorizations.load();
+      // Back online, say so at once rather than at the next background refresh.
+      if (dashboard.offline) void dashboard.refresh();
     }
   }
 
@@ -114,11 +119,20 @@ class App {
       case 'overviewChanged':
         void this.overviewChanged();
         break;
-      case 'historyProgress':
-        dashboard.progress = { ...dashboard.progress, [event.connectionId]: event.transactions };
+      case 'historyProgress': {
+        const before = dashboard.progress[event.connectionId];
+        // Two fetches of one connection can overlap: the count shown never goes down.
+        dashboard.progress = {
+          ...dashboard.progress,
+          [event.connectionId]: Math.max(before ?? 0, event.transactions),
+        };
+        // Its accounts are saved before the first page: show them on its card now.
+        if (before === undefined) dashboard.scheduleReload();
         break;
+      }
       case 'connectionsRefreshed':
         dashboard.refreshed();
+        if (authorizations.error?.code === 'offline') authorizations.error = null;
         dashboard.scheduleReload();
         break;
       case 'connected':

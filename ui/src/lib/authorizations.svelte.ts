@@ -70,8 +70,8 @@ class Authorizations {
   async begin(request: AuthorizationRequest, subject: string): Promise<Outcome<null>> {
     this.clearOutcome();
     dashboard.receipt = null;
-    dashboard.notice = null;
     const connectionId = request.kind === 'addConnection' ? undefined : request.connectionId;
+    if (connectionId) dashboard.tell(connectionId, undefined);
     if (connectionId) dashboard.busy = { ...dashboard.busy, [connectionId]: 'authorize' };
     if (request.kind === 'addConnection') {
       this.bankNames = { ...this.bankNames, [request.bankId]: subject };
@@ -96,7 +96,7 @@ class Authorizations {
     this.#settled.add(state);
     const outcome = await ipc.cancelAuthorization(state);
     if (outcome.ok) announcer.say('Cancelled. Nothing was changed.');
-    else dashboard.notice = { tone: 'error', text: 'Could not cancel.', error: outcome.error };
+    else this.error = outcome.error;
     await this.load();
   }
 

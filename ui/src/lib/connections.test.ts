@@ -5,7 +5,9 @@ import {
   consentText,
   dashboardSummary,
   fixEffect,
+  finishedText,
   fixLabel,
+  historyProgressText,
   historySoFarText,
   kindLabels,
   nextChange,
@@ -223,5 +225,23 @@ describe('historySoFarText', () => {
     expect(historySoFarText(null, now)).toBe('No history yet');
     expect(historySoFarText('2025-11-01T12:00:00Z', now)).toBe('20 days of history so far');
     expect(historySoFarText('2025-08-21T12:00:00Z', now)).toBe('3 months of history so far');
+  });
+});
+
+describe('history progress', () => {
+  it('reads in transactions with the right plural, and without a count before the first page', () => {
+    expect(historyProgressText(0)).toBe('Fetching history…');
+    expect(historyProgressText(1)).toBe('Fetching history… 1 transaction so far');
+    expect(historyProgressText(1234)).toBe('Fetching history… 1,234 transactions so far');
+  });
+});
+
+describe('finishedText', () => {
+  it('says how the trip ended and nothing that stops being true', () => {
+    expect(finishedText('addConnection')).toBe('Connected.');
+    expect(finishedText('reconsent')).toBe('Consent renewed.');
+    for (const purpose of ['addConnection', 'reauth', 'reconsent', 'refresh'] as const) {
+      expect(finishedText(purpose)).not.toMatch(/fetching|now/i);
+    }
   });
 });

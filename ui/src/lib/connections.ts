@@ -3,6 +3,7 @@
 
 import type {
   Action,
+  AuthorizationPurpose,
   ActionCheck,
   ActionReason,
   ConnectionKind,
@@ -259,6 +260,21 @@ export function bankInitial(name: string): string {
 
 export type Receipt = { name: string; accounts: number | null; transactions: number | null };
 
+/** How a trip to the bank ended, on the card concerned (which names the bank). What follows
+ * (history arriving, a sync) is on the card in its own words, so this stays true. */
+export function finishedText(purpose: AuthorizationPurpose): string {
+  switch (purpose) {
+    case 'addConnection':
+      return 'Connected.';
+    case 'reauth':
+      return 'Reauthenticated; it is working again.';
+    case 'reconsent':
+      return 'Consent renewed.';
+    case 'refresh':
+      return 'Refreshed at the bank.';
+  }
+}
+
 /** "Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this
  * device." */
 export function removalText(receipt: Receipt): string {
@@ -280,6 +296,11 @@ export function removalSummary(bank: string, accounts: number, transactions: num
 }
 
 /** "3 months of history so far", from the oldest transaction here. */
+/** A new connection's history coming in: "Fetching history…", then "… 1 transaction so far". */
+export function historyProgressText(transactions: number): string {
+  return transactions > 0 ? `Fetching history… ${plural(transactions, 'transaction')} so far` : 'Fetching history…';
+}
+
 export function historySoFarText(from: string | null, now: Instant): string {
   if (!from) return 'No history yet';
   const days = Math.max(0, Math.round((toMs(now) - Date.parse(from)) / 86_400_000));

@@ -7,12 +7,14 @@ import { announcer } from './announcer.svelte';
 import { clock } from './clock.svelte';
 import { dashboardSummary, removalText, type Receipt } from './connections';
 import { formatUpcoming } from './format';
+import { explain } from './errors';
 import { syncResultText } from './journal';
 import { navigate } from './router.svelte';
 import { session } from './session.svelte';
 
 export type { Receipt };
 
+/** News about one connection, shown on its card (and its page) until it is old news. */
 export type Notice = { tone: 'info' | 'warning' | 'error'; text: string; error?: IpcError };
 
 type Busy = 'sync' | 'queue' | 'authorize' | 'remove';
@@ -35,10 +37,22 @@ class Dashboard {
   refreshError = $state<IpcError | undefined>();
 
   receipt = $state<Receipt | null>(null);
-  notice = $state<Notice | null>(null);
+  /** Per connection: the outcome of the last thing done to it. */
+  notices = $state<Partial<Record<string, Notice>>>({});
 
   #seq = 0;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
+
+  tell(connectionId: string, notice: Notice | undefined) {
+    this.notices = { ...this.notices, [connectionId]: notice };
+    if (notice) announcer.say(`${notice.text} ${notice.error ? explain(notice.error).title : ''}`.trim());
+  }
+
+  /** The moment the notices described is over (a time jump, another user, back online). */
+  clearNews() {
+    this.notices = {};
+    this.receipt = null;
+  }
 
   nameOf(connectionId: string | null | undefined): string | undefined {
     if (!connectionId) return undefined;
@@ -114,6 +128,9 @@ class Dashboard {
   refreshed() {
     const wasOffline = this.offline;
     this.offline = false;
+    // "Can't reach Moneyhub" on a card is not true any more.
+    const reachable = Object.entries(this.notices).filter(([, n]) => n?.error?.code !== 'offline');
+    if (reachable.length !== Object.keys(this.notices).length) this.notices = Object.fromEntries(reachable);
     this.refreshError = undefined;
     this.progress = {};
     void session.loadOverview();
@@ -122,59 +139,53 @@ class Dashboard {
 
   async syncNow(view: ConnectionView) {
     const { id, name } = view.connection;
-    this.notice = null;
+    this.tell(id, undefined);
     this.busy = { ...this.busy, [id]: 'sync' };
     const outcome = await ipc.syncNow(id);
     this.busy = { ...this.busy, [id]: undefined };
     if (outcome.ok) {
-      this.notice = {
-        tone: 'info',
-        text: `Sync started for ${name}. Moneyhub is fetching from the bank; the card shows the result when it is done.`,
-      };
-      announcer.say(this.notice.text);
+      // The card says it is syncing until Moneyhub finishes; then the result is its notice.
+      announcer.say(`Sync started for ${name}. The card shows the result when Moneyhub is done.`);
     } else {
       this.#noted(outcome.error);
       // The limits can change between loading the page and clicking; the reload shows the
       // real time it is allowed.
-      this.notice =
+      this.tell(
+        id,
         outcome.error.code === 'sync_not_yet'
-          ? { tone: 'warning', text: `${name}: ${outcome.error.message}` }
-          : { tone: 'error', text: `Could not sync ${name}.`, error: outcome.error };
-      announcer.say(`${this.notice.text} ${this.notice.error?.message ?? ''}`);
+          ? { tone: 'warning', text: outcome.error.message }
+          : { tone: 'error', text: 'Could not sync.', error: outcome.error },
+      );
     }
     await this.load();
   }
 
   async syncWhenAllowed(view: ConnectionView) {
     const { id, name } = view.connection;
-    this.notice = null;
+    this.tell(id, undefined);
     this.busy = { ...this.busy, [id]: 'queue' };
     const outcome = await ipc.syncWhenAllowed(id);
     this.busy = { ...this.busy, [id]: undefined };
     if (outcome.ok) {
-      if (outcome.value) {
-        announcer.say(`${name} will sync at ${formatUpcoming(outcome.value, clock.now)}.`);
-      } else {
-        this.notice = { tone: 'info', text: `Sync requested for ${name}.` };
-        announcer.say(this.notice.text);
-      }
+      announcer.say(
+        outcome.value
+          ? `${name} will sync at ${formatUpcoming(outcome.value, clock.now)}.`
+          : `Sync requested for ${name}.`,
+      );
     } else {
       this.#noted(outcome.error);
-      this.notice = { tone: 'error', text: `Could not queue a sync for ${name}.`, error: outcome.error };
-      announcer.say(`${this.notice.text} ${outcome.error.message}`);
+      this.tell(id, { tone: 'error', text: 'Could not queue a sync.', error: outcome.error });
     }
     await this.load();
   }
 
-  /** A sync Moneyhub ran in the background finished: say how it went. */
+  /** A sync Moneyhub ran in the background finished: its card says how it went. */
   syncFinished(connectionId: string, fetchStatus: string | null, newTransactions: number) {
-    const name = this.nameOf(connectionId) ?? 'A connection';
     const failed = fetchStatus !== 'success' && fetchStatus !== 'partial';
-    this.notice = {
+    this.tell(connectionId, {
       tone: failed ? 'warning' : 'info',
-      text: `${name}: ${syncResultText(fetchStatus, newTransactions)}.`,
-    };
-    announcer.say(this.notice.text);
+      text: `${syncResultText(fetchStatus, newTransactions)}.`,
+    });
   }
 
   async removeConnection(view: ConnectionView): Promise<Outcome<unknown>> {
@@ -183,7 +194,7 @@ class Dashboard {
     const outcome = await ipc.removeConnection(id);
     this.busy = { ...this.busy, [id]: undefined };
     if (outcome.ok) {
-      this.notice = null;
+      this.tell(id, undefined);
       this.receipt = { name, ...outcome.value };
       announcer.say(removalText(this.receipt));
       navigate('dashboard');

@@ -12,6 +12,7 @@ import {
   type SceneSetup,
 } from '../features/present/scenes';
 import { app } from './app.svelte';
+import { authorizations } from './authorizations.svelte';
 import { announcer } from './announcer.svelte';
 import { dashboard } from './dashboard.svelte';
 import { demo } from './demo.svelte';
@@ -78,6 +79,9 @@ class Tour {
     this.preparing = true;
     this.problem = undefined;
     this.highlight = undefined;
+    // A new scene is a new moment: what the last one's notices said is over.
+    dashboard.clearNews();
+    authorizations.clearOutcome();
     const scene = this.scene;
     try {
       for (const step of scene.setup) {
