@@ -93,6 +93,8 @@ class Tour {
       }
       navigate(scene.route);
       this.highlight = focusedConnection(scene.focus, dashboard.connections);
+      // A scene about no card in particular starts at the top of its page.
+      if (this.highlight === undefined) document.querySelector('main')?.scrollTo({ top: 0 });
       announcer.say(`Scene ${index + 1} of ${this.count}: ${scene.title}. ${scene.caption}`);
     } finally {
       this.preparing = false;

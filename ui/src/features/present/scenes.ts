@@ -104,7 +104,8 @@ export const scenes: Scene[] = [
     action: 'Show the notice at the top and the saved balances on the cards.',
     route: 'dashboard',
     setup: [{ kind: 'online', online: false }],
-    focus: { kind: 'bank', name: 'Danske Bank' },
+    // The notice at the top is the point, not one card.
+    focus: { kind: 'none' },
   },
   {
     id: 'remove',
