@@ -379,8 +379,8 @@ async fn plain_parameters_with_the_bank_chooser_and_its_search() {
         "search filters the chooser"
     );
     assert!(
-        html.contains("Banklinks sandbox"),
-        "pages say they are the sandbox"
+        html.contains("Demo bank — Banklinks' simulated bank"),
+        "pages say they are the Demo bank"
     );
     let modelo = sandbox.bank_id("Modelo Open Banking Mock").await;
     let response = sandbox

@@ -58,8 +58,8 @@ ul.banks img{width:28px;height:28px}.muted{color:#51606e;font-size:.9rem}.check{
 fn shell(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{} · Banklinks sandbox</title><style>{STYLE}</style></head><body>\
-<div class=\"banner\" role=\"note\">Banklinks sandbox — a simulated bank. No real bank or money is involved.</div>\
+<title>{} · Demo bank (Banklinks sandbox)</title><style>{STYLE}</style></head><body>\
+<div class=\"banner\" role=\"note\">Demo bank — Banklinks' simulated bank for demonstrations and tests. No real bank or money is involved.</div>\
 <main>{body}</main></body></html>",
         escape(title)
     )
