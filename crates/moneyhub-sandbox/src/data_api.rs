@@ -387,6 +387,7 @@ async fn regular_transactions(
         .map(Uuid::parse_str)
         .transpose()
         .map_err(|_| ApiError::bad_request("accountId must be a UUID"))?;
+    let today = shared.now().date_naive();
     let world = shared.world();
     let mut series: BTreeMap<(Uuid, &str, i64), Vec<&Transaction>> = BTreeMap::new();
     for account in world
@@ -419,6 +420,13 @@ async fn regular_transactions(
             }
             let last = *dates.last()?;
             let predicted = last.checked_add_months(chrono::Months::new(1))?;
+            // The window the next one is expected in: the spread of the gaps seen so far.
+            let slack = chrono::Days::new(2);
+            let earliest = predicted.checked_sub_days(slack)?;
+            let latest = predicted.checked_add_days(slack)?;
+            // Amounts as Moneyhub's published schema has them: amount objects (the sandbox's
+            // accounts are all in pounds).
+            let money = |value: i64| json!({ "value": value, "currency": "GBP" });
             let series_id = Uuid::new_v5(
                 &Uuid::NAMESPACE_OID,
                 format!("{account_id}{description}{amount}").as_bytes(),
@@ -426,14 +434,19 @@ async fn regular_transactions(
             Some(json!({
                 "seriesId": series_id,
                 "accountId": account_id,
-                "type": if amount >= 0 { "income" } else { "outgoing" },
+                "type": if amount >= 0 { "income" } else { "payment" },
                 "description": description,
                 "cleanedDescription": description,
                 "frequency": "monthly",
                 "numTxMatchedInSeries": txs.len(),
                 "lastDate": last.format("%Y-%m-%d").to_string(),
                 "predictedDate": predicted.format("%Y-%m-%d").to_string(),
-                "predictedAmount": amount,
+                "predictedDateEarliest": earliest.format("%Y-%m-%d").to_string(),
+                "predictedDateLatest": latest.format("%Y-%m-%d").to_string(),
+                "predictedTxLateOrNotDetected": today > latest,
+                "predictedAmount": money(amount),
+                "predictedAmountLower": money(amount),
+                "predictedAmountUpper": money(amount),
                 "predictedCategoryId": txs.first().map(|t| t.category),
                 "transactions": txs.iter().map(|t| t.id).collect::<Vec<_>>(),
             }))

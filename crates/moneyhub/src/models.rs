@@ -174,20 +174,41 @@ pub struct Transaction {
     pub date_modified: Option<DateTime<Utc>>,
 }
 
+/// A series of transactions Moneyhub detected as regular, with its prediction of the next one.
+/// Shapes as in Moneyhub's published Data API schema: amounts are amount objects (minor units
+/// and currency), `type` is `payment` or `income`, `frequency` is `weekly`, `fortnightly`,
+/// `monthly`, `quarterly` or `yearly`. Values not documented yet are kept as sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegularTransaction {
     pub series_id: String,
     pub account_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
     #[serde(default)]
-    pub description: String,
+    pub description: Option<String>,
     #[serde(default)]
-    pub frequency: Option<String>,
+    pub cleaned_description: String,
+    pub frequency: String,
     #[serde(default)]
-    pub predicted_date: Option<NaiveDate>,
-    /// Minor units.
+    pub last_date: Option<NaiveDate>,
+    pub predicted_date: NaiveDate,
     #[serde(default)]
-    pub predicted_amount: Option<i64>,
+    pub predicted_date_earliest: Option<NaiveDate>,
+    #[serde(default)]
+    pub predicted_date_latest: Option<NaiveDate>,
+    #[serde(default)]
+    pub predicted_tx_late_or_not_detected: Option<bool>,
+    pub predicted_amount: Amount,
+    #[serde(default)]
+    pub predicted_amount_lower: Option<Amount>,
+    #[serde(default)]
+    pub predicted_amount_upper: Option<Amount>,
+    #[serde(default)]
+    pub predicted_category_id: Option<String>,
+    /// The ids of the transactions in the series.
+    #[serde(default)]
+    pub transactions: Vec<String>,
 }
 
 /// `POST /sync/{connectionId}`'s answer.

@@ -198,6 +198,29 @@ async fn add_a_connection_with_par_and_basic_auth_then_read_and_sync_it() {
     }
     assert!(seen.len() > 200, "a year of history: {}", seen.len());
 
+    // Regular payments: salary in, rent and bills out, each with its predicted next one.
+    let series = client
+        .regular_transactions(&user.user_id, None)
+        .await
+        .expect("regular transactions");
+    assert!(series.iter().any(|s| s.kind == "income"), "{series:#?}");
+    assert!(series.iter().any(|s| s.kind == "payment"), "{series:#?}");
+    for s in &series {
+        assert_eq!(s.predicted_amount.currency, "GBP");
+        assert_eq!(s.kind == "income", s.predicted_amount.value > 0, "{s:?}");
+        let (earliest, latest) = (
+            s.predicted_date_earliest.expect("earliest"),
+            s.predicted_date_latest.expect("latest"),
+        );
+        assert!(earliest <= s.predicted_date && s.predicted_date <= latest);
+        assert!(s.transactions.len() >= 3 && seen.contains(&s.transactions[0]));
+    }
+    let one_account = client
+        .regular_transactions(&user.user_id, Some(&accounts[0].id))
+        .await
+        .expect("one account's series");
+    assert!(one_account.iter().all(|s| s.account_id == accounts[0].id));
+
     let started = client
         .sync(
             &user.user_id,
@@ -860,4 +883,44 @@ async fn par_with_plain_parameters_serves_a_basic_client_the_server_wants_signed
         .await
         .expect("answer");
     assert_eq!(answer.status(), reqwest::StatusCode::BAD_REQUEST);
+}
+
+/// The shape Moneyhub's published Data API schema gives a regular transaction (amount objects,
+/// `type` `payment` or `income`) parses; the bare-number shape an earlier client and sandbox
+/// agreed on, which no real response has, does not.
+#[test]
+fn regular_transactions_have_the_published_shape() {
+    let published = json!({
+        "seriesId": "5f3c2b1a-0000-4000-8000-000000000001",
+        "accountId": "ac9bd177-d01e-4b9a-9d2e-0a8b5c1d2e3f",
+        "type": "payment",
+        "description": "NETFLIX.COM",
+        "cleanedDescription": "Netflix",
+        "counterpartyId": "global:8b5b1d8f",
+        "frequency": "monthly",
+        "numTxMatchedInSeries": 6,
+        "gapLengthInFreqUnits": 1,
+        "dateAnomaliesCount": 0,
+        "numReturnedTxs": 6,
+        "lastDate": "2026-11-03",
+        "predictedDate": "2026-12-03",
+        "predictedDateEarliest": "2026-12-01",
+        "predictedDateLatest": "2026-12-05",
+        "predictedTxLateOrNotDetected": false,
+        "predictedAmount": { "value": -1099, "currency": "GBP" },
+        "predictedAmountLower": { "value": -1099, "currency": "GBP" },
+        "predictedAmountUpper": { "value": -1299, "currency": "GBP" },
+        "predictedCategoryId": "std:4b0255f0-0309-4509-9e05-4b4e386e57d3",
+        "transactions": ["t1", "t2", "t3", "t4", "t5", "t6"]
+    });
+    let parsed: moneyhub::models::RegularTransaction =
+        serde_json::from_value(published.clone()).expect("the published shape");
+    assert_eq!(parsed.kind, "payment");
+    assert_eq!(parsed.predicted_amount.value, -1099);
+    assert_eq!(parsed.predicted_amount_upper.map(|a| a.value), Some(-1299));
+    assert_eq!(parsed.predicted_tx_late_or_not_detected, Some(false));
+
+    let mut bare = published;
+    bare["predictedAmount"] = json!(-1099);
+    assert!(serde_json::from_value::<moneyhub::models::RegularTransaction>(bare).is_err());
 }
