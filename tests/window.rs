@@ -124,6 +124,17 @@ async fn e2e_add_a_connection_through_the_bank_then_sync_and_see_the_cooldown() 
         "Asked for · Synced",
     )
     .await;
+    // Moneyhub's regular payments for each account, in words, money in first.
+    let salary = "[data-testid=regular-payment][data-kind=income]";
+    let text = app.wait_for_text(salary, "Every month").await;
+    assert!(text.contains("Next expected"), "{text}");
+    assert!(text.contains('£') && !text.contains('-'), "{text}");
+    let payment = app
+        .wait_for_text("[data-testid=regular-payment][data-kind=payment]", "-£")
+        .await;
+    assert!(payment.contains("Every month"), "{payment}");
+    app.scroll_to("[data-testid=regular-payments]").await;
+    app.screenshot("regular-payments").await;
     app.finish().await;
 }
 

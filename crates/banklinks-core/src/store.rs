@@ -17,9 +17,11 @@ mod journal;
 mod pending_and_sync;
 mod reads;
 mod reconcile;
+mod regular;
 
 pub use reads::BalancePoint;
 pub use reconcile::{KEEP_GONE_DATA, SyncInFlight, SyncRun};
+pub use regular::RegularPayment;
 
 /// Migrations, in order. Append only: a released migration is never edited.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -39,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_journal_bank",
         include_str!("store/0005_journal_bank.sql"),
+    ),
+    (
+        "0006_regular_payments",
+        include_str!("store/0006_regular_payments.sql"),
     ),
 ];
 

@@ -140,6 +140,26 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         .filter(|e| matches!(e.event, JournalEvent::SyncRequested { .. }))
         .count();
     assert_eq!(requested, 2, "the manual sync and the queued one");
+    // Moneyhub's regular transactions came with the data, per account, in its published shape.
+    let regular = workspace
+        .connection_detail(&id)
+        .expect("detail")
+        .regular_payments;
+    assert!(
+        regular
+            .iter()
+            .any(|r| r.kind == "income" && r.amount_minor > 0),
+        "{regular:#?}"
+    );
+    assert!(
+        regular
+            .iter()
+            .any(|r| r.kind == "payment" && r.amount_minor < 0),
+        "{regular:#?}"
+    );
+    assert!(regular.iter().all(|r| r.currency == "GBP"
+        && r.predicted_earliest.as_deref() <= Some(r.predicted_date.as_str())
+        && r.predicted_latest.as_deref() >= Some(r.predicted_date.as_str())));
     // Only the sync the user started while present says so: not Moneyhub's first fetch at
     // connection, nor the queued one that ran unattended.
     assert_eq!(

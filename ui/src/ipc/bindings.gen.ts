@@ -206,6 +206,8 @@ export type ConnectionDetail_Deserialize = {
 	/**  Per account, its daily balances. */
 	balances: ([string, BalancePoint[]])[],
 	transactionCount: number | null,
+	/**  The series Moneyhub detected in its accounts' transactions, soonest first per account. */
+	regularPayments: RegularPayment_Deserialize[],
 };
 
 /**  One connection in full, for its detail page. */
@@ -215,6 +217,8 @@ export type ConnectionDetail_Serialize = {
 	/**  Per account, its daily balances. */
 	balances: ([string, BalancePoint[]])[],
 	transactionCount: number | null,
+	/**  The series Moneyhub detected in its accounts' transactions, soonest first per account. */
+	regularPayments: RegularPayment_Serialize[],
 };
 
 /**
@@ -822,6 +826,54 @@ export type ProfileSummary = {
 	id: string,
 	userId: string,
 	name: string,
+};
+
+/**
+ *  One series, in the store's terms: amounts in minor units of `currency`, dates as
+ *  `YYYY-MM-DD`. `kind` is Moneyhub's `payment` or `income` (or a value it adds later).
+ */
+export type RegularPayment = RegularPayment_Serialize | RegularPayment_Deserialize;
+
+/**
+ *  One series, in the store's terms: amounts in minor units of `currency`, dates as
+ *  `YYYY-MM-DD`. `kind` is Moneyhub's `payment` or `income` (or a value it adds later).
+ */
+export type RegularPayment_Deserialize = {
+	seriesId: string,
+	accountId: string,
+	kind: string,
+	description: string,
+	frequency: string,
+	predictedDate: string,
+	predictedEarliest?: string | null,
+	predictedLatest?: string | null,
+	/**  Moneyhub's `predictedTxLateOrNotDetected`: the last predicted one has not been seen. */
+	late: boolean,
+	currency: string,
+	amountMinor: number | null,
+	amountLowerMinor?: number | null,
+	amountUpperMinor?: number | null,
+};
+
+/**
+ *  One series, in the store's terms: amounts in minor units of `currency`, dates as
+ *  `YYYY-MM-DD`. `kind` is Moneyhub's `payment` or `income` (or a value it adds later).
+ */
+export type RegularPayment_Serialize = {
+	seriesId: string,
+	accountId: string,
+	kind: string,
+	description: string,
+	frequency: string,
+	predictedDate: string,
+	predictedEarliest: string | null,
+	predictedLatest: string | null,
+	/**  Moneyhub's `predictedTxLateOrNotDetected`: the last predicted one has not been seen. */
+	late: boolean,
+	currency: string,
+	amountMinor: number | null,
+	amountLowerMinor: number | null,
+	amountUpperMinor: number | null,
 };
 
 /**  What removing a connection deleted from this device. */

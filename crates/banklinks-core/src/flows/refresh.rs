@@ -16,7 +16,9 @@ use moneyhub::models::{self, ConnectionType};
 
 use super::{FlowError, FlowEvent, Flows, lock};
 use crate::journal::JournalEvent;
-use crate::store::{Actor, KEEP_GONE_DATA, StoredAccount, StoredConnection, StoredTransaction};
+use crate::store::{
+    Actor, KEEP_GONE_DATA, RegularPayment, StoredAccount, StoredConnection, StoredTransaction,
+};
 
 /// How far before the last fetch a refresh looks again, for late changes Moneyhub dates back.
 const OVERLAP: Duration = Duration::days(3);
@@ -34,6 +36,7 @@ impl Flows {
             let new = self.fetch_connection_data(connection, now).await?;
             arrived.insert(connection.id.as_str(), new);
         }
+        self.fetch_regular_payments().await;
         lock(&self.store).set_setting(&self.last_refresh_key(), &crate::store::iso(now))?;
         for (connection, fetch_status) in finished {
             let new = arrived.get(connection.as_str()).copied().unwrap_or(0);
@@ -51,6 +54,7 @@ impl Flows {
         let mut arrived = 0;
         if let Some(connection) = connections.iter().find(|c| c.id == id) {
             arrived = self.fetch_connection_data(connection, now).await?;
+            self.fetch_regular_payments().await;
         }
         self.emit(FlowEvent::ConnectionsRefreshed);
         Ok(arrived)
@@ -167,6 +171,23 @@ impl Flows {
         Ok(arrived)
     }
 
+    /// Moneyhub's regular transactions for the user (one request), into the store. They are an
+    /// enrichment: a client without the scope, or a failure here, leaves the refresh standing
+    /// and the last series fetched in place.
+    async fn fetch_regular_payments(&self) {
+        let series = match self.client.regular_transactions(&self.user_id, None).await {
+            Ok(series) => series,
+            Err(err) => {
+                tracing::info!(%err, "could not fetch regular transactions");
+                return;
+            }
+        };
+        let rows: Vec<RegularPayment> = series.into_iter().map(stored_series).collect();
+        if let Err(err) = lock(&self.store).replace_regular_payments(&self.profile, &rows) {
+            tracing::warn!(%err, "could not save regular transactions");
+        }
+    }
+
     /// Saves every page of a query; answers how many transactions were new to the store.
     /// With a connection id, each page is reported as that connection's history progress.
     async fn import_pages(
@@ -276,5 +297,27 @@ mod erased {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default()
         }
+    }
+}
+
+fn stored_series(series: models::RegularTransaction) -> RegularPayment {
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    RegularPayment {
+        description: series
+            .description
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or(series.cleaned_description),
+        series_id: series.series_id,
+        account_id: series.account_id,
+        kind: series.kind,
+        frequency: series.frequency,
+        predicted_date: day(series.predicted_date),
+        predicted_earliest: series.predicted_date_earliest.map(day),
+        predicted_latest: series.predicted_date_latest.map(day),
+        late: series.predicted_tx_late_or_not_detected.unwrap_or(false),
+        currency: series.predicted_amount.currency,
+        amount_minor: series.predicted_amount.value,
+        amount_lower_minor: series.predicted_amount_lower.map(|a| a.value),
+        amount_upper_minor: series.predicted_amount_upper.map(|a| a.value),
     }
 }

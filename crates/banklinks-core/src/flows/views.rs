@@ -11,8 +11,8 @@ use super::{FlowError, Flows, lock};
 use crate::health::{self, ConnectionKind, Facts, Health, Tried};
 use crate::journal::JournalEvent;
 use crate::store::{
-    BalancePoint, DashboardRow, JournalEntry, Store, StoreError, StoredAccount, StoredConnection,
-    StoredTransaction,
+    BalancePoint, DashboardRow, JournalEntry, RegularPayment, Store, StoreError, StoredAccount,
+    StoredConnection, StoredTransaction,
 };
 use crate::sync_policy;
 
@@ -80,6 +80,8 @@ pub struct ConnectionDetail {
     pub balances: Vec<(String, Vec<BalancePoint>)>,
     #[specta(type = f64)]
     pub transaction_count: u64,
+    /// The series Moneyhub detected in its accounts' transactions, soonest first per account.
+    pub regular_payments: Vec<RegularPayment>,
 }
 
 /// A page of a connection's transactions.
@@ -176,11 +178,13 @@ impl Flows {
         let store = lock(&self.store);
         let row = Self::row_of(&store, &self.profile, connection)?;
         let mut balances = Vec::with_capacity(row.accounts.len());
+        let mut regular_payments = Vec::new();
         for account in &row.accounts {
             balances.push((
                 account.id.clone(),
                 store.balance_history(&self.profile, &account.id)?,
             ));
+            regular_payments.extend(store.regular_payments(&self.profile, &account.id)?);
         }
         let journal = store.connection_journal(&self.profile, connection)?;
         let (_, transaction_count) =
@@ -191,6 +195,7 @@ impl Flows {
             journal,
             balances,
             transaction_count,
+            regular_payments,
         })
     }
 
