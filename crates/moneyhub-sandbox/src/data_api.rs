@@ -2,7 +2,6 @@
 //! transactions and `POST /sync/{connectionId}`. Tokens must be bound to a user (`sub`): every
 //! handler takes a [`DataUser`] naming the scopes it needs, and answers with an [`Envelope`].
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -32,6 +31,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/transactions", get(transactions))
         .route("/transactions/{transaction_id}", get(one_transaction))
         .route("/regular-transactions", get(regular_transactions))
+        .route(
+            "/regular-transactions/{account_id}/detect",
+            post(detect_regular_transactions),
+        )
         .route("/sync/{connection_id}", post(sync))
 }
 
@@ -62,6 +65,11 @@ impl Scopes for ReadAnyTransaction {
 }
 
 #[derive(Debug)]
+struct WriteRegularTransactions;
+impl Scopes for WriteRegularTransactions {
+    const REQUIRED: &'static [&'static [&'static str]] = &[&["regular_transactions:write"]];
+}
+
 struct ReadRegularTransactions;
 impl Scopes for ReadRegularTransactions {
     const REQUIRED: &'static [&'static [&'static str]] = &[&["regular_transactions:read"]];
@@ -374,14 +382,14 @@ struct RegularQuery {
     account_id: Option<String>,
 }
 
-/// Series of transactions with the same description and amount recurring about monthly.
+/// The user's regular series (see `world/regular.rs`), one account's with `accountId`.
 async fn regular_transactions(
     State(shared): State<Arc<Shared>>,
     OriginalUri(uri): OriginalUri,
     Query(query): Query<RegularQuery>,
     DataUser { user, .. }: DataUser<ReadRegularTransactions>,
 ) -> Reply<Vec<Value>> {
-    let filter = query
+    let only = query
         .account_id
         .as_deref()
         .map(Uuid::parse_str)
@@ -389,68 +397,34 @@ async fn regular_transactions(
         .map_err(|_| ApiError::bad_request("accountId must be a UUID"))?;
     let today = shared.now().date_naive();
     let world = shared.world();
-    let mut series: BTreeMap<(Uuid, &str, i64), Vec<&Transaction>> = BTreeMap::new();
-    for account in world
-        .accounts
-        .values()
-        .filter(|a| a.user_id == user && filter.is_none_or(|f| f == a.id))
-    {
-        for t in world
-            .transactions_by_account
-            .get(&account.id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| world.transactions.get(id))
-        {
-            series
-                .entry((account.id, t.description, t.amount))
-                .or_default()
-                .push(t);
-        }
+    let data = world
+        .regular_series(&user, only)
+        .iter()
+        .map(|series| series.to_wire(today))
+        .collect();
+    Ok(Envelope::at(&uri, data))
+}
+
+/// `POST /regular-transactions/{accountId}/detect`: runs detection on one account now (its
+/// webhooks follow) and answers its series.
+async fn detect_regular_transactions(
+    State(shared): State<Arc<Shared>>,
+    OriginalUri(uri): OriginalUri,
+    Path(account_id): Path<String>,
+    DataUser { user, .. }: DataUser<WriteRegularTransactions>,
+) -> Reply<Vec<Value>> {
+    let account = Uuid::parse_str(&account_id)
+        .map_err(|_| ApiError::bad_request("accountId must be a UUID"))?;
+    let today = shared.now().date_naive();
+    let mut world = shared.world();
+    if world.accounts.get(&account).is_none_or(|a| a.user_id != user) {
+        return Err(ApiError::not_found("Account not found"));
     }
-    let data: Vec<Value> = series
-        .into_iter()
-        .filter(|(_, txs)| txs.len() >= 3)
-        .filter_map(|((account_id, description, amount), txs)| {
-            let mut dates: Vec<NaiveDate> = txs.iter().map(|t| t.date).collect();
-            dates.sort_unstable();
-            let gaps: Vec<i64> = dates.windows(2).map(|w| (w[1] - w[0]).num_days()).collect();
-            if !gaps.iter().all(|gap| (27..=32).contains(gap)) {
-                return None;
-            }
-            let last = *dates.last()?;
-            let predicted = last.checked_add_months(chrono::Months::new(1))?;
-            // The window the next one is expected in: the spread of the gaps seen so far.
-            let slack = chrono::Days::new(2);
-            let earliest = predicted.checked_sub_days(slack)?;
-            let latest = predicted.checked_add_days(slack)?;
-            // Amounts as Moneyhub's published schema has them: amount objects (the sandbox's
-            // accounts are all in pounds).
-            let money = |value: i64| json!({ "value": value, "currency": "GBP" });
-            let series_id = Uuid::new_v5(
-                &Uuid::NAMESPACE_OID,
-                format!("{account_id}{description}{amount}").as_bytes(),
-            );
-            Some(json!({
-                "seriesId": series_id,
-                "accountId": account_id,
-                "type": if amount >= 0 { "income" } else { "payment" },
-                "description": description,
-                "cleanedDescription": description,
-                "frequency": "monthly",
-                "numTxMatchedInSeries": txs.len(),
-                "lastDate": last.format("%Y-%m-%d").to_string(),
-                "predictedDate": predicted.format("%Y-%m-%d").to_string(),
-                "predictedDateEarliest": earliest.format("%Y-%m-%d").to_string(),
-                "predictedDateLatest": latest.format("%Y-%m-%d").to_string(),
-                "predictedTxLateOrNotDetected": today > latest,
-                "predictedAmount": money(amount),
-                "predictedAmountLower": money(amount),
-                "predictedAmountUpper": money(amount),
-                "predictedCategoryId": txs.first().map(|t| t.category),
-                "transactions": txs.iter().map(|t| t.id).collect::<Vec<_>>(),
-            }))
-        })
+    world.detect_regular(&user, Some(account));
+    let data = world
+        .regular_series(&user, Some(account))
+        .iter()
+        .map(|series| series.to_wire(today))
         .collect();
     Ok(Envelope::at(&uri, data))
 }

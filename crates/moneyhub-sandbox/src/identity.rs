@@ -60,6 +60,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "transactions:read:in",
         "transactions:read:out",
         "regular_transactions:read",
+        "regular_transactions:write",
         "user:create",
         "user:read",
         "user:update",

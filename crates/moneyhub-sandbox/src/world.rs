@@ -19,6 +19,7 @@ pub mod generator;
 mod lifecycle;
 mod model;
 mod posting;
+mod regular;
 mod schedule;
 mod sync;
 
@@ -65,6 +66,8 @@ pub struct World {
     next_due: Option<DateTime<Utc>>,
     /// Webhook events not yet delivered (delivery is the server's job).
     pub outbox: Vec<WebhookEvent>,
+    /// Each regular series announced by webhook, with the predicted date it was announced with.
+    regular_announced: BTreeMap<Uuid, NaiveDate>,
     /// Goes up on every change, so the server knows when to save a snapshot.
     pub revision: u64,
 }
@@ -86,6 +89,7 @@ impl World {
             caught_up_to: now,
             next_due: None,
             outbox: Vec::new(),
+            regular_announced: BTreeMap::new(),
             revision: 0,
         }
     }
@@ -103,6 +107,7 @@ impl World {
             transactions,
             syncs: self.syncs.clone(),
             caught_up_to: self.caught_up_to,
+            regular_announced: self.regular_announced.clone(),
         }
     }
 
@@ -143,6 +148,7 @@ impl World {
             world.transactions_by_account.entry(*account).or_default();
         }
         world.syncs = snapshot.syncs;
+        world.regular_announced = snapshot.regular_announced;
         world
     }
 

@@ -618,3 +618,106 @@ async fn a_web_page_cannot_drive_the_admin_api_and_the_demo_client_cannot_be_rep
         .await;
     assert_eq!(status, StatusCode::OK, "the Demo client still works");
 }
+
+/// Regular transactions come out of the generated history (salary in, rent and bills out), in
+/// the published shape; detection announces new series once, and a month later the moved
+/// predictions as updates.
+#[tokio::test]
+async fn regular_transactions_are_detected_announced_and_updated() {
+    let sandbox = Sandbox::start().await;
+    let user = sandbox.create_user().await;
+    sandbox.add_connection(&user, MOCK_BANK).await;
+    let read = sandbox
+        .cc_token(
+            "accounts:read transactions:read:all regular_transactions:read",
+            Some(&user),
+        )
+        .await;
+    let (_, regular) = sandbox.get_json("/v3/regular-transactions", &read).await;
+    let series = regular["data"].as_array().expect("series").clone();
+    let salary = series
+        .iter()
+        .find(|s| s["description"] == "ACME LTD SALARY")
+        .expect("the salary");
+    assert_eq!(salary["type"], "income");
+    assert_eq!(salary["predictedAmount"]["currency"], "GBP");
+    assert!(salary["predictedAmount"]["value"].as_i64() > Some(0));
+    let rent = series
+        .iter()
+        .find(|s| s["description"] == "HOMELET RENT")
+        .expect("the rent");
+    assert_eq!(rent["type"], "payment");
+    assert!(rent["predictedAmount"]["value"].as_i64() < Some(0));
+    assert!(rent["predictedDateEarliest"].as_str() < rent["predictedDate"].as_str());
+
+    let announced = |kind: &'static str, webhooks: &serde_json::Value| -> Vec<String> {
+        webhooks
+            .as_array()
+            .expect("webhooks")
+            .iter()
+            .filter(|w| w["eventType"] == kind)
+            .flat_map(|w| {
+                w["payload"]["accounts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|a| {
+                a["regularTransactions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let webhooks = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
+    let new = announced("newRegularTransactions", &webhooks);
+    assert!(
+        new.contains(&rent["seriesId"].as_str().expect("id").to_string()),
+        "{new:?}"
+    );
+
+    // Detecting again on request announces nothing new; it needs the write scope.
+    let account = rent["accountId"].as_str().expect("account");
+    let detect = format!("/v3/regular-transactions/{account}/detect");
+    let refused = sandbox
+        .http
+        .post(sandbox.url(&detect))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .expect("detect");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let write = sandbox
+        .cc_token("regular_transactions:write", Some(&user))
+        .await;
+    let answer = sandbox
+        .http
+        .post(sandbox.url(&detect))
+        .bearer_auth(&write)
+        .send()
+        .await
+        .expect("detect");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let webhooks = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
+    assert_eq!(announced("newRegularTransactions", &webhooks), new);
+
+    // A month on, the next rent has been seen: its prediction moves, announced as an update.
+    sandbox.advance("31d").await;
+    // Any request brings the bank's days up to date (Moneyhub's own daily fetches); the old
+    // token has long expired.
+    let read = sandbox
+        .cc_token(
+            "accounts:read transactions:read:all regular_transactions:read",
+            Some(&user),
+        )
+        .await;
+    let (status, _) = sandbox.get_json("/v3/regular-transactions", &read).await;
+    assert_eq!(status, StatusCode::OK);
+    let webhooks = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
+    assert!(
+        announced("updatedRegularTransactions", &webhooks)
+            .contains(&rent["seriesId"].as_str().expect("id").to_string())
+    );
+}

@@ -229,6 +229,9 @@ pub struct Snapshot {
     pub transactions: Vec<Transaction>,
     pub syncs: Vec<SyncRecord>,
     pub caught_up_to: DateTime<Utc>,
+    /// Absent from snapshots written before regular transactions were announced.
+    #[serde(default)]
+    pub regular_announced: std::collections::BTreeMap<Uuid, NaiveDate>,
 }
 
 pub fn is_slow_account(account_type: &str) -> bool {

@@ -111,6 +111,14 @@ impl World {
             connection.history_from = connection.history_from.min(from);
             connection.fetched_until = until.max(connection.fetched_until);
         }
+        // Moneyhub enriches what it fetched: new or moved regular series are announced (per
+        // account, so a fetch costs its own accounts' history, not the whole world's).
+        if let Some(connection) = self.connections.get(connection_id) {
+            let (user, accounts) = (connection.user_id.clone(), connection.account_ids.clone());
+            for account in accounts {
+                self.detect_regular(&user, Some(account));
+            }
+        }
     }
 
     /// The account's balance at the end of `day`, from the bank's side: the opening balance
