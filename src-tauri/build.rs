@@ -31,6 +31,7 @@ fn main() {
         "transactions",
         "journal",
         "export_data",
+        "renew_all",
         "show_export",
         "remove_connection",
         "demo_advance_clock",

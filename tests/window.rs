@@ -990,3 +990,53 @@ async fn walk_the_tour(name: &'static str, width: u32, height: u32) {
         .await;
     app.finish().await;
 }
+
+/// Two consents ending: "Renew all (2)" walks both banks in turn, opening the next bank's page
+/// by itself, and says how far it has got.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_renew_all_walks_the_due_consents_one_bank_at_a_time() {
+    let app = AppSession::start("renew-all").await;
+    start_empty_demo(&app).await;
+    let first = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    let second = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    for id in [&first, &second] {
+        app.invoke(
+            "demo_break_connection",
+            json!({ "connectionId": id, "how": "consentEndingSoon" }),
+        )
+        .await
+        .expect("consent ending soon");
+    }
+    app.wait_for_text(
+        &card(&second, "connection-status"),
+        "Consent ends in 3 days",
+    )
+    .await;
+    app.wait_for_text("[data-testid=renew-start]", "Renew all (2)")
+        .await;
+    // Above the cards, where the person scrolls back to.
+    app.scroll_to("[data-testid=renew-start]").await;
+    app.screenshot("offered").await;
+
+    app.click("[data-testid=renew-start]").await;
+    app.wait_for_text("[data-testid=renew-progress]", "0 of 2 renewed")
+        .await;
+    app.complete_at_the_bank().await;
+    // The next bank's page opens by itself.
+    app.wait_for_text("[data-testid=renew-progress]", "1 of 2 renewed")
+        .await;
+    app.wait_for_text("[data-testid=renew-current]", "page now")
+        .await;
+    app.complete_at_the_bank().await;
+    app.wait_for_text("[data-testid=renew-progress]", "2 of 2 renewed")
+        .await;
+    for id in [&first, &second] {
+        app.wait_for_text(&card(id, "consent-countdown"), "Consent ends in 90 days")
+            .await;
+    }
+    app.screenshot("done").await;
+    app.click("[data-testid=renew-dismiss]").await;
+    app.wait_for_count("[data-testid=renew-all]", 0).await;
+    app.finish().await;
+}

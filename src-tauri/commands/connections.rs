@@ -5,7 +5,9 @@ use banklinks_core::flows::{
     ConnectionDetail, ConnectionView, ExportFormat, PendingView, TransactionPage,
 };
 use banklinks_core::store::{JournalEntry, RemovalReceipt};
-use banklinks_core::workspace::{AuthorizationRequest, Export, InstitutionView};
+use banklinks_core::workspace::{
+    AuthorizationRequest, Export, InstitutionView, RenewAllView, RenewStep,
+};
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::IpcError;
@@ -133,6 +135,21 @@ pub async fn export_data(
         .download_dir()
         .unwrap_or_else(|_| workspace.data_dir().join("exports"));
     Ok(workspace.export(what, format, &dir)?.display().to_string())
+}
+
+/// One step of "renew all"; a step that sends the next connection to its bank opens the page.
+#[tauri::command]
+#[specta::specta]
+pub async fn renew_all(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    step: RenewStep,
+) -> Result<RenewAllView, IpcError> {
+    let view = state.workspace()?.renew_all(step).await?;
+    if let Some(url) = &view.open {
+        crate::opener::open_in_browser(&app, url).map_err(IpcError::internal)?;
+    }
+    Ok(view)
 }
 
 /// Opens the file manager at an export this run wrote (no other path: the core checks).

@@ -208,6 +208,15 @@ impl Flows {
         lock(&self.store)
     }
 
+    /// A setting of this profile's (the key names the profile), from the store.
+    pub(crate) fn profile_setting(&self, name: &str) -> Result<Option<String>, FlowError> {
+        Ok(lock(&self.store).setting(&format!("{name}:{}", self.profile))?)
+    }
+
+    pub(crate) fn set_profile_setting(&self, name: &str, value: &str) -> Result<(), FlowError> {
+        Ok(lock(&self.store).set_setting(&format!("{name}:{}", self.profile), value)?)
+    }
+
     pub(crate) fn emit(&self, event: FlowEvent) {
         let _ = self.events.send(event);
     }

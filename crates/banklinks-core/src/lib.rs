@@ -31,6 +31,7 @@ mod locks;
 pub mod network;
 pub mod notices;
 pub mod random;
+pub mod renewals;
 pub mod sensitive;
 pub mod store;
 pub mod sync_policy;

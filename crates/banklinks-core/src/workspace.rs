@@ -14,12 +14,14 @@ mod demo;
 mod exports;
 mod institutions;
 mod poller;
+mod renewals;
 
 pub use actions::AuthorizationRequest;
 pub use demo::{Breakage, DemoStatus, FaultPreset, Persona};
 pub use exports::Export;
 pub use institutions::InstitutionView;
 pub use poller::{POLL_INTERVAL, POLL_MAX_BACKOFF, TickOutcome, poll_delay};
+pub use renewals::{RenewAllView, RenewStep};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -807,3 +807,100 @@ async fn a_capped_providers_syncs_left_today_count_moneyhubs_own() {
         "the first fetch used one of the 4"
     );
 }
+
+/// "Renew all" over the real sandbox: the consents due are renewed one bank at a time, one
+/// failure does not stop the rest, a restart resumes where it stopped, and a connection needing
+/// a login is listed apart.
+#[tokio::test]
+async fn renew_all_walks_the_due_consents_and_resumes_after_a_restart() {
+    use crate::workspace::RenewStep;
+
+    let keychain: Arc<dyn SecretStore> = Arc::new(MemoryKeychain::default());
+    let (dir, workspace) =
+        crate::demo_harness::demo_workspace_with("Robin", keychain.clone()).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(add_connection(&workspace, MOCK_BANK).await);
+    }
+    for id in &ids[..3] {
+        workspace
+            .demo_break(id, Breakage::ConsentEndingSoon)
+            .await
+            .expect("ending soon");
+    }
+    workspace
+        .demo_break(&ids[3], Breakage::CredentialsError)
+        .await
+        .expect("login broken");
+    let status = workspace
+        .renew_all(RenewStep::Status)
+        .await
+        .expect("status");
+    assert_eq!(status.due, ids[..3].to_vec());
+    assert_eq!(status.needs_reauth, vec![ids[3].clone()]);
+    assert!(status.batch.is_none());
+
+    // The first renews at its bank.
+    let started = workspace.renew_all(RenewStep::Start).await.expect("start");
+    let url = started.open.expect("the first bank's page");
+    assert_eq!(
+        started.batch.as_ref().and_then(|b| b.current.clone()),
+        Some(ids[0].clone())
+    );
+    assert!(
+        workspace.renew_all(RenewStep::Start).await.is_err(),
+        "one batch at a time"
+    );
+    finish_at_the_bank(&workspace, &url).await;
+    // The second: the person gives up at the bank.
+    let second = workspace
+        .renew_all(RenewStep::Continue)
+        .await
+        .expect("next");
+    assert!(second.open.is_some());
+    let skipped = workspace
+        .renew_all(RenewStep::Skip {
+            reason: "You cancelled at the bank".into(),
+        })
+        .await
+        .expect("skip");
+    let batch = skipped.batch.expect("batch");
+    assert_eq!(batch.renewed, vec![ids[0].clone()]);
+    assert_eq!(batch.failed[0].connection_id, ids[1]);
+    assert_eq!(batch.queue, vec![ids[2].clone()]);
+
+    // A restart (the app closes as it does on quit, which saves the Demo bank's world): the
+    // batch is where it stopped, and goes on.
+    workspace.close().await;
+    drop(workspace);
+    let workspace = Workspace::open(dir.path().to_path_buf(), keychain)
+        .await
+        .expect("reopen");
+    let resumed = workspace
+        .renew_all(RenewStep::Status)
+        .await
+        .expect("status");
+    assert_eq!(
+        resumed.batch.as_ref().map(|b| b.queue.clone()),
+        Some(vec![ids[2].clone()])
+    );
+    let third = workspace
+        .renew_all(RenewStep::Continue)
+        .await
+        .expect("next");
+    finish_at_the_bank(&workspace, &third.open.expect("the third bank's page")).await;
+    let done = workspace
+        .renew_all(RenewStep::Status)
+        .await
+        .expect("status");
+    let batch = done.batch.expect("batch");
+    assert!(batch.is_over());
+    assert_eq!(batch.renewed, vec![ids[0].clone(), ids[2].clone()]);
+    // Renewed consents are no longer due; the one given up on still is.
+    assert_eq!(done.due, vec![ids[1].clone()]);
+    let dismissed = workspace
+        .renew_all(RenewStep::Dismiss)
+        .await
+        .expect("dismiss");
+    assert!(dismissed.batch.is_none());
+}

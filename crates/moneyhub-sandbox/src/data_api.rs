@@ -417,7 +417,11 @@ async fn detect_regular_transactions(
         .map_err(|_| ApiError::bad_request("accountId must be a UUID"))?;
     let today = shared.now().date_naive();
     let mut world = shared.world();
-    if world.accounts.get(&account).is_none_or(|a| a.user_id != user) {
+    if world
+        .accounts
+        .get(&account)
+        .is_none_or(|a| a.user_id != user)
+    {
         return Err(ApiError::not_found("Account not found"));
     }
     world.detect_regular(&user, Some(account));

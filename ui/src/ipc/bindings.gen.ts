@@ -48,6 +48,8 @@ export const commands = {
 	 *  path.
 	 */
 	exportData: (what: Export, format: ExportFormat) => typedError<string, IpcError>(__TAURI_INVOKE("export_data", { what, format })),
+	/**  One step of "renew all"; a step that sends the next connection to its bank opens the page. */
+	renewAll: (step: RenewStep) => typedError<RenewAllView_Serialize, IpcError>(__TAURI_INVOKE("renew_all", { step })),
 	/**  Opens the file manager at an export this run wrote (no other path: the core checks). */
 	showExport: (path: string) => typedError<null, IpcError>(__TAURI_INVOKE("show_export", { path })),
 	removeConnection: (connectionId: string) => typedError<RemovalReceipt, IpcError>(__TAURI_INVOKE("remove_connection", { connectionId })),
@@ -880,6 +882,72 @@ export type RegularPayment_Serialize = {
 export type RemovalReceipt = {
 	accounts: number | null,
 	transactions: number | null,
+};
+
+export type RenewAll = RenewAll_Serialize | RenewAll_Deserialize;
+
+/**  Where renewing stands, for the dashboard. */
+export type RenewAllView = RenewAllView_Serialize | RenewAllView_Deserialize;
+
+/**  Where renewing stands, for the dashboard. */
+export type RenewAllView_Deserialize = {
+	/**  Consents a batch would renew now (expired or ending within 14 days, renewable in place). */
+	due: string[],
+	/**  Connections whose consent cannot simply be renewed: each needs a bank login. */
+	needsReauth: string[],
+	batch?: RenewAll_Deserialize | null,
+};
+
+/**  Where renewing stands, for the dashboard. */
+export type RenewAllView_Serialize = {
+	/**  Consents a batch would renew now (expired or ending within 14 days, renewable in place). */
+	due: string[],
+	/**  Connections whose consent cannot simply be renewed: each needs a bank login. */
+	needsReauth: string[],
+	batch: RenewAll_Serialize | null,
+};
+
+export type RenewAll_Deserialize = {
+	/**  Still to do, in order. */
+	queue: string[],
+	/**  At its bank now. */
+	current?: string | null,
+	renewed: string[],
+	failed: RenewalFailure[],
+	/**  Cancel was asked: the one at the bank finishes, nothing after it starts. */
+	stopping: boolean,
+};
+
+export type RenewAll_Serialize = {
+	/**  Still to do, in order. */
+	queue: string[],
+	/**  At its bank now. */
+	current: string | null,
+	renewed: string[],
+	failed: RenewalFailure[],
+	/**  Cancel was asked: the one at the bank finishes, nothing after it starts. */
+	stopping: boolean,
+};
+
+/**  What the person asked of the batch. */
+export type RenewStep = 
+/**  Only read where it stands. */
+{ step: "status" } | 
+/**  A new batch of every consent due, and its first trip to the bank. */
+{ step: "start" } | 
+/**  The next trip to a bank (after one finished, or after a restart). */
+{ step: "continue" } | 
+/**  The one at its bank did not work out (refused, timed out, given up); go on without it. */
+{ step: "skip"; reason: string } | 
+/**  Stop after the one at its bank. */
+{ step: "cancel" } | 
+/**  Forget a batch that is over. */
+{ step: "dismiss" };
+
+/**  A connection the batch could not renew, and why (Moneyhub's or the bank's words). */
+export type RenewalFailure = {
+	connectionId: string,
+	reason: string,
 };
 
 export type Severity = 

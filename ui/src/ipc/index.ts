@@ -24,6 +24,8 @@ import {
   type ProbeRead,
   type ProbeWritten,
   type RemovalReceipt,
+  type RenewAllView_Serialize,
+  type RenewStep,
   type SyncRun_Serialize,
   type TransactionPage_Serialize,
 } from './bindings.gen';
@@ -49,6 +51,8 @@ export type JournalEvent = generated_types.JournalEvent_Serialize;
 export type LinkActivity = generated_types.LinkActivity_Serialize;
 export type Overview = generated_types.Overview_Serialize;
 export type PendingView = generated_types.PendingView_Serialize;
+export type RenewAll = generated_types.RenewAll_Serialize;
+export type RenewAllView = generated_types.RenewAllView_Serialize;
 export type StoredAccount = generated_types.StoredAccount_Serialize;
 export type StoredConnection = generated_types.StoredConnection_Serialize;
 export type StoredTransaction = generated_types.StoredTransaction_Serialize;
@@ -137,6 +141,7 @@ export const ipc = {
   exportData: (what: Export, format: ExportFormat) =>
     settle<string>(() => generated.exportData(what, format)),
   showExport: (path: string) => settle<null>(() => generated.showExport(path)),
+  renewAll: (step: RenewStep) => settle<RenewAllView_Serialize>(() => generated.renewAll(step)),
   removeConnection: (connectionId: string) =>
     settle<RemovalReceipt>(() => generated.removeConnection(connectionId)),
 

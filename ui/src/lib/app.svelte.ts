@@ -10,6 +10,8 @@ import { clock } from './clock.svelte';
 import { nextChange } from './connections';
 import { dashboard } from './dashboard.svelte';
 import { navigate } from './router.svelte';
+import { failureEndsWaiting } from './pending';
+import { renewals } from './renewals.svelte';
 import { session } from './session.svelte';
 
 class App {
@@ -104,9 +106,16 @@ class App {
       events.authorizationFinished.listen((event) => {
         const { connectionId, previousConnectionId, purpose } = event.payload;
         authorizations.succeeded({ connectionId, previousConnectionId: previousConnectionId ?? null, purpose });
+        if (purpose === 'reconsent') void renewals.tripFinished();
       }),
     );
-    subscribe(() => events.authorizationFailed.listen((event) => authorizations.failed(event.payload.error)));
+    subscribe(() =>
+      events.authorizationFailed.listen((event) => {
+        authorizations.failed(event.payload.error);
+        // A forged or replayed link ends no trip; a refusal at the bank does.
+        if (failureEndsWaiting(event.payload.error)) void renewals.tripFailed(event.payload.error.message);
+      }),
+    );
     subscribe(() =>
       events.openConnectionRequested.listen((event) => {
         navigate({ name: 'connection', id: event.payload.connectionId });
@@ -150,9 +159,12 @@ class App {
         dashboard.syncFinished(event.connectionId, event.fetchStatus, event.newTransactions);
         dashboard.scheduleReload();
         break;
-      case 'authorizationExpired':
+      case 'authorizationExpired': {
+        const ranOut = authorizations.pending.find((p) => p.state === event.state)?.connectionId;
         authorizations.expired(event.state);
+        void renewals.tripFailed('The bank did not send you back in time.', ranOut);
         break;
+      }
       case 'connectionRemoved':
         // The last trip to the bank is old news once a connection is gone.
         authorizations.clearOutcome();

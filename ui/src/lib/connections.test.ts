@@ -15,6 +15,7 @@ import {
   removalSummary,
   personaTitle,
   removalText,
+  renewProgressText,
   sortByUrgency,
   syncAvailabilityText,
   syncButtonLabel,
@@ -243,5 +244,21 @@ describe('finishedText', () => {
     for (const purpose of ['addConnection', 'reauth', 'reconsent', 'refresh'] as const) {
       expect(finishedText(purpose)).not.toMatch(/fetching|now/i);
     }
+  });
+});
+
+describe('renewProgressText', () => {
+  const batch = { queue: ['c', 'd'], current: 'b', renewed: ['a'], failed: [], stopping: false };
+  it('counts the renewed out of all', () => {
+    expect(renewProgressText(batch)).toBe('1 of 4 renewed');
+  });
+  it('says what failed and what a cancel left', () => {
+    const stopped = {
+      ...batch,
+      current: null,
+      failed: [{ connectionId: 'b', reason: 'refused' }],
+      stopping: true,
+    };
+    expect(renewProgressText(stopped)).toBe('1 of 4 renewed, 1 not, 2 left for later');
   });
 });

@@ -9,6 +9,7 @@ import type {
   ConnectionKind,
   ConnectionView,
   Fix,
+  RenewAll,
   Severity,
 } from '../ipc';
 import { formatAt, formatClock, formatDay, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
@@ -259,6 +260,16 @@ export function bankInitial(name: string): string {
 }
 
 export type Receipt = { name: string; accounts: number | null; transactions: number | null };
+
+/** "2 of 4 renewed", and what became of the rest once the batch is over or stopped. */
+export function renewProgressText(batch: Pick<RenewAll, 'queue' | 'current' | 'renewed' | 'failed' | 'stopping'>): string {
+  const total = batch.queue.length + (batch.current ? 1 : 0) + batch.renewed.length + batch.failed.length;
+  const progress = `${batch.renewed.length} of ${total} renewed`;
+  const parts = [progress];
+  if (batch.failed.length > 0) parts.push(`${batch.failed.length} not`);
+  if (batch.stopping && batch.queue.length > 0) parts.push(`${batch.queue.length} left for later`);
+  return parts.join(', ');
+}
 
 /** How a trip to the bank ended, on the card concerned (which names the bank). What follows
  * (history arriving, a sync) is on the card in its own words, so this stays true. */

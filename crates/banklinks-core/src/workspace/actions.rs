@@ -12,6 +12,7 @@ use crate::deep_link::AuthCallback;
 use crate::error::Error;
 use crate::flows::{Connected, ConnectionDetail, Flows, PendingView, SyncOrQueue, TransactionPage};
 use crate::health::Action;
+use crate::journal::AuthorizationPurpose;
 use crate::locks::lock;
 use crate::store::{JournalEntry, RemovalReceipt};
 
@@ -96,7 +97,16 @@ impl Workspace {
 
     /// Completes an authorization from the callback the deep-link parser typed.
     pub async fn complete(&self, callback: &AuthCallback) -> Result<Connected, Error> {
-        Ok(self.flows()?.complete(callback).await?)
+        let flows = self.flows()?;
+        let connected = flows.complete(callback).await?;
+        if connected.purpose == AuthorizationPurpose::Reconsent {
+            let previous = connected
+                .previous_connection_id
+                .as_deref()
+                .unwrap_or(&connected.connection_id);
+            self.renewal_finished(&flows, previous, &connected.connection_id);
+        }
+        Ok(connected)
     }
 
     /// Cancels one of the active profile's pending authorizations.
