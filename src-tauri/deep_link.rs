@@ -118,6 +118,7 @@ fn act_on<R: Runtime>(app: &AppHandle<R>, link: &DeepLink) {
                         connection_id: done.connection_id,
                         previous_connection_id: done.previous_connection_id,
                         purpose: done.purpose,
+                        changes: done.changes,
                     }
                     .emit(&app),
                     Err(error) => {

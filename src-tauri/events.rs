@@ -36,6 +36,8 @@ pub struct AuthorizationFinished {
     pub previous_connection_id: Option<String>,
     /// What the person went to the bank for.
     pub purpose: banklinks_core::journal::AuthorizationPurpose,
+    /// What it changed on a connection that was already here.
+    pub changes: Option<banklinks_core::flows::Changes>,
 }
 
 /// A bank callback arrived but its authorization could not be completed.

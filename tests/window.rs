@@ -847,6 +847,9 @@ async fn walk_the_tour(name: &'static str, width: u32, height: u32) {
     app.complete_at_the_bank().await;
     app.wait_for_text(&card(&id, "authorization-finished"), "Consent renewed.")
         .await;
+    // What changed, in words, on the card.
+    app.wait_for_text(&card(&id, "what-changed"), "Consent now runs until")
+        .await;
     // A consent given today runs 90 whole days.
     app.wait_for_text(&card(&id, "consent-countdown"), "Consent ends in 90 days")
         .await;

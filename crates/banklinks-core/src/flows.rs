@@ -16,7 +16,7 @@ mod sync;
 mod views;
 
 pub(crate) use authorization::pending_secret_account;
-pub use authorization::{Connected, PendingView};
+pub use authorization::{Changes, Connected, PendingView};
 pub use export::ExportFormat;
 pub use sync::{QueueRun, SyncOrQueue};
 pub use views::{ConnectionDetail, ConnectionView, TransactionPage};

@@ -217,7 +217,7 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         )
         .await
         .expect("begin");
-    flows
+    let renewed = flows
         .complete(&journey(&sandbox, &url).await)
         .await
         .expect("reconsent");
@@ -225,6 +225,22 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
         flows.dashboard().expect("dashboard")[0].health.recommended,
         health::Fix::None
     );
+    // What changed: the consent's new end, nothing else; kept in the journal too.
+    let changes = renewed.changes.expect("the consent moved");
+    assert_eq!(
+        changes.consent_until,
+        flows.dashboard().expect("dashboard")[0]
+            .connection
+            .expires_at
+    );
+    assert!(changes.accounts_added.is_empty() && changes.previous_id.is_none());
+    assert!(flows.journal().expect("journal").iter().any(|e| matches!(
+        &e.event,
+        crate::journal::JournalEvent::Changed {
+            consent_until: Some(_),
+            ..
+        }
+    )));
 
     // A reauth at a bank that changes the id moves the data and joins the journal.
     let bank = sandbox.bank_id("Sandbox Bank (new id on reauth)").await;
@@ -259,6 +275,14 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     assert_eq!(
         moved.previous_connection_id.as_deref(),
         Some(second.connection_id.as_str())
+    );
+    assert_eq!(
+        moved
+            .changes
+            .as_ref()
+            .and_then(|c| c.previous_id.as_deref()),
+        Some(second.connection_id.as_str()),
+        "the new identity is among what changed"
     );
     let ids: Vec<String> = flows
         .dashboard()

@@ -130,6 +130,16 @@ pub enum JournalEvent {
         #[serde(default, deserialize_with = "purpose_as_written")]
         purpose: Option<AuthorizationPurpose>,
     },
+    /// What a reauth, reconsent or refresh changed: accounts added or no longer shared (by
+    /// name), the consent's new end.
+    Changed {
+        #[serde(default)]
+        accounts_added: Vec<String>,
+        #[serde(default)]
+        accounts_gone: Vec<String>,
+        #[serde(default)]
+        consent_until: Option<String>,
+    },
     /// Written by a newer version of Banklinks.
     #[serde(other)]
     Unknown,

@@ -159,6 +159,8 @@ export type AuthorizationFinished_Deserialize = {
 	previousConnectionId?: string | null,
 	/**  What the person went to the bank for. */
 	purpose: AuthorizationPurpose,
+	/**  What it changed on a connection that was already here. */
+	changes?: Changes_Deserialize | null,
 };
 
 /**  A bank callback completed an authorization. */
@@ -168,6 +170,8 @@ export type AuthorizationFinished_Serialize = {
 	previousConnectionId: string | null,
 	/**  What the person went to the bank for. */
 	purpose: AuthorizationPurpose,
+	/**  What it changed on a connection that was already here. */
+	changes: Changes_Serialize | null,
 };
 
 /**  Why the person went to the bank. */
@@ -197,6 +201,33 @@ export type Breakage =
 "removedAtMoneyhub" | 
 /**  The bank closed its first account. */
 "accountClosed";
+
+/**  What a trip to the bank changed on a connection that was already here. */
+export type Changes = Changes_Serialize | Changes_Deserialize;
+
+/**  What a trip to the bank changed on a connection that was already here. */
+export type Changes_Deserialize = {
+	/**  Accounts the bank now shares that it did not before (by name). */
+	accountsAdded: string[],
+	/**  Accounts it no longer shares (kept here as history). */
+	accountsGone: string[],
+	/**  The id the connection had before, when the bank gave it a new one. */
+	previousId?: string | null,
+	/**  The consent's new end, when it moved. */
+	consentUntil?: string | null,
+};
+
+/**  What a trip to the bank changed on a connection that was already here. */
+export type Changes_Serialize = {
+	/**  Accounts the bank now shares that it did not before (by name). */
+	accountsAdded: string[],
+	/**  Accounts it no longer shares (kept here as history). */
+	accountsGone: string[],
+	/**  The id the connection had before, when the bank gave it a new one. */
+	previousId: string | null,
+	/**  The consent's new end, when it moved. */
+	consentUntil: string | null,
+};
 
 /**  One connection in full, for its detail page. */
 export type ConnectionDetail = ConnectionDetail_Serialize | ConnectionDetail_Deserialize;
@@ -634,8 +665,13 @@ newTransactions?: number | null } |
 { kind: "attention_needed"; key?: string; text?: string } | 
 /**  A pending authorization ran out before the bank sent the person back. */
 { kind: "authorization_expired"; purpose?: AuthorizationPurpose | null } | 
+/**
+ *  What a reauth, reconsent or refresh changed: accounts added or no longer shared (by
+ *  name), the consent's new end.
+ */
+{ kind: "changed"; accountsAdded?: string[]; accountsGone?: string[]; consentUntil?: string | null } | 
 /**  Written by a newer version of Banklinks. */
-{ kind: Exclude<string, "accounts_gone" | "added" | "attention_needed" | "authorization_expired" | "authorization_failed" | "authorization_started" | "reauth_completed" | "reauthed" | "reconsented" | "refreshed" | "reminder_due" | "removed" | "removed_at_moneyhub" | "sync_finished" | "sync_queued" | "sync_requested" | "sync_throttled" | "sync_unqueued"> };
+{ kind: Exclude<string, "accounts_gone" | "added" | "attention_needed" | "authorization_expired" | "authorization_failed" | "authorization_started" | "changed" | "reauth_completed" | "reauthed" | "reconsented" | "refreshed" | "reminder_due" | "removed" | "removed_at_moneyhub" | "sync_finished" | "sync_queued" | "sync_requested" | "sync_throttled" | "sync_unqueued"> };
 
 export type JournalEvent_Serialize = 
 /**  The bank's page was opened. */
@@ -678,6 +714,11 @@ newTransactions: number | null } |
 { kind: "attention_needed"; key: string; text: string } | 
 /**  A pending authorization ran out before the bank sent the person back. */
 { kind: "authorization_expired"; purpose: AuthorizationPurpose | null } | 
+/**
+ *  What a reauth, reconsent or refresh changed: accounts added or no longer shared (by
+ *  name), the consent's new end.
+ */
+{ kind: "changed"; accountsAdded: string[]; accountsGone: string[]; consentUntil: string | null } | 
 /**  Written by a newer version of Banklinks. */
 { kind: "unknown" };
 

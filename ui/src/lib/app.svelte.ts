@@ -104,8 +104,8 @@ class App {
     subscribe(() => events.flowActivity.listen((event) => this.#onFlow(event.payload.event)));
     subscribe(() =>
       events.authorizationFinished.listen((event) => {
-        const { connectionId, previousConnectionId, purpose } = event.payload;
-        authorizations.succeeded({ connectionId, previousConnectionId: previousConnectionId ?? null, purpose });
+        const { connectionId, previousConnectionId, purpose, changes } = event.payload;
+        authorizations.succeeded({ connectionId, previousConnectionId: previousConnectionId ?? null, purpose, changes });
         if (purpose === 'reconsent') void renewals.tripFinished();
       }),
     );

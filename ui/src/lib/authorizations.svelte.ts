@@ -6,6 +6,7 @@ import {
   ipc,
   type AuthorizationPurpose,
   type AuthorizationRequest,
+  type Changes,
   type IpcError,
   type Outcome,
   type PendingView,
@@ -22,6 +23,8 @@ export type Finished = {
   connectionId: string;
   previousConnectionId: string | null;
   purpose: AuthorizationPurpose;
+  /** What it changed on a connection already here. */
+  changes?: Changes | null;
 };
 
 class Authorizations {

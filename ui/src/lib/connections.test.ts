@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActionCheck, Fix, Health, Severity } from '../ipc';
 import {
   bankInitial,
+  changesText,
   consentText,
   dashboardSummary,
   fixEffect,
@@ -260,5 +261,24 @@ describe('renewProgressText', () => {
       stopping: true,
     };
     expect(renewProgressText(stopped)).toBe('1 of 4 renewed, 1 not, 2 left for later');
+  });
+});
+
+describe('changesText', () => {
+  it('says each change in a sentence, the new identity in plain words', () => {
+    expect(
+      changesText({
+        accountsAdded: ['Credit card'],
+        accountsGone: ['Saver'],
+        previousId: '1ffe:abc',
+        consentUntil: '2027-03-01T12:00:00Z',
+      }),
+    ).toEqual([
+      'Now shared: Credit card.',
+      'No longer shared, kept here as history: Saver.',
+      'The bank gave the connection a new identity; its history was kept.',
+      'Consent now runs until 1 Mar 2027.',
+    ]);
+    expect(changesText({})).toEqual([]);
   });
 });

@@ -12,7 +12,17 @@ import type {
   RenewAll,
   Severity,
 } from '../ipc';
-import { formatAt, formatClock, formatDay, formatDuration, formatUpcoming, plural, toMs, type Instant } from './format';
+import {
+  formatAt,
+  formatClock,
+  formatDate,
+  formatDay,
+  formatDuration,
+  formatUpcoming,
+  plural,
+  toMs,
+  type Instant,
+} from './format';
 
 export type FixKind = Fix['kind'];
 
@@ -269,6 +279,23 @@ export function renewProgressText(batch: Pick<RenewAll, 'queue' | 'current' | 'r
   if (batch.failed.length > 0) parts.push(`${batch.failed.length} not`);
   if (batch.stopping && batch.queue.length > 0) parts.push(`${batch.queue.length} left for later`);
   return parts.join(', ');
+}
+
+/** What a reauth, reconsent or refresh changed, one sentence per change. */
+export function changesText(changes: {
+  accountsAdded?: string[];
+  accountsGone?: string[];
+  previousId?: string | null;
+  consentUntil?: string | null;
+}): string[] {
+  const lines: string[] = [];
+  const added = changes.accountsAdded ?? [];
+  const gone = changes.accountsGone ?? [];
+  if (added.length > 0) lines.push(`Now shared: ${added.join(', ')}.`);
+  if (gone.length > 0) lines.push(`No longer shared, kept here as history: ${gone.join(', ')}.`);
+  if (changes.previousId) lines.push('The bank gave the connection a new identity; its history was kept.');
+  if (changes.consentUntil) lines.push(`Consent now runs until ${formatDate(changes.consentUntil)}.`);
+  return lines;
 }
 
 /** How a trip to the bank ended, on the card concerned (which names the bank). What follows

@@ -1,6 +1,7 @@
 // The journal speaks in the core's event names; people read these labels instead.
 
 import type { AuthorizationPurpose, JournalEntry, JournalEvent } from '../ipc';
+import { changesText } from './connections';
 import { formatDayTime, plural } from './format';
 
 export type JournalKind = JournalEvent['kind'];
@@ -25,6 +26,7 @@ const labels: Record<JournalKind, string> = {
   removed: 'Connection removed',
   reminder_due: 'Consent reminder',
   attention_needed: 'Needed your attention',
+  changed: 'What changed',
   unknown: 'Something from a newer Banklinks',
 };
 
@@ -79,6 +81,8 @@ export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
     case 'reminder_due':
     case 'attention_needed':
       return event.text;
+    case 'changed':
+      return changesText(event).join(' ');
     case 'added':
     case 'reauth_completed':
     case 'reconsented':

@@ -35,9 +35,70 @@ pub struct Connected {
     pub connection_id: String,
     pub previous_connection_id: Option<String>,
     pub purpose: AuthorizationPurpose,
+    /// What a reauth, reconsent or refresh changed (`None` for a new connection, or when
+    /// nothing did).
+    pub changes: Option<Changes>,
+}
+
+/// What a trip to the bank changed on a connection that was already here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+    /// Accounts the bank now shares that it did not before (by name).
+    pub accounts_added: Vec<String>,
+    /// Accounts it no longer shares (kept here as history).
+    pub accounts_gone: Vec<String>,
+    /// The id the connection had before, when the bank gave it a new one.
+    pub previous_id: Option<String>,
+    /// The consent's new end, when it moved.
+    #[specta(type = Option<String>)]
+    pub consent_until: Option<DateTime<Utc>>,
+}
+
+/// The accounts shared (id → name) and the consent's end, to compare before and after.
+type Shape = (
+    std::collections::BTreeMap<String, String>,
+    Option<DateTime<Utc>>,
+);
+
+/// What differs between two shapes of a connection; `None` when nothing does.
+fn changes(before: &Shape, after: &Shape, previous_id: Option<String>) -> Option<Changes> {
+    let names = |shape: &Shape, not_in: &Shape| -> Vec<String> {
+        shape
+            .0
+            .iter()
+            .filter(|(id, _)| !not_in.0.contains_key(*id))
+            .map(|(_, name)| name.clone())
+            .collect()
+    };
+    let changes = Changes {
+        accounts_added: names(after, before),
+        accounts_gone: names(before, after),
+        consent_until: after.1.filter(|until| Some(*until) != before.1),
+        previous_id,
+    };
+    let nothing = changes.accounts_added.is_empty()
+        && changes.accounts_gone.is_empty()
+        && changes.consent_until.is_none()
+        && changes.previous_id.is_none();
+    (!nothing).then_some(changes)
 }
 
 impl Flows {
+    /// A connection's shared accounts and consent end, as stored now.
+    fn shape(&self, connection: &str) -> Option<Shape> {
+        let row = lock(&self.store)
+            .connection_row(&self.profile, connection)
+            .ok()??;
+        let accounts = row
+            .accounts
+            .into_iter()
+            .filter(|a| a.removed_at_source.is_none())
+            .map(|a| (a.id, a.name))
+            .collect();
+        Some((accounts, row.connection.expires_at))
+    }
+
     pub(crate) fn secret_key(&self, state: &str, what: &str) -> String {
         pending_secret_account(&self.environment, state, what)
     }
@@ -140,6 +201,10 @@ impl Flows {
             AuthorizationPurpose::Reconsent => JournalEvent::Reconsented,
             AuthorizationPurpose::Refresh => JournalEvent::Refreshed,
         };
+        let before = pending
+            .purpose
+            .connection_id()
+            .and_then(|id| self.shape(id));
         {
             let mut store = lock(&self.store);
             if let Some(previous) = &done.previous_connection_id {
@@ -160,7 +225,29 @@ impl Flows {
         });
         // The connection concerned only: the others have not changed.
         self.refresh_connection(&done.connection_id).await?;
+        let changes = before.and_then(|before| {
+            let after = self.shape(&done.connection_id)?;
+            let renamed = done
+                .previous_connection_id
+                .clone()
+                .filter(|previous| *previous != done.connection_id);
+            changes(&before, &after, renamed)
+        });
+        if let Some(changes) = &changes {
+            lock(&self.store).append_journal(
+                &self.profile,
+                Some(&done.connection_id),
+                &JournalEvent::Changed {
+                    accounts_added: changes.accounts_added.clone(),
+                    accounts_gone: changes.accounts_gone.clone(),
+                    consent_until: changes.consent_until.map(crate::store::iso),
+                },
+                Actor::User,
+                self.now(),
+            )?;
+        }
         Ok(Connected {
+            changes,
             connection_id: done.connection_id,
             previous_connection_id: done.previous_connection_id,
             purpose,
@@ -287,5 +374,38 @@ mod tests {
             pending_secret_account("demo", "another", "verifier")
         );
         assert_eq!(verifier, pending_secret_account("demo", state, "verifier"));
+    }
+}
+
+#[cfg(test)]
+mod changes_tests {
+    use super::*;
+
+    fn shape(accounts: &[(&str, &str)], until: Option<&str>) -> Shape {
+        (
+            accounts
+                .iter()
+                .map(|(id, name)| ((*id).to_string(), (*name).to_string()))
+                .collect(),
+            until.map(|u| u.parse().expect("time")),
+        )
+    }
+
+    #[test]
+    fn names_accounts_added_and_gone_and_a_moved_consent() {
+        let before = shape(
+            &[("a", "Current"), ("b", "Saver")],
+            Some("2026-12-01T00:00:00Z"),
+        );
+        let after = shape(
+            &[("a", "Current"), ("c", "Credit card")],
+            Some("2027-03-01T00:00:00Z"),
+        );
+        let found = changes(&before, &after, None).expect("changes");
+        assert_eq!(found.accounts_added, vec!["Credit card".to_string()]);
+        assert_eq!(found.accounts_gone, vec!["Saver".to_string()]);
+        assert_eq!(found.consent_until, after.1);
+        assert_eq!(changes(&before, &before, None), None, "nothing changed");
+        assert!(changes(&before, &before, Some("old".into())).is_some());
     }
 }
