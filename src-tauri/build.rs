@@ -21,6 +21,7 @@ fn main() {
         "dashboard",
         "refresh",
         "institutions",
+        "bank_icons",
         "begin_authorization",
         "pending_authorizations",
         "cancel_authorization",

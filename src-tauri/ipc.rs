@@ -45,6 +45,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::connections::transactions,
             commands::connections::journal,
             commands::connections::export_data,
+            commands::connections::bank_icons,
             commands::connections::renew_all,
             commands::connections::show_export,
             commands::connections::remove_connection,

@@ -804,6 +804,9 @@ async fn walk_the_tour(name: &'static str, width: u32, height: u32) {
     scene_is_clean(&app, "scene 1", &[]).await;
     app.fill("[data-testid=bank-search]", "Monzo").await;
     let monzo = "[data-testid=bank-option][data-bank-name=\"Monzo\"]";
+    // The bank's icon, fetched once with the list and shown from this device's copy.
+    app.wait_for_count(&format!("{monzo} [data-testid=bank-icon]"), 1)
+        .await;
     app.scroll_to(monzo).await;
     app.click(monzo).await;
     app.complete_at_the_bank().await;
@@ -812,6 +815,7 @@ async fn walk_the_tour(name: &'static str, width: u32, height: u32) {
     app.wait_for_text(&card(&id, "authorization-finished"), "Connected.")
         .await;
     app.wait_in_view(&card(&id, "authorization-finished")).await;
+    app.wait_for_count(&card(&id, "bank-icon"), 1).await;
 
     app.press(RIGHT).await;
     at_scene(&app, 2, "History arrives in the background").await;

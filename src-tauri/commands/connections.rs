@@ -137,6 +137,15 @@ pub async fn export_data(
     Ok(workspace.export(what, format, &dir)?.display().to_string())
 }
 
+/// The bank icons kept on this device, by bank id, as `data:` URLs (the CSP allows those).
+#[tauri::command]
+#[specta::specta]
+pub async fn bank_icons(
+    state: State<'_, AppState>,
+) -> Result<std::collections::BTreeMap<String, String>, IpcError> {
+    Ok(state.workspace()?.bank_icons()?)
+}
+
 /// One step of "renew all"; a step that sends the next connection to its bank opens the page.
 #[tauri::command]
 #[specta::specta]

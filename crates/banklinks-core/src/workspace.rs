@@ -12,6 +12,7 @@
 mod actions;
 mod demo;
 mod exports;
+mod icons;
 mod institutions;
 mod poller;
 mod renewals;

@@ -85,6 +85,28 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
         .find(|i| i.id == MOCK_BANK)
         .expect("the mock bank")
         .name;
+    // Its icon was fetched with the list and is kept on disk, handed out as a data URL.
+    let icons = workspace.bank_icons().expect("icons");
+    assert!(
+        icons
+            .get(MOCK_BANK)
+            .is_some_and(|icon| icon.starts_with("data:image/svg+xml;base64,")),
+        "{:?}",
+        icons.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        dir.path()
+            .join("icons")
+            .join(format!("{MOCK_BANK}.svg"))
+            .is_file()
+    );
+    // A file that is not an icon, or is named like a path, is never handed out.
+    std::fs::write(
+        dir.path().join("icons/evil.svg"),
+        "<html><script></script></html>",
+    )
+    .expect("write");
+    assert!(!workspace.bank_icons().expect("icons").contains_key("evil"));
     let id = add_connection_watching_pending(&workspace, MOCK_BANK).await;
     let flows = workspace.flows().expect("flows");
     assert!(flows.pending_authorizations().expect("pending").is_empty());

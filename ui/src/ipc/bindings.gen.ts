@@ -48,6 +48,8 @@ export const commands = {
 	 *  path.
 	 */
 	exportData: (what: Export, format: ExportFormat) => typedError<string, IpcError>(__TAURI_INVOKE("export_data", { what, format })),
+	/**  The bank icons kept on this device, by bank id, as `data:` URLs (the CSP allows those). */
+	bankIcons: () => typedError<{ [key in string]: string }, IpcError>(__TAURI_INVOKE("bank_icons")),
 	/**  One step of "renew all"; a step that sends the next connection to its bank opens the page. */
 	renewAll: (step: RenewStep) => typedError<RenewAllView_Serialize, IpcError>(__TAURI_INVOKE("renew_all", { step })),
 	/**  Opens the file manager at an export this run wrote (no other path: the core checks). */

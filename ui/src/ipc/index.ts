@@ -141,6 +141,7 @@ export const ipc = {
   exportData: (what: Export, format: ExportFormat) =>
     settle<string>(() => generated.exportData(what, format)),
   showExport: (path: string) => settle<null>(() => generated.showExport(path)),
+  bankIcons: () => settle<Partial<Record<string, string>>>(generated.bankIcons),
   renewAll: (step: RenewStep) => settle<RenewAllView_Serialize>(() => generated.renewAll(step)),
   removeConnection: (connectionId: string) =>
     settle<RemovalReceipt>(() => generated.removeConnection(connectionId)),

@@ -9,6 +9,7 @@ import { authorizations } from './authorizations.svelte';
 import { clock } from './clock.svelte';
 import { nextChange } from './connections';
 import { dashboard } from './dashboard.svelte';
+import { icons } from './icons.svelte';
 import { navigate } from './router.svelte';
 import { failureEndsWaiting } from './pending';
 import { renewals } from './renewals.svelte';
@@ -36,8 +37,10 @@ class App {
     session.noProfile = false;
     await session.loadOverview();
     this.#shownProfile = session.overview?.activeProfile ?? null;
+    await icons.load();
     if (!session.hasProfile) return;
     await dashboard.load();
+    void icons.fillIn(dashboard.connections.map((c) => c.connection.id));
     void authorizations.load();
     void dashboard.refresh();
   }

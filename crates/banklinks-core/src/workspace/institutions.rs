@@ -38,6 +38,11 @@ impl Workspace {
             let known: HashSet<String> = list.iter().map(|i| i.id.clone()).collect();
             list.extend(test_banks.into_iter().filter(|t| !known.contains(&t.id)));
         }
+        let icons: Vec<(String, String)> = list
+            .iter()
+            .filter_map(|i| Some((i.id.clone(), i.icon_url.clone()?)))
+            .collect();
+        self.fetch_missing_icons(icons).await;
         let views: Vec<InstitutionView> = list
             .into_iter()
             .map(|i| {
