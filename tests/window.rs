@@ -277,8 +277,11 @@ async fn e2e_a_reauth_that_changes_the_connection_id_keeps_one_copy_of_everythin
     app.click(&card(&old, "connection-name")).await;
     app.wait_for_text("[data-testid=detail-title]", "new id on reauth")
         .await;
-    app.wait_for_text("[data-testid=reauth-note]", "history is kept")
-        .await;
+    app.wait_for_text(
+        "[data-testid=reauth-note]",
+        "history, transactions and journal",
+    )
+    .await;
     app.click("[data-testid=action-reauth]").await;
     app.complete_at_the_bank().await;
     app.wait_for_text("[data-testid=id-changed-note]", "").await;

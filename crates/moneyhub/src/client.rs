@@ -84,6 +84,9 @@ struct CachedToken {
     expires: DateTime<Utc>,
 }
 
+/// A client-credentials token's scopes (sorted) and user.
+type TokenKey = (String, Option<String>);
+
 /// The Moneyhub client. Cheap to share behind an `Arc`; one `reqwest::Client` (keep-alive)
 /// serves every call.
 #[derive(Debug)]
@@ -93,7 +96,10 @@ pub struct Moneyhub {
     pub(crate) env: Arc<dyn Environment>,
     metadata: OnceCell<Metadata>,
     pub(crate) jwks: RwLock<Option<CoreJsonWebKeySet>>,
-    tokens: Mutex<HashMap<(String, Option<String>), CachedToken>>,
+    tokens: Mutex<HashMap<TokenKey, CachedToken>>,
+    /// One lock per scope and user: tasks wanting the same token at once wait for the first
+    /// one's request instead of each making their own (single flight).
+    token_flights: Mutex<HashMap<TokenKey, Arc<Mutex<()>>>>,
     requests: std::sync::atomic::AtomicU64,
 }
 
@@ -118,6 +124,7 @@ impl Moneyhub {
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
             tokens: Mutex::new(HashMap::new()),
+            token_flights: Mutex::new(HashMap::new()),
             requests: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -263,12 +270,22 @@ impl Moneyhub {
         let mut scopes: Vec<&str> = scope.split_whitespace().collect();
         scopes.sort_unstable();
         let key = (scopes.join(" "), sub.map(str::to_string));
-        let now = self.now();
-        if let Some(cached) = self.tokens.lock().await.get(&key)
-            && cached.expires - TOKEN_MARGIN > now
-        {
-            return Ok(cached.token.clone());
+        if let Some(token) = self.cached_token(&key).await {
+            return Ok(token);
         }
+        let flight = Arc::clone(
+            self.token_flights
+                .lock()
+                .await
+                .entry(key.clone())
+                .or_default(),
+        );
+        let _only_one = flight.lock().await;
+        // Whoever held the flight before us may have fetched it.
+        if let Some(token) = self.cached_token(&key).await {
+            return Ok(token);
+        }
+        let now = self.now();
         let mut form = vec![
             ("grant_type".to_string(), "client_credentials".to_string()),
             ("scope".to_string(), key.0.clone()),
@@ -295,6 +312,16 @@ impl Moneyhub {
         };
         self.tokens.lock().await.insert(key, cached.clone());
         Ok(cached.token)
+    }
+
+    async fn cached_token(&self, key: &TokenKey) -> Option<Secret> {
+        let now = self.now();
+        self.tokens
+            .lock()
+            .await
+            .get(key)
+            .filter(|cached| cached.expires - TOKEN_MARGIN > now)
+            .map(|cached| cached.token.clone())
     }
 
     /// A new access token from a refresh token (granted with `offline_access`).

@@ -691,6 +691,23 @@ async fn client_tokens_are_cached_per_scope_and_user_and_refresh_tokens_work() {
         1,
         "the cached token is reused: one request"
     );
+    // Four tasks wanting a token for a new scope at once share one token request.
+    let before = client.requests_sent();
+    let scope = "accounts:read transactions:read:all";
+    let tokens = tokio::join!(
+        client.client_token(scope, Some(&user)),
+        client.client_token(scope, Some(&user)),
+        client.client_token(scope, Some(&user)),
+        client.client_token(scope, Some(&user)),
+    );
+    for token in [tokens.0, tokens.1, tokens.2, tokens.3] {
+        token.expect("token");
+    }
+    assert_eq!(
+        client.requests_sent() - before,
+        1,
+        "single flight per scope"
+    );
     // Two hours later the token has expired: a new one is fetched.
     setup.advance("2h", 7200).await;
     let before = client.requests_sent();
