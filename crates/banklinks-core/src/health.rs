@@ -184,6 +184,9 @@ impl Health {
 
 const REMINDER_POINTS: [u8; 4] = [14, 7, 3, 1];
 
+/// A consent ending within this many days is due: the card says so and "renew all" takes it.
+pub const CONSENT_DUE_WITHIN_DAYS: i64 = 14;
+
 /// `resync` is set when `lastUpdated` is older than this (40 days for slow-moving accounts).
 pub fn staleness_threshold(facts: &Facts) -> Duration {
     let slow =
@@ -400,7 +403,7 @@ pub fn assess(
             "Moneyhub has not finished the first sync yet.".into(),
             Fix::Wait { until: None },
         )
-    } else if let Some(days) = consent_days_left.filter(|days| *days <= 14) {
+    } else if let Some(days) = consent_days_left.filter(|days| *days <= CONSENT_DUE_WITHIN_DAYS) {
         let severity = if days <= 3 {
             Severity::Warning
         } else {

@@ -87,6 +87,8 @@ pub struct Workspace {
     institutions: Mutex<Vec<InstitutionView>>,
     /// The files exported in this run (the only ones "Show in folder" may reveal).
     exports: Mutex<std::collections::HashSet<PathBuf>>,
+    /// Banks whose icon was asked for in this run (see `icons.rs`).
+    icons_tried: Mutex<std::collections::HashSet<String>>,
     poll: Mutex<poller::PollState>,
     startup_notice: Option<String>,
     http: reqwest::Client,
@@ -120,6 +122,7 @@ impl Workspace {
             events,
             institutions: Mutex::new(Vec::new()),
             exports: Mutex::default(),
+            icons_tried: Mutex::default(),
             poll: Mutex::new(poller::PollState::default()),
             startup_notice,
             http: reqwest::Client::new(),

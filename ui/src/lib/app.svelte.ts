@@ -37,10 +37,12 @@ class App {
     session.noProfile = false;
     await session.loadOverview();
     this.#shownProfile = session.overview?.activeProfile ?? null;
-    await icons.load();
+    // Icons are read beside the cards, never before them: the first paint waits for the store
+    // alone.
+    const iconsRead = icons.load();
     if (!session.hasProfile) return;
     await dashboard.load();
-    void icons.fillIn(dashboard.connections.map((c) => c.connection.id));
+    void iconsRead.then(() => icons.fillIn(dashboard.connections.map((c) => c.connection.id)));
     void authorizations.load();
     void dashboard.refresh();
   }

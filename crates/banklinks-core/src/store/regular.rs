@@ -37,7 +37,9 @@ impl Store {
         profile: &str,
         series: &[RegularPayment],
     ) -> Result<(), StoreError> {
-        let tx = self.db.transaction()?;
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM regular_payments WHERE profile_id = ?1",
             [profile],

@@ -14,9 +14,10 @@ use super::Workspace;
 use super::actions::is_plain_id;
 use crate::environment::is_safe_url;
 use crate::error::Error;
+use crate::locks::lock;
 
 const MAX_ICON_BYTES: usize = 64 * 1024;
-/// How long the bank chooser waits for missing icons; the rest come next time.
+/// How long the bank chooser waits for missing icons; those not fetched come in the next run.
 const FETCH_TIME_LIMIT: Duration = Duration::from_secs(4);
 const AT_ONCE: usize = 6;
 
@@ -65,12 +66,20 @@ impl Workspace {
     /// time limit; a failure only means that bank keeps its initial for now.
     pub(super) async fn fetch_missing_icons(&self, wanted: Vec<(String, String)>) {
         let dir = self.icons_dir();
-        let missing: Vec<(String, String)> = wanted
-            .into_iter()
-            .filter(|(bank, url)| {
-                is_plain_id(bank) && is_safe_url(url) && !dir.join(format!("{bank}.svg")).exists()
-            })
-            .collect();
+        // A bank that had no icon (Moneyhub answers 404) is not asked again this run, so the
+        // chooser does not wait for it each time it opens.
+        let missing: Vec<(String, String)> = {
+            let mut tried = lock(&self.icons_tried);
+            wanted
+                .into_iter()
+                .filter(|(bank, url)| {
+                    is_plain_id(bank)
+                        && is_safe_url(url)
+                        && !dir.join(format!("{bank}.svg")).exists()
+                        && tried.insert(bank.clone())
+                })
+                .collect()
+        };
         if missing.is_empty() || std::fs::create_dir_all(&dir).is_err() {
             return;
         }

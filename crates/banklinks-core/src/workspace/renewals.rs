@@ -6,11 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::{AuthorizationRequest, Workspace};
 use crate::error::{Error, ErrorCode};
 use crate::flows::{ConnectionView, Flows};
-use crate::health::{Action, Fix};
+use crate::health::{Action, CONSENT_DUE_WITHIN_DAYS, Fix};
 use crate::renewals::RenewAll;
-
-/// How soon before its end a consent is renewed with the others.
-const DUE_WITHIN_DAYS: i64 = 14;
 
 /// What the person asked of the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, specta::Type)]
@@ -53,7 +50,7 @@ fn due(views: &[ConnectionView]) -> (Vec<String>, Vec<String>) {
         v.removed_at_source.is_none()
             && v.health
                 .consent_days_left
-                .is_some_and(|days| days <= DUE_WITHIN_DAYS)
+                .is_some_and(|days| days <= CONSENT_DUE_WITHIN_DAYS)
     };
     let renewable = |v: &&ConnectionView| {
         v.health
