@@ -10,6 +10,7 @@ pub mod ipc;
 mod opener;
 mod poller;
 mod state;
+mod tray;
 
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
@@ -43,12 +44,24 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .arg(tray::START_IN_BACKGROUND)
+                .build(),
+        )
         .manage(AppState::new(keychain_service))
         .invoke_handler(specta.invoke_handler())
+        .on_window_event(tray::on_window_event)
         .setup(move |app| {
             specta.mount_events(app);
             // Before links are read: a cold start by callback link completes against it.
             poller::open_workspace(app.handle());
+            // A desktop without a tray (or without libayatana-appindicator) still gets the
+            // window; closing it then quits, as it would in any app.
+            if let Err(err) = tray::install(app.handle()) {
+                tracing::warn!(%err, "no tray icon: closing the window will quit");
+            }
+            tray::show_main_window_unless_in_background(app.handle());
             exit_politely_on_signals(app.handle());
             deep_link::listen(app.handle())?;
             Ok(())

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use banklinks_core::flows::FlowEvent;
 use banklinks_core::keychain::SecretStore;
+use banklinks_core::notices::Notice;
 use banklinks_core::workspace::Workspace;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event;
+use tokio::sync::Notify;
 
 use crate::error::IpcError;
 use crate::events::FlowActivity;
@@ -31,8 +34,9 @@ pub fn open_workspace<R: Runtime>(app: &AppHandle<R>) {
     match opened {
         Ok(workspace) => {
             *lock(&state.workspace) = Some(workspace.clone());
-            forward_events(app, &workspace);
-            poll(app, workspace);
+            let wake = Arc::new(Notify::new());
+            forward_events(app, &workspace, wake.clone());
+            poll(app, workspace, wake);
         }
         Err(err) => {
             tracing::error!(%err, "the workspace did not open");
@@ -52,15 +56,24 @@ pub fn close_workspace<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-fn forward_events<R: Runtime>(app: &AppHandle<R>, workspace: &Workspace) {
+fn forward_events<R: Runtime>(app: &AppHandle<R>, workspace: &Workspace, wake: Arc<Notify>) {
     let mut events = workspace.subscribe();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    // A time jump or another profile changes what is due: look now, not at
+                    // the next tick (the Demo's reminders arrive when the clock says).
+                    if matches!(event, FlowEvent::OverviewChanged) {
+                        wake.notify_one();
+                    }
+                    let changes_health = !matches!(event, FlowEvent::HistoryProgress { .. });
                     if let Err(err) = (FlowActivity { event }).emit(&app) {
                         tracing::warn!(%err, "could not forward an event");
+                    }
+                    if changes_health {
+                        crate::tray::refresh(&app);
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -70,7 +83,7 @@ fn forward_events<R: Runtime>(app: &AppHandle<R>, workspace: &Workspace) {
     });
 }
 
-fn poll<R: Runtime>(app: &AppHandle<R>, workspace: Arc<Workspace>) {
+fn poll<R: Runtime>(app: &AppHandle<R>, workspace: Arc<Workspace>, wake: Arc<Notify>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
@@ -80,18 +93,40 @@ fn poll<R: Runtime>(app: &AppHandle<R>, workspace: Arc<Workspace>) {
             }
             if workspace.notifications_enabled() {
                 for notice in outcome.notices {
-                    if let Err(err) = app
-                        .notification()
-                        .builder()
-                        .title(&notice.title)
-                        .body(&notice.body)
-                        .show()
-                    {
-                        tracing::info!(%err, "could not show a notification");
-                    }
+                    notify(&app, &notice);
                 }
             }
-            tokio::time::sleep(TICK).await;
+            crate::tray::refresh(&app);
+            tokio::select! {
+                _ = tokio::time::sleep(TICK) => {}
+                _ = wake.notified() => {}
+            }
         }
     });
+}
+
+/// An OS notification. Clicking one cannot open a connection on every desktop, so while the
+/// window is out of sight the notice says how to get to it, and the tray's Open goes there.
+fn notify<R: Runtime>(app: &AppHandle<R>, notice: &Notice) {
+    let hidden = crate::tray::window_hidden(app);
+    let body = if hidden {
+        format!("{}\n{}", notice.body, crate::tray::HOW_TO_GET_THERE)
+    } else {
+        notice.body.clone()
+    };
+    match app
+        .notification()
+        .builder()
+        .title(&notice.title)
+        .body(body)
+        .show()
+    {
+        Ok(()) => {
+            tracing::info!(key = %notice.key, "notified");
+            if hidden {
+                crate::tray::notified_about(app, &notice.connection_id);
+            }
+        }
+        Err(err) => tracing::info!(%err, "could not show a notification"),
+    }
 }

@@ -7,6 +7,9 @@
 #[path = "window/support.rs"]
 mod support;
 
+#[path = "window/desktop_bus.rs"]
+mod desktop_bus;
+
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use support::{AppSession, secret_tool_lookup};
@@ -1048,5 +1051,184 @@ async fn e2e_renew_all_walks_the_due_consents_one_bank_at_a_time() {
     app.screenshot("done").await;
     app.click("[data-testid=renew-dismiss]").await;
     app.wait_for_count("[data-testid=renew-all]", 0).await;
+    app.finish().await;
+}
+
+/// Whether a process of the app's binary is running (from `/proc`, which every Linux has).
+fn app_process_running() -> bool {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_banklinks"));
+    std::fs::read_dir("/proc").is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == binary)
+        })
+    })
+}
+
+async fn wait_until_async(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The resident app, with a panel and a notification server on the session bus: the tray
+/// item registers and its menu tells the truth, closing the window leaves the app running,
+/// a consent reminder arrives as a desktop notification while the window is closed, the
+/// tray's Open brings the window back on that connection, Start at login writes the desktop's
+/// autostart entry, and with "keep running in the tray" off, closing quits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_closing_the_window_keeps_watch_from_the_tray() {
+    use desktop_bus::{Desktop, x11};
+
+    let desktop = Desktop::start().await;
+    let home = tempfile::tempdir().expect("a home folder");
+    let app = AppSession::start_with_home("tray", home.path()).await;
+    start_empty_demo(&app).await;
+    let id = add_connection(&app, "Moneyhub Open Banking Mock").await;
+    app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "none")
+        .await;
+
+    // The panel's view: all is well, so the icon has no label and the summary row is text.
+    let status = desktop.wait_for_menu_row("All connections are fine").await;
+    assert!(!status.enabled, "the summary is not a button");
+    desktop.wait_for_menu_row("Open Banklinks").await;
+    desktop.wait_for_menu_row("Quit Banklinks").await;
+    assert_eq!(desktop.tray_label().await, "", "a healthy tray is quiet");
+
+    // Sync all from the tray: the card shows Moneyhub syncing.
+    desktop.click_menu_row("Sync the 1 that is allowed").await;
+    app.wait_for_text(&card(&id, "sync-in-progress"), "Moneyhub is syncing")
+        .await;
+    app.wait_for_count(&card(&id, "sync-in-progress"), 0).await;
+
+    // A broken connection shows at once, beside the icon and atop the menu.
+    app.invoke(
+        "demo_break_connection",
+        json!({ "connectionId": id, "how": "credentialsError" }),
+    )
+    .await
+    .expect("break");
+    desktop.wait_for_menu_row("1 needs you").await;
+    assert_eq!(desktop.tray_label().await, "1 needs you");
+    let drawing = desktop.draw_tray().await;
+    assert!(drawing.contains("Open Banklinks"), "{drawing}");
+    support::save_artifact("tray.svg", &drawing);
+    app.invoke(
+        "demo_break_connection",
+        json!({ "connectionId": id, "how": "heal" }),
+    )
+    .await
+    .expect("heal");
+    desktop.wait_for_menu_row("All connections are fine").await;
+
+    // Close the window as a window manager's close button does.
+    let display = x11::Display::open();
+    let window = display
+        .windows_titled("Banklinks")
+        .into_iter()
+        .find(|window| display.is_viewable(*window))
+        .expect("the app's window on screen");
+    display.ask_to_close(window);
+    wait_until_async("the window to go", || !display.is_viewable(window)).await;
+    let told = desktop
+        .wait_for_notification("keeps watch in the tray")
+        .await;
+    assert!(told.body.contains("quit"), "{told:?}");
+    assert!(app_process_running(), "closing the window ended the app");
+    app.invoke("app_overview", json!({}))
+        .await
+        .expect("the app still answers with its window closed");
+
+    // Eighty days pass in the Demo: the consent's reminder reaches the desktop, and says how
+    // to get to the connection, with the window still closed.
+    app.invoke("demo_advance_clock", json!({ "by": "80d" }))
+        .await
+        .expect("move the clock");
+    let reminder = desktop.wait_for_notification("consent ends soon").await;
+    assert!(
+        reminder.summary.starts_with("Moneyhub Open Banking Mock"),
+        "{reminder:?}"
+    );
+    assert!(
+        reminder.body.contains("Access ends in 10 days"),
+        "{reminder:?}"
+    );
+    assert!(
+        reminder.body.contains("Open Banklinks on its tray icon"),
+        "{reminder:?}"
+    );
+    assert!(!display.is_viewable(window), "a reminder opened the window");
+
+    // The tray's Open brings the window back, on the connection the reminder was about.
+    desktop.click_menu_row("Open Banklinks").await;
+    wait_until_async("the window to come back", || display.is_viewable(window)).await;
+    app.wait_for_text("[data-testid=detail-title]", "Moneyhub Open Banking Mock")
+        .await;
+    app.wait_in_view("[data-testid=consent-countdown]").await;
+    app.wait_for_text("[data-testid=consent-countdown]", "10 days")
+        .await;
+    app.screenshot("back-from-the-tray").await;
+
+    // Start at login writes the desktop's autostart entry, which starts it in the tray.
+    app.click("[data-testid=nav-settings]").await;
+    let entry = home.path().join(".config/autostart/Banklinks.desktop");
+    assert!(!entry.exists(), "off until asked");
+    app.click("[data-testid=start-at-login-toggle]").await;
+    wait_until_async("the autostart entry", || entry.exists()).await;
+    let desktop_entry = std::fs::read_to_string(&entry).expect("read the entry");
+    assert!(
+        desktop_entry.contains(env!("CARGO_BIN_EXE_banklinks"))
+            && desktop_entry.contains("--in-background"),
+        "{desktop_entry}"
+    );
+    app.screenshot("settings-tray").await;
+    app.click("[data-testid=start-at-login-toggle]").await;
+    wait_until_async("the autostart entry to go", || !entry.exists()).await;
+
+    // With "keep running in the tray" off, closing the window quits.
+    app.click("[data-testid=close-to-tray-toggle]").await;
+    let overview = app
+        .invoke("app_overview", json!({}))
+        .await
+        .expect("overview");
+    assert_eq!(overview["closeToTray"], json!(false));
+    display.ask_to_close(window);
+    wait_until_async("the app to quit", || !app_process_running()).await;
+    app.finish().await;
+}
+
+/// Started at login, the app waits in the tray with no window until the person opens it; on a
+/// desktop whose panel shows no tray icons, closing the window quits rather than leaving an
+/// app nobody can reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Xvfb, tauri-driver and an unlocked Secret Service: run scripts/test"]
+async fn e2e_started_at_login_it_waits_in_the_tray_and_without_a_panel_closing_quits() {
+    use desktop_bus::{Desktop, x11};
+
+    let desktop = Desktop::start().await;
+    let app = AppSession::start_with_args("login-start", &["--in-background"]).await;
+    desktop.wait_for_menu_row("Open Banklinks").await;
+    let display = x11::Display::open();
+    let on_screen = || {
+        display
+            .windows_titled("Banklinks")
+            .into_iter()
+            .find(|window| display.is_viewable(*window))
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(on_screen().is_none(), "a login start showed the window");
+    assert!(app_process_running());
+
+    desktop.click_menu_row("Open Banklinks").await;
+    wait_until_async("the window to open", || on_screen().is_some()).await;
+    app.wait_for_text("[data-testid=start-demo]", "").await;
+    app.wait_in_view("[data-testid=start-demo]").await;
+
+    desktop.remove_panel().await;
+    let window = on_screen().expect("on screen");
+    display.ask_to_close(window);
+    wait_until_async("the app to quit", || !app_process_running()).await;
     app.finish().await;
 }

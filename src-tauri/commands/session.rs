@@ -89,3 +89,37 @@ pub async fn set_keep_gone_data(state: State<'_, AppState>, keep: bool) -> Resul
 pub async fn set_customer_ip(state: State<'_, AppState>, ip: String) -> Result<(), IpcError> {
     Ok(state.workspace()?.set_customer_ip(&ip)?)
 }
+
+/// Closing the window keeps Banklinks running in the tray (or quits it).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_close_to_tray(state: State<'_, AppState>, on: bool) -> Result<(), IpcError> {
+    Ok(state.workspace()?.set_close_to_tray(on)?)
+}
+
+/// Whether the desktop starts Banklinks (waiting in the tray) when the person logs in. The
+/// desktop's own record is the truth, so this is read from it, not from the store.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_at_login(app: tauri::AppHandle) -> Result<bool, IpcError> {
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|err| IpcError::internal(format!("could not read Start at login: {err}")))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_start_at_login(app: tauri::AppHandle, on: bool) -> Result<bool, IpcError> {
+    use tauri_plugin_autostart::ManagerExt;
+    let manager = app.autolaunch();
+    let changed = if on {
+        manager.enable()
+    } else {
+        manager.disable()
+    };
+    changed.map_err(|err| IpcError::internal(format!("could not change Start at login: {err}")))?;
+    manager
+        .is_enabled()
+        .map_err(|err| IpcError::internal(format!("could not read Start at login: {err}")))
+}

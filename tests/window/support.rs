@@ -60,6 +60,22 @@ impl AppSession {
         args: &[&str],
         data_dir: tempfile::TempDir,
     ) -> Self {
+        Self::launch(name, args, data_dir, None).await
+    }
+
+    /// Like [`AppSession::start`], with its own home folder: for what the desktop keeps there
+    /// (the autostart entry is written to `~/.config/autostart` whatever XDG says).
+    pub async fn start_with_home(name: &'static str, home: &Path) -> Self {
+        let data_dir = tempfile::tempdir().expect("a data folder");
+        Self::launch(name, &[], data_dir, Some(home)).await
+    }
+
+    async fn launch(
+        name: &'static str,
+        args: &[&str],
+        data_dir: tempfile::TempDir,
+        home: Option<&Path>,
+    ) -> Self {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "no DISPLAY: the window tests run under Xvfb via scripts/test"
@@ -72,7 +88,11 @@ impl AppSession {
                 .iter()
                 .all(|port| TcpStream::connect(("127.0.0.1", *port)).is_err())
         });
-        let driver = Command::new(&driver_path)
+        let mut command = Command::new(&driver_path);
+        if let Some(home) = home {
+            command.env("HOME", home);
+        }
+        let driver = command
             .args(["--port", &DRIVER_PORT.to_string()])
             // Its own process group, so WebKitWebDriver and the app go when it goes.
             .process_group(0)
@@ -540,6 +560,12 @@ impl Drop for AppSession {
             let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         }
     }
+}
+
+/// Writes a text artifact (beside the screenshots).
+pub fn save_artifact(name: &str, contents: &str) {
+    let path = artifacts_dir().join(name);
+    std::fs::write(&path, contents).unwrap_or_else(|err| panic!("write {path:?}: {err}"));
 }
 
 /// The keychain service a session named `name` uses (so a benchmark can prepare its entries).

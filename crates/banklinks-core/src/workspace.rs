@@ -16,6 +16,7 @@ mod icons;
 mod institutions;
 mod poller;
 mod renewals;
+mod resident;
 
 pub use actions::AuthorizationRequest;
 pub use demo::{Breakage, DemoStatus, FaultPreset, Persona};
@@ -23,6 +24,7 @@ pub use exports::Export;
 pub use institutions::InstitutionView;
 pub use poller::{POLL_INTERVAL, POLL_MAX_BACKOFF, TickOutcome, poll_delay};
 pub use renewals::{RenewAllView, RenewStep};
+pub use resident::{Attention, SyncAllOutcome};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -66,6 +68,8 @@ pub struct Overview {
     /// Set when the database could not be opened at start and was moved aside.
     pub startup_notice: Option<String>,
     pub notifications: bool,
+    /// Closing the window keeps the app running in the tray.
+    pub close_to_tray: bool,
     /// Keep connections and accounts Moneyhub no longer has, as history (else delete them).
     pub keep_gone_data: bool,
     pub customer_ip: Option<String>,
@@ -396,6 +400,7 @@ impl Workspace {
             data_location: self.data_dir.display().to_string(),
             startup_notice: self.startup_notice.clone(),
             notifications: store.setting(NOTIFICATIONS)?.as_deref() != Some("off"),
+            close_to_tray: store.setting(resident::CLOSE_TO_TRAY)?.as_deref() != Some("off"),
             keep_gone_data: store.setting(crate::store::KEEP_GONE_DATA)?.as_deref() != Some("off"),
             customer_ip: store.setting(CUSTOMER_IP)?,
             now,

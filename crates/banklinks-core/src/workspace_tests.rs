@@ -926,3 +926,63 @@ async fn renew_all_walks_the_due_consents_and_resumes_after_a_restart() {
         .expect("dismiss");
     assert!(dismissed.batch.is_none());
 }
+
+/// The tray's summary over the real sandbox: a broken connection "needs you", "sync all"
+/// starts exactly the syncs allowed, and the first close to the tray is explained once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_counts_who_needs_you_and_syncs_all_that_are_allowed() {
+    let (_dir, workspace) = demo_workspace("Sam").await;
+    let healthy = add_connection(&workspace, MOCK_BANK).await;
+    let broken = add_connection(&workspace, MOCK_BANK).await;
+    workspace.refresh().await.expect("refresh");
+    let before = workspace.attention().expect("attention");
+    assert_eq!(before.summary(), "All connections are fine");
+
+    workspace
+        .demo_break(&broken, Breakage::CredentialsError)
+        .await
+        .expect("break");
+    let attention = workspace.attention().expect("attention");
+    assert_eq!(attention.summary(), "1 needs you");
+    assert_eq!(attention.needs_you.len(), 1);
+
+    let allowed = workspace
+        .dashboard()
+        .expect("dashboard")
+        .iter()
+        .filter(|view| {
+            view.health
+                .check(crate::health::Action::Sync)
+                .is_some_and(|check| check.allowed)
+        })
+        .map(|view| view.connection.id.clone())
+        .collect::<Vec<_>>();
+    assert!(allowed.contains(&healthy), "{allowed:?}");
+    assert_eq!(attention.can_sync, allowed.len());
+
+    let outcome = workspace.sync_all_allowed().await.expect("sync all");
+    assert_eq!(outcome.started, allowed, "{outcome:?}");
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    let syncing = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|view| view.connection.id == healthy)
+        .expect("listed");
+    assert!(syncing.syncing_since.is_some(), "its sync is under way");
+    assert_eq!(
+        workspace.attention().expect("attention").can_sync,
+        0,
+        "a sync under way is not offered again"
+    );
+
+    assert!(workspace.close_to_tray(), "on by default");
+    assert!(workspace.first_close_to_tray().expect("first"));
+    assert!(
+        !workspace.first_close_to_tray().expect("second"),
+        "explained once"
+    );
+    workspace.set_close_to_tray(false).expect("setting");
+    assert!(!workspace.close_to_tray());
+    assert!(!workspace.overview().await.expect("overview").close_to_tray);
+}

@@ -25,6 +25,14 @@ export const commands = {
 	saveEnvironment: (settings: EnvironmentSettings, secret: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("save_environment", { settings, secret })),
 	removeEnvironment: (environment: string) => typedError<null, IpcError>(__TAURI_INVOKE("remove_environment", { environment })),
 	setNotifications: (on: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("set_notifications", { on })),
+	/**  Closing the window keeps Banklinks running in the tray (or quits it). */
+	setCloseToTray: (on: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("set_close_to_tray", { on })),
+	/**
+	 *  Whether the desktop starts Banklinks (waiting in the tray) when the person logs in. The
+	 *  desktop's own record is the truth, so this is read from it, not from the store.
+	 */
+	startAtLogin: () => typedError<boolean, IpcError>(__TAURI_INVOKE("start_at_login")),
+	setStartAtLogin: (on: boolean) => typedError<boolean, IpcError>(__TAURI_INVOKE("set_start_at_login", { on })),
 	/**  Keep connections and accounts Moneyhub no longer has, as history (or delete them). */
 	setKeepGoneData: (keep: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("set_keep_gone_data", { keep })),
 	setCustomerIp: (ip: string) => typedError<null, IpcError>(__TAURI_INVOKE("set_customer_ip", { ip })),
@@ -782,6 +790,8 @@ export type Overview_Deserialize = {
 	/**  Set when the database could not be opened at start and was moved aside. */
 	startupNotice?: string | null,
 	notifications: boolean,
+	/**  Closing the window keeps the app running in the tray. */
+	closeToTray: boolean,
 	/**  Keep connections and accounts Moneyhub no longer has, as history (else delete them). */
 	keepGoneData: boolean,
 	customerIp?: string | null,
@@ -803,6 +813,8 @@ export type Overview_Serialize = {
 	/**  Set when the database could not be opened at start and was moved aside. */
 	startupNotice: string | null,
 	notifications: boolean,
+	/**  Closing the window keeps the app running in the tray. */
+	closeToTray: boolean,
 	/**  Keep connections and accounts Moneyhub no longer has, as history (else delete them). */
 	keepGoneData: boolean,
 	customerIp: string | null,

@@ -115,6 +115,9 @@ export const ipc = {
     settle<null>(() => generated.removeEnvironment(environment)),
   setNotifications: (on: boolean) => settle<null>(() => generated.setNotifications(on)),
   setKeepGoneData: (keep: boolean) => settle<null>(() => generated.setKeepGoneData(keep)),
+  setCloseToTray: (on: boolean) => settle<null>(() => generated.setCloseToTray(on)),
+  startAtLogin: () => settle<boolean>(() => generated.startAtLogin()),
+  setStartAtLogin: (on: boolean) => settle<boolean>(() => generated.setStartAtLogin(on)),
   setCustomerIp: (ip: string) => settle<null>(() => generated.setCustomerIp(ip)),
 
   // Connections.
