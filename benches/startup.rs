@@ -1,117 +1,399 @@
-//! Benchmark: cold start to the first dashboard paint, and resident memory after start, of the
-//! real app with 50 connections in its store. Needs the desktop session of `scripts/bench-app`
-//! (Xvfb, a Secret Service, tauri-driver).
+//! Benchmark: Banklinks beside a bare Tauri 2 window (`benches/bare-window`: one static page,
+//! the same Tauri version and release profile), both release builds, in one run and the same
+//! headless desktop session (`scripts/bench-app`). Each is launched directly, without WebDriver,
+//! and measured the same way:
+//! - window: from the launch to its X11 window being mapped;
+//! - first paint: the app's own figure, from its process start to its page's first paint of real
+//!   content (Banklinks: the dashboard's cards, or the first-run screen), reported by the page;
+//! - memory: PSS of the process and every process it started (WebKit's web and network
+//!   processes), 3 s after the launch, and where the app process's own share goes.
 //!
-//! The store is prepared first (a Demo user with 50 connections, fetched into SQLite), then the
-//! app is launched through WebDriver and timed until 50 connection cards are on the page.
+//! Banklinks runs twice per round: on the first-run screen, and in Demo with 50 connections in
+//! its store. The bare window's binary comes from `BANKLINKS_BENCH_BARE` (`scripts/bench-app`
+//! builds it).
 
 #[allow(dead_code)]
 #[path = "../tests/window/support.rs"]
 mod support;
 
+#[allow(dead_code)]
+#[path = "../tests/window/desktop_bus.rs"]
+mod desktop_bus;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use banklinks_core::keychain::OsKeychain;
 use banklinks_core::workspace::Workspace;
+use desktop_bus::x11;
 
 const CONNECTIONS: usize = 50;
-const RUNS: usize = 3;
+const ROUNDS: usize = 3;
+const SETTLE: Duration = Duration::from_secs(3);
+const MIB: f64 = 1024.0;
 
-/// Resident memory (KiB) of the app process and of everything started with its data folder
-/// (the WebKit web and network processes inherit its environment).
-fn resident_kib(data_dir: &std::path::Path) -> (u64, u64) {
-    let marker = format!("BANKLINKS_DATA_DIR={}", data_dir.display());
-    let (mut app, mut total) = (0, 0);
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    window_ms: f64,
+    paint_ms: f64,
+    cards: u32,
+    pss_total_kib: u64,
+    pss_app_kib: u64,
+    /// The app process's PSS by what it is mapped from.
+    breakdown: BTreeMap<&'static str, u64>,
+    /// The app's anonymous memory at each start-up stage it reported, in order.
+    stages: Vec<(String, u64)>,
+    /// The page's own start-up marks (ms since it began loading), in order.
+    page: Vec<(String, f64)>,
+}
+
+fn binary(variable: &str, default: Option<&str>) -> PathBuf {
+    let path = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .or_else(|| default.map(PathBuf::from))
+        .unwrap_or_else(|| panic!("{variable} is not set: run scripts/bench-app"));
+    assert!(path.is_file(), "{path:?} is not built");
+    path
+}
+
+/// Every process descended from `root`, `root` included.
+fn process_tree(root: u32) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let dir = entry.path();
-        let Ok(environ) = std::fs::read(dir.join("environ")) else {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        if !environ
-            .split(|b| *b == 0)
-            .any(|var| var == marker.as_bytes())
-        {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
+        };
+        // The command name is in parentheses and may hold spaces: the parent follows the last ')'.
+        let Some(parent) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        children.entry(parent).or_default().push(pid);
+    }
+    let mut tree = vec![root];
+    let mut index = 0;
+    while index < tree.len() {
+        if let Some(kids) = children.get(&tree[index]) {
+            tree.extend(kids);
         }
-        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        let rss: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0);
-        let name = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Name:"))
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        if name == "banklinks" {
-            app += rss;
-        }
-        // tauri-driver and WebKitWebDriver carry the marker too; they are the harness.
-        if !name.starts_with("tauri-driver") && !name.starts_with("WebKitWebDriver") {
-            total += rss;
+        index += 1;
+    }
+    tree
+}
+
+fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The process's PSS grouped by what each mapping comes from.
+fn breakdown(pid: u32, binary: &Path) -> BTreeMap<&'static str, u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let binary = binary.to_string_lossy();
+    let mut groups = BTreeMap::new();
+    let mut current = "other";
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            let path = fields.nth(4).unwrap_or_default();
+            current = match path {
+                "" | "[heap]" => "heap and anonymous (Rust, GLib, GTK)",
+                p if p == binary => "the app's own binary",
+                p if p.contains("libwebkit2gtk") => "WebKitGTK library",
+                p if p.contains("libjavascriptcoregtk") => "JavaScriptCore library",
+                p if p.contains(".so") => "other shared libraries",
+                _ => "other (stacks, fonts, caches)",
+            };
+        } else if let Some(value) = line.strip_prefix("Pss:") {
+            let kib: u64 = value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            *groups.entry(current).or_insert(0) += kib;
         }
     }
-    (app, total)
+    groups
+}
+
+/// Launches `binary`, measures it, and stops it (and everything it started).
+fn measure(binary: &Path, title: &str, env: &[(&str, OsString)]) -> Sample {
+    let report_dir = tempfile::tempdir().expect("report folder");
+    let report = report_dir.path().join("report.txt");
+    let display = x11::Display::open();
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .env("BANKLINKS_BENCH_REPORT", &report)
+        .env("BANKLINKS_LOG", "warn")
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| panic!("launch {binary:?}: {err}"));
+    let pid = child.id();
+    let deadline = started + Duration::from_secs(60);
+    let mut sample = Sample::default();
+    while sample.window_ms == 0.0 {
+        assert!(Instant::now() < deadline, "{title}: no window within 60 s");
+        if display
+            .windows_titled(title)
+            .into_iter()
+            .any(|window| display.is_viewable(window))
+        {
+            sample.window_ms = started.elapsed().as_secs_f64() * 1000.0;
+        } else {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    while sample.paint_ms == 0.0 {
+        assert!(
+            Instant::now() < deadline,
+            "{title}: no first paint within 60 s"
+        );
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.starts_with("first_paint_ms=")) {
+            for part in line.split_whitespace() {
+                if let Some(ms) = part.strip_prefix("first_paint_ms=") {
+                    sample.paint_ms = ms.parse().expect("a number");
+                }
+                if let Some(cards) = part.strip_prefix("cards=") {
+                    sample.cards = cards.parse().expect("a count");
+                }
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    if let Some(rest) = SETTLE.checked_sub(started.elapsed()) {
+        std::thread::sleep(rest);
+    }
+    for line in std::fs::read_to_string(&report).unwrap_or_default().lines() {
+        if let Some((kib, stage)) = line
+            .strip_prefix("anonymous_kib=")
+            .and_then(|rest| rest.split_once(" stage="))
+        {
+            sample
+                .stages
+                .push((stage.to_string(), kib.parse().expect("a number")));
+        }
+        if let Some((ms, step)) = line
+            .strip_prefix("page_ms=")
+            .and_then(|rest| rest.split_once(" step="))
+        {
+            sample
+                .page
+                .push((step.to_string(), ms.parse().expect("a number")));
+        }
+    }
+    let tree = process_tree(pid);
+    sample.pss_total_kib = tree.iter().map(|pid| pss_kib(*pid)).sum();
+    sample.pss_app_kib = pss_kib(pid);
+    sample.breakdown = breakdown(pid, binary);
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pid}")])
+        .status();
+    let _ = child.wait();
+    sample
+}
+
+/// The growth of anonymous memory between the stages the app reported (a start-up heap profile
+/// by step), median over the runs.
+fn print_stages(samples: &[Sample]) {
+    let Some(first) = samples.first() else { return };
+    let mut previous = 0.0;
+    for (index, (stage, _)) in first.stages.iter().enumerate() {
+        let kib = median(
+            samples
+                .iter()
+                .filter_map(|s| s.stages.get(index).map(|(_, kib)| *kib as f64)),
+        );
+        let growth = if index == 0 { 0.0 } else { kib - previous };
+        println!(
+            "  {stage:<40} {:>6.1} MiB anonymous{}",
+            kib / MIB,
+            if index == 0 {
+                String::new()
+            } else {
+                format!(" (+{:.1})", growth / MIB)
+            }
+        );
+        previous = kib;
+    }
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A Banklinks data folder and keychain service with a Demo user of 50 connections.
+fn prepared_store(runtime: &tokio::runtime::Runtime, name: &str) -> tempfile::TempDir {
+    let prepared = tempfile::tempdir().expect("data folder");
+    runtime.block_on(async {
+        let keychain = Arc::new(OsKeychain::new(support::keychain_service(name)));
+        let workspace = Workspace::open(prepared.path().to_path_buf(), keychain)
+            .await
+            .expect("prepare the store");
+        workspace
+            .demo_busy_user(CONNECTIONS)
+            .await
+            .expect("a user with 50 connections");
+        assert_eq!(workspace.dashboard().expect("dashboard").len(), CONNECTIONS);
+        workspace.close().await;
+    });
+    prepared
 }
 
 fn main() {
+    // This package's binary, built by `cargo bench` in its release-based profile.
+    let app = binary("BANKLINKS_BENCH_APP", Some(env!("CARGO_BIN_EXE_banklinks")));
+    let bare = binary("BANKLINKS_BENCH_BARE", None);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let mut paints = Vec::new();
-    let mut memory = Vec::new();
-    for run in 0..RUNS {
-        let name: &'static str = ["startup-1", "startup-2", "startup-3"][run];
-        let prepared = tempfile::tempdir().expect("data folder");
-        runtime.block_on(async {
-            let keychain = Arc::new(OsKeychain::new(support::keychain_service(name)));
-            let workspace = Workspace::open(prepared.path().join("app"), keychain)
-                .await
-                .expect("prepare the store");
-            workspace
-                .demo_busy_user(CONNECTIONS)
-                .await
-                .expect("a user with 50 connections");
-            assert_eq!(workspace.dashboard().expect("dashboard").len(), CONNECTIONS);
-        });
-        // Let the prepared sandbox world reach the disk before the app opens it.
-        std::thread::sleep(Duration::from_millis(300));
-        let data_dir = prepared.path().join("app");
-        let (paint, rss) = runtime.block_on(async {
-            let started = Instant::now();
-            let app = support::AppSession::start_prepared(name, &[], prepared).await;
-            app.wait_for_count("[data-testid=connection-card]", CONNECTIONS)
-                .await;
-            let paint = started.elapsed();
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let rss = resident_kib(&data_dir);
-            app.finish().await;
-            (paint, rss)
-        });
-        paints.push(paint);
-        memory.push(rss);
-    }
-    paints.sort();
-    let median = paints[paints.len() / 2];
-    println!(
-        "cold start to first dashboard paint with {CONNECTIONS} connections: median {:.0} ms (runs: {})",
-        median.as_secs_f64() * 1000.0,
-        paints
-            .iter()
-            .map(|p| format!("{:.0}", p.as_secs_f64() * 1000.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    for (app, total) in &memory {
-        println!(
-            "resident memory after start: app process {:.1} MiB, with its WebKit processes {:.1} MiB",
-            *app as f64 / 1024.0,
-            *total as f64 / 1024.0
+    let (mut bares, mut empties, mut busies) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        bares.push(measure(&bare, "Bare window", &[]));
+
+        let fresh = tempfile::tempdir().expect("data folder");
+        let name = ["bench-empty-1", "bench-empty-2", "bench-empty-3"][round];
+        empties.push(measure(
+            &app,
+            "Banklinks",
+            &[
+                ("BANKLINKS_DATA_DIR", fresh.path().as_os_str().to_owned()),
+                (
+                    "BANKLINKS_KEYCHAIN_SERVICE",
+                    support::keychain_service(name).into(),
+                ),
+            ],
+        ));
+
+        let name = ["bench-busy-1", "bench-busy-2", "bench-busy-3"][round];
+        let prepared = prepared_store(&runtime, name);
+        let busy = measure(
+            &app,
+            "Banklinks",
+            &[
+                ("BANKLINKS_DATA_DIR", prepared.path().as_os_str().to_owned()),
+                (
+                    "BANKLINKS_KEYCHAIN_SERVICE",
+                    support::keychain_service(name).into(),
+                ),
+            ],
         );
+        assert_eq!(
+            busy.cards, CONNECTIONS as u32,
+            "the first paint had {} cards, not {CONNECTIONS}",
+            busy.cards
+        );
+        busies.push(busy);
+    }
+
+    let window = |s: &[Sample]| median(s.iter().map(|x| x.window_ms));
+    let paint = |s: &[Sample]| median(s.iter().map(|x| x.paint_ms));
+    let total = |s: &[Sample]| median(s.iter().map(|x| x.pss_total_kib as f64)) / MIB;
+    let own = |s: &[Sample]| median(s.iter().map(|x| x.pss_app_kib as f64)) / MIB;
+    let (bw, bp, bt) = (window(&bares), paint(&bares), total(&bares));
+    println!("Release builds, {ROUNDS} rounds, medians; launched directly (no WebDriver).");
+    println!();
+    println!(
+        "| | Bare Tauri window | Banklinks, first run | Banklinks, 50 connections | Target | Met |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let busy_paint_ratio = paint(&busies) / bw;
+    println!(
+        "| Window mapped | {bw:.0} ms | {:.0} ms | {:.0} ms | | |",
+        window(&empties),
+        window(&busies)
+    );
+    println!(
+        "| First paint (the app's own figure) | {bp:.0} ms | {:.0} ms | {:.0} ms ({CONNECTIONS} cards), {busy_paint_ratio:.2}× the bare window's mapping | ≤ 1.5× | {} |",
+        paint(&empties),
+        paint(&busies),
+        if busy_paint_ratio <= 1.5 { "yes" } else { "no" }
+    );
+    let extra = total(&busies) - bt;
+    println!(
+        "| PSS, all processes, 3 s after launch | {bt:.0} MiB | {:.0} MiB (+{:.0}) | {:.0} MiB (+{extra:.0}) | ≤ +40 MB | {} |",
+        total(&empties),
+        total(&empties) - bt,
+        total(&busies),
+        if extra * 1.048_576 <= 40.0 {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    println!(
+        "| PSS, the app process alone | {:.0} MiB | {:.0} MiB | {:.0} MiB | | |",
+        own(&bares),
+        own(&empties),
+        own(&busies)
+    );
+    println!();
+    println!("Where the app process's PSS goes (median MiB; bare / first run / 50 connections):");
+    let mut groups: Vec<&'static str> = busies
+        .iter()
+        .chain(&bares)
+        .flat_map(|s| s.breakdown.keys().copied())
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for group in groups {
+        let of = |s: &[Sample]| {
+            median(
+                s.iter()
+                    .map(|x| *x.breakdown.get(group).unwrap_or(&0) as f64),
+            ) / MIB
+        };
+        println!(
+            "  {group:<40} {:>6.1} {:>6.1} {:>6.1}",
+            of(&bares),
+            of(&empties),
+            of(&busies)
+        );
+    }
+    println!();
+    println!("The app process's anonymous memory (heaps) at each start-up step, 50 connections:");
+    print_stages(&busies);
+    println!();
+    println!("The page's start-up (ms since it began loading; first run / 50 connections):");
+    let steps = busies.first().map(|s| s.page.clone()).unwrap_or_default();
+    for (step, _) in &steps {
+        let at = |samples: &[Sample]| {
+            let found: Vec<f64> = samples
+                .iter()
+                .filter_map(|x| x.page.iter().find(|(name, _)| name == step))
+                .map(|(_, ms)| *ms)
+                .collect();
+            if found.is_empty() {
+                "–".to_string()
+            } else {
+                format!("{:.0}", median(found.into_iter()))
+            }
+        };
+        println!("  {step:<40} {:>7} {:>7}", at(&empties), at(&busies));
     }
 }

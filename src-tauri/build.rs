@@ -8,6 +8,7 @@ fn main() {
         "keychain_probe_read",
         "keychain_probe_delete",
         "deep_link_activity",
+        "report_first_paint",
         "app_overview",
         "use_persona",
         "create_profile",

@@ -73,3 +73,13 @@ pub async fn keychain_probe_delete(state: State<'_, AppState>) -> Result<ProbeDe
 pub async fn deep_link_activity(state: State<'_, AppState>) -> Result<LinkActivity, IpcError> {
     Ok(lock(&state.links).clone())
 }
+
+/// The UI painted its first real content (`cards` connection cards): the poller may start,
+/// and `scripts/bench-app` gets its figure (see `bench.rs`).
+#[tauri::command]
+#[specta::specta]
+pub fn report_first_paint(state: State<'_, AppState>, cards: u32, marks: Vec<(String, f64)>) {
+    // A permit is kept if the poller is not waiting yet.
+    state.first_paint.notify_one();
+    crate::bench::first_paint(cards, &marks);
+}

@@ -22,6 +22,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::keychain_probe_read,
             commands::keychain_probe_delete,
             commands::deep_link_activity,
+            commands::report_first_paint,
             commands::session::app_overview,
             commands::session::use_persona,
             commands::session::create_profile,

@@ -2,6 +2,7 @@
 //! `banklinks-core`. No domain logic, SQL or HTTP belongs here; if a command needs a decision,
 //! the decision goes into the core and the command calls it.
 
+mod bench;
 mod commands;
 mod deep_link;
 mod error;
@@ -22,6 +23,7 @@ pub use state::AppState;
 const DEFAULT_KEYCHAIN_SERVICE: &str = "app.banklinks.desktop";
 
 pub fn run() {
+    bench::mark_start();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("BANKLINKS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -55,7 +57,9 @@ pub fn run() {
         .setup(move |app| {
             specta.mount_events(app);
             // Before links are read: a cold start by callback link completes against it.
+            bench::stage("window and webview created");
             poller::open_workspace(app.handle());
+            bench::stage("workspace open (store, Demo sandbox)");
             // A desktop without a tray (or without libayatana-appindicator) still gets the
             // window; closing it then quits, as it would in any app.
             if let Err(err) = tray::install(app.handle()) {

@@ -20,6 +20,9 @@ use crate::state::lock;
 
 /// How often the poller wakes; each wake does work only when something is due.
 const TICK: Duration = Duration::from_secs(30);
+/// The longest the first step waits for the UI's first paint (a window that never paints, or
+/// an app started hidden in the tray, must still be polled).
+const FIRST_STEP_WAITS_AT_MOST: Duration = Duration::from_secs(10);
 
 /// Opens the workspace (blocking start-up briefly: the first paint needs its data anyway), then
 /// starts the forwarding and polling tasks. A failure is kept for the UI to show.
@@ -86,6 +89,10 @@ fn forward_events<R: Runtime>(app: &AppHandle<R>, workspace: &Workspace, wake: A
 fn poll<R: Runtime>(app: &AppHandle<R>, workspace: Arc<Workspace>, wake: Arc<Notify>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        // The store's picture first: its refresh would hold the store and the cores while
+        // the dashboard is read and painted.
+        let state = crate::state(&app);
+        let _ = tokio::time::timeout(FIRST_STEP_WAITS_AT_MOST, state.first_paint.notified()).await;
         loop {
             let outcome = workspace.tick(chrono::Utc::now()).await;
             if let Some(error) = &outcome.error {

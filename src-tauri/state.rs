@@ -19,6 +19,9 @@ pub struct AppState {
     /// The session, once opened; until then (or when opening failed) `workspace_error` says why.
     pub workspace: Mutex<Option<Arc<Workspace>>>,
     pub workspace_error: Mutex<Option<IpcError>>,
+    /// Given once the UI has painted its first content: the poller's first step (a refresh
+    /// from Moneyhub) waits for it, so the first paint never competes with the network.
+    pub first_paint: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             links: Mutex::new(LinkActivity::default()),
             workspace: Mutex::new(None),
             workspace_error: Mutex::new(None),
+            first_paint: tokio::sync::Notify::new(),
         }
     }
 

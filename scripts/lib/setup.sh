@@ -9,7 +9,7 @@ SYSTEM_PACKAGES=(
   build-essential pkg-config file libwebkit2gtk-4.1-dev libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
   xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools
-  xdg-utils desktop-file-utils libglib2.0-bin
+  xdg-utils desktop-file-utils libglib2.0-bin libarchive-tools
 )
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }

@@ -355,6 +355,13 @@ pub mod x11 {
 
     use x11_dl::xlib;
 
+    unsafe extern "C" fn ignore_error(
+        _display: *mut xlib::Display,
+        _event: *mut xlib::XErrorEvent,
+    ) -> std::os::raw::c_int {
+        0
+    }
+
     pub struct Display {
         xlib: xlib::Xlib,
         display: *mut xlib::Display,
@@ -363,8 +370,13 @@ pub mod x11 {
     impl Display {
         pub fn open() -> Self {
             let xlib = xlib::Xlib::open().expect("libX11");
-            // SAFETY: a null name opens $DISPLAY; the pointer is checked before use.
-            let display = unsafe { (xlib.XOpenDisplay)(ptr::null()) };
+            // SAFETY: a null name opens $DISPLAY; the pointer is checked before use. The error
+            // handler only returns: a window that goes between listing and reading it (apps
+            // start and stop beside us) is then skipped instead of Xlib ending the process.
+            let display = unsafe {
+                (xlib.XSetErrorHandler)(Some(ignore_error));
+                (xlib.XOpenDisplay)(ptr::null())
+            };
             assert!(!display.is_null(), "cannot open $DISPLAY");
             Self { xlib, display }
         }

@@ -2,7 +2,8 @@
 //! the in-process sandbox over loopback, and reports wall time, requests made and the client's
 //! peak memory. Run: `cargo bench -p moneyhub --bench fetch`.
 //!
-//! Connections are fetched four at a time over one keep-alive client; transactions are read a
+//! Accounts come in one request for the whole user (as the app's refresh asks); connections'
+//! transactions are fetched four at a time over one keep-alive client; transactions are read a
 //! page (1000) at a time and only counted, so memory follows the page size, not the history.
 //!
 //! Then the same user adds a 21st connection the way the app does (authorization, then that
@@ -65,13 +66,19 @@ fn main() {
 
         let started = Instant::now();
         let connections = client.connections(&user).await.expect("connections");
+        // As the app's refresh does: every account in one request, then each connection's
+        // transactions.
+        let mut by_connection: std::collections::HashMap<String, Vec<moneyhub::models::Account>> = std::collections::HashMap::new();
+        for account in client.all_accounts(&user).await.expect("accounts") {
+            by_connection.entry(account.connection_id.clone().expect("connectionId")).or_default().push(account);
+        }
         let limit = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut tasks = Vec::new();
         for connection in connections.clone() {
             let (client, user, limit) = (client.clone(), user.clone(), limit.clone());
+            let accounts = by_connection.remove(&connection.id).unwrap_or_default();
             tasks.push(tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await.expect("semaphore");
-                let accounts = client.accounts(&user, Some(&connection.id)).await.expect("accounts");
                 let query = TransactionQuery { account_ids: accounts.iter().map(|a| a.id.clone()).collect(), ..TransactionQuery::default() };
                 let mut pages = client.transactions(&user, query);
                 let mut count = 0usize;

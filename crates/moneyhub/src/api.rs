@@ -272,6 +272,28 @@ impl Moneyhub {
         Ok(page.data)
     }
 
+    /// Every account of the user, a page of 1000 at a time: one request where asking per
+    /// connection would make one each.
+    pub async fn all_accounts(&self, user_id: &str) -> Result<Vec<Account>, Error> {
+        const PAGE: usize = 1000;
+        let token = self.client_token("accounts:read", Some(user_id)).await?;
+        let mut accounts = Vec::new();
+        loop {
+            let query = [
+                ("limit", PAGE.to_string()),
+                ("offset", accounts.len().to_string()),
+            ];
+            let page: Envelope<Vec<Account>> = self
+                .get_json(&self.api("/accounts"), &query, &token, "accounts")
+                .await?;
+            let full = page.data.len() == PAGE;
+            accounts.extend(page.data);
+            if !full {
+                return Ok(accounts);
+            }
+        }
+    }
+
     pub async fn account(&self, user_id: &str, account_id: &str) -> Result<Account, Error> {
         let token = self.client_token("accounts:read", Some(user_id)).await?;
         let page: Envelope<Account> = self

@@ -941,3 +941,52 @@ fn regular_transactions_have_the_published_shape() {
     bare["predictedAmount"] = json!(-1099);
     assert!(serde_json::from_value::<moneyhub::models::RegularTransaction>(bare).is_err());
 }
+
+/// Every account of the user in one request, each saying its connection: what the app's
+/// refresh asks instead of one request per connection.
+#[tokio::test]
+async fn all_accounts_come_in_one_request_with_their_connections() {
+    let setup = Setup::new().await;
+    let client = setup.client(setup.config(false));
+    let user = client.register_user(None).await.expect("user").user_id;
+    let mut connections = Vec::new();
+    for _ in 0..2 {
+        let begun = client
+            .begin(Purpose::AddConnection {
+                user_id: user.clone(),
+                bank: BankChoice::Bank(MOCK_BANK.into()),
+            })
+            .await
+            .expect("begin");
+        let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+        let done = client
+            .complete(&begun.pending, &begun.secrets, &callback)
+            .await
+            .expect("complete");
+        connections.push(done.connection_id);
+    }
+    let mut separately = Vec::new();
+    for connection in &connections {
+        separately.extend(
+            client
+                .accounts(&user, Some(connection))
+                .await
+                .expect("accounts")
+                .into_iter()
+                .map(|a| (a.connection_id.clone().expect("connectionId"), a.id)),
+        );
+    }
+    let before = client.requests_sent();
+    let mut together: Vec<(String, String)> = client
+        .all_accounts(&user)
+        .await
+        .expect("all accounts")
+        .into_iter()
+        .map(|a| (a.connection_id.clone().expect("connectionId"), a.id))
+        .collect();
+    assert_eq!(client.requests_sent() - before, 1, "one request");
+    separately.sort();
+    together.sort();
+    assert!(separately.len() >= 2, "{separately:?}");
+    assert_eq!(together, separately);
+}

@@ -13,6 +13,11 @@ export const commands = {
 	keychainProbeDelete: () => typedError<ProbeDeleted, IpcError>(__TAURI_INVOKE("keychain_probe_delete")),
 	/**  Links seen since start, so a UI that loads after a cold start by link still shows it. */
 	deepLinkActivity: () => typedError<LinkActivity_Serialize, IpcError>(__TAURI_INVOKE("deep_link_activity")),
+	/**
+	 *  The UI painted its first real content (`cards` connection cards): the poller may start,
+	 *  and `scripts/bench-app` gets its figure (see `bench.rs`).
+	 */
+	reportFirstPaint: (cards: number, marks: ([string, number | null])[]) => __TAURI_INVOKE<void>("report_first_paint", { cards, marks }),
 	appOverview: () => typedError<Overview_Serialize, IpcError>(__TAURI_INVOKE("app_overview")),
 	usePersona: (persona: string) => typedError<string, IpcError>(__TAURI_INVOKE("use_persona", { persona })),
 	createProfile: (name: string, existingUserId: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("create_profile", { name, existingUserId })),

@@ -100,6 +100,9 @@ export const ipc = {
   keychainProbeRead: () => settle<ProbeRead>(generated.keychainProbeRead),
   keychainProbeDelete: () => settle<ProbeDeleted>(generated.keychainProbeDelete),
   deepLinkActivity: () => settle<LinkActivity_Serialize>(generated.deepLinkActivity),
+  // Only the benchmark reads it; a failure has nobody to tell.
+  reportFirstPaint: (cards: number, marks: [string, number][]) =>
+    generated.reportFirstPaint(cards, marks).catch(() => null),
 
   // Session: environments, profiles and app settings.
   appOverview: () => settle<Overview_Serialize>(generated.appOverview),

@@ -10,6 +10,7 @@ import { clock } from './clock.svelte';
 import { nextChange } from './connections';
 import { dashboard } from './dashboard.svelte';
 import { icons } from './icons.svelte';
+import { markStartup } from './firstPaint';
 import { navigate } from './router.svelte';
 import { failureEndsWaiting } from './pending';
 import { renewals } from './renewals.svelte';
@@ -36,6 +37,7 @@ class App {
     dashboard.reset();
     session.noProfile = false;
     await session.loadOverview();
+    markStartup('overview read');
     this.#shownProfile = session.overview?.activeProfile ?? null;
     // Icons are read beside the cards, never before them: the first paint waits for the store
     // alone.

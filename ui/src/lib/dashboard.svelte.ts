@@ -2,6 +2,7 @@
 // a sync, remove. Reads come from the core's store (instant, offline); the core's events say
 // when to read again (see app.svelte.ts).
 
+import { markStartup } from './firstPaint';
 import { ipc, type ConnectionView, type IpcError, type Outcome } from '../ipc';
 import { announcer } from './announcer.svelte';
 import { clock } from './clock.svelte';
@@ -73,6 +74,7 @@ class Dashboard {
   async load() {
     const seq = ++this.#seq;
     const outcome = await ipc.dashboard();
+    markStartup('dashboard answered');
     if (seq !== this.#seq) return;
     if (outcome.ok) {
       // Say it when the picture changes under the person (a background refresh, a reminder

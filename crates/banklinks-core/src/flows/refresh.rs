@@ -8,7 +8,7 @@
 //! posted under a new id goes, and connections and accounts Moneyhub dropped are marked as gone
 //! (kept as history) with a journal entry.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use moneyhub::api::TransactionQuery;
@@ -31,9 +31,13 @@ impl Flows {
         let now = self.now();
         let (finished, _) = self.syncs_over().await?;
         let connections = self.list_connections(now).await?;
+        let mut accounts = self.accounts_by_connection().await?;
         let mut arrived = std::collections::HashMap::new();
         for connection in &connections {
-            let new = self.fetch_connection_data(connection, now).await?;
+            let known = accounts
+                .as_mut()
+                .map(|by_connection| by_connection.remove(&connection.id).unwrap_or_default());
+            let new = self.fetch_connection_data(connection, known, now).await?;
             arrived.insert(connection.id.as_str(), new);
         }
         self.fetch_regular_payments().await;
@@ -53,7 +57,7 @@ impl Flows {
         let connections = self.list_connections(now).await?;
         let mut arrived = 0;
         if let Some(connection) = connections.iter().find(|c| c.id == id) {
-            arrived = self.fetch_connection_data(connection, now).await?;
+            arrived = self.fetch_connection_data(connection, None, now).await?;
             self.fetch_regular_payments().await;
         }
         self.emit(FlowEvent::ConnectionsRefreshed);
@@ -90,19 +94,41 @@ impl Flows {
         Ok(connections)
     }
 
-    /// One connection's accounts and the transactions added or changed since its last fetch.
+    /// All the user's accounts in one request, by connection; `None` when an account does not
+    /// say its connection (then each connection is asked for its own, since an account missing
+    /// from its connection's list would be taken for closed).
+    async fn accounts_by_connection(
+        &self,
+    ) -> Result<Option<HashMap<String, Vec<models::Account>>>, FlowError> {
+        let mut by_connection: HashMap<String, Vec<models::Account>> = HashMap::new();
+        for account in self.client.all_accounts(&self.user_id).await? {
+            let Some(connection) = account.connection_id.clone() else {
+                return Ok(None);
+            };
+            by_connection.entry(connection).or_default().push(account);
+        }
+        Ok(Some(by_connection))
+    }
+
+    /// One connection's accounts (`known` when already fetched with everyone's) and the
+    /// transactions added or changed since its last fetch.
     async fn fetch_connection_data(
         &self,
         connection: &models::Connection,
+        known: Option<Vec<models::Account>>,
         now: DateTime<Utc>,
     ) -> Result<u64, FlowError> {
         if matches!(connection.kind, ConnectionType::Other) {
             return Ok(0);
         }
-        let accounts = self
-            .client
-            .accounts(&self.user_id, Some(&connection.id))
-            .await?;
+        let accounts = match known {
+            Some(accounts) => accounts,
+            None => {
+                self.client
+                    .accounts(&self.user_id, Some(&connection.id))
+                    .await?
+            }
+        };
         let rows: Vec<StoredAccount> = accounts
             .iter()
             .map(|a| StoredAccount {

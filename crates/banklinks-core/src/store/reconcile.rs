@@ -253,9 +253,12 @@ impl Store {
         profile: &str,
         connection: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // Per account, so each MIN is one step down the (profile, account, date) index; a
+        // join scanned every transaction of the profile (66 ms a card at 300,000 of them).
         let day: Option<String> = self.db.query_row(
-            "SELECT MIN(t.booked_at) FROM transactions t JOIN accounts a ON a.profile_id = t.profile_id AND a.id = t.account_id
-             WHERE t.profile_id = ?1 AND a.connection_id = ?2",
+            "SELECT MIN((SELECT MIN(t.booked_at) FROM transactions t
+                         WHERE t.profile_id = a.profile_id AND t.account_id = a.id))
+             FROM accounts a WHERE a.profile_id = ?1 AND a.connection_id = ?2",
             params![profile, connection],
             |r| r.get(0),
         )?;

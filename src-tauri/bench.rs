@@ -1,0 +1,80 @@
+//! The app's own start-up figure for `scripts/bench-app`: how long from the process starting to
+//! the UI's first paint of real content (the dashboard's cards, or the first-run screen). The UI
+//! reports the paint; this writes it to the file named by `BANKLINKS_BENCH_REPORT` and does
+//! nothing otherwise, so the figure never includes a WebDriver session or a guess from outside.
+
+use std::io::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+static PAINT_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Called first thing in `run`.
+pub fn mark_start() {
+    STARTED.get_or_init(Instant::now);
+    stage("start");
+}
+
+/// Records the process's anonymous memory (its heaps: Rust's, GLib's, WebKit's in-process
+/// part) at a named point of start-up, so the benchmark can say which step it grew in.
+pub fn stage(name: &str) {
+    let Some(path) = std::env::var_os("BANKLINKS_BENCH_REPORT") else {
+        return;
+    };
+    let anonymous_kib = std::fs::read_to_string("/proc/self/smaps_rollup")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Anonymous:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or(0);
+    append(
+        &path,
+        &format!("anonymous_kib={anonymous_kib} stage={name}"),
+    );
+}
+
+fn append(path: &std::ffi::OsStr, line: &str) {
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| writeln!(file, "{line}"));
+    if let Err(err) = written {
+        tracing::warn!(%err, "could not write the benchmark report");
+    }
+}
+
+/// The first paint, once per run, with the page's own marks (ms since it began loading).
+pub fn first_paint(cards: u32, marks: &[(String, f64)]) {
+    let Some(path) = std::env::var_os("BANKLINKS_BENCH_REPORT") else {
+        return;
+    };
+    if PAINT_REPORTED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let Some(started) = STARTED.get() else {
+        return;
+    };
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(millis, cards, "first paint");
+    stage("first paint");
+    for (step, at) in marks {
+        // Only what the page sends: a name of plain words.
+        let step: String = step
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ')
+            .take(40)
+            .collect();
+        append(&path, &format!("page_ms={at:.1} step={step}"));
+    }
+    append(&path, &format!("first_paint_ms={millis:.1} cards={cards}"));
+}
