@@ -109,7 +109,7 @@ fn act_on<R: Runtime>(app: &AppHandle<R>, link: &DeepLink) {
             let app = app.clone();
             let callback = callback.clone();
             tauri::async_runtime::spawn(async move {
-                let result = match crate::state(&app).workspace() {
+                let result = match crate::state(&app).ready().await {
                     Ok(workspace) => workspace.complete(&callback).await.map_err(IpcError::from),
                     Err(err) => Err(err),
                 };

@@ -56,10 +56,10 @@ pub fn run() {
         .on_window_event(tray::on_window_event)
         .setup(move |app| {
             specta.mount_events(app);
-            // Before links are read: a cold start by callback link completes against it.
             bench::stage("window and webview created");
+            // Before links are read: a cold start by callback link completes against it (the
+            // completion waits for it to open).
             poller::open_workspace(app.handle());
-            bench::stage("workspace open (store, Demo sandbox)");
             // A desktop without a tray (or without libayatana-appindicator) still gets the
             // window; closing it then quits, as it would in any app.
             if let Err(err) = tray::install(app.handle()) {

@@ -24,28 +24,33 @@ const TICK: Duration = Duration::from_secs(30);
 /// an app started hidden in the tray, must still be polled).
 const FIRST_STEP_WAITS_AT_MOST: Duration = Duration::from_secs(10);
 
-/// Opens the workspace (blocking start-up briefly: the first paint needs its data anyway), then
+/// Opens the workspace beside the window (the page loads meanwhile; commands wait for it), then
 /// starts the forwarding and polling tasks. A failure is kept for the UI to show.
 pub fn open_workspace<R: Runtime>(app: &AppHandle<R>) {
-    let state = crate::state(app);
     let data_dir = std::env::var_os("BANKLINKS_DATA_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| app.path().app_data_dir().ok())
         .unwrap_or_else(|| std::env::temp_dir().join("banklinks"));
-    let keychain: Arc<dyn SecretStore> = Arc::new(state.keychain.clone());
-    let opened = tauri::async_runtime::block_on(Workspace::open(data_dir, keychain)).map(Arc::new);
-    match opened {
-        Ok(workspace) => {
-            *lock(&state.workspace) = Some(workspace.clone());
-            let wake = Arc::new(Notify::new());
-            forward_events(app, &workspace, wake.clone());
-            poll(app, workspace, wake);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = crate::state(&app);
+        let keychain: Arc<dyn SecretStore> = Arc::new(state.keychain.clone());
+        match Workspace::open(data_dir, keychain).await.map(Arc::new) {
+            Ok(workspace) => {
+                *lock(&state.workspace) = Some(workspace.clone());
+                let wake = Arc::new(Notify::new());
+                forward_events(&app, &workspace, wake.clone());
+                poll(&app, workspace, wake);
+            }
+            Err(err) => {
+                tracing::error!(%err, "the workspace did not open");
+                *lock(&state.workspace_error) = Some(IpcError::from(err));
+            }
         }
-        Err(err) => {
-            tracing::error!(%err, "the workspace did not open");
-            *lock(&state.workspace_error) = Some(IpcError::from(err));
-        }
-    }
+        crate::bench::stage("workspace open (store, Demo sandbox)");
+        state.opened.send_replace(true);
+        crate::tray::refresh(&app);
+    });
 }
 
 /// On the way out: the Demo's bank server saves its world (it otherwise saves every few

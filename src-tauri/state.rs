@@ -22,6 +22,9 @@ pub struct AppState {
     /// Given once the UI has painted its first content: the poller's first step (a refresh
     /// from Moneyhub) waits for it, so the first paint never competes with the network.
     pub first_paint: tokio::sync::Notify,
+    /// Turns true once the workspace has opened or failed to (it opens beside the window, not
+    /// before it): commands wait for it.
+    pub opened: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -35,10 +38,28 @@ impl AppState {
             workspace: Mutex::new(None),
             workspace_error: Mutex::new(None),
             first_paint: tokio::sync::Notify::new(),
+            opened: tokio::sync::watch::Sender::new(false),
         }
     }
 
-    /// The open workspace, or the reason there is none.
+    /// The workspace, waiting while it opens; or the reason there is none.
+    pub async fn ready(&self) -> Result<Arc<Workspace>, IpcError> {
+        // Subscribed before looking, so an opening that ends in between is still seen.
+        let mut opened = self.opened.subscribe();
+        loop {
+            match self.workspace() {
+                Ok(workspace) => return Ok(workspace),
+                Err(err) if *opened.borrow_and_update() => return Err(err),
+                Err(_) => {}
+            }
+            if opened.changed().await.is_err() {
+                return Err(IpcError::starting());
+            }
+        }
+    }
+
+    /// The open workspace now, or the reason there is none (for what cannot wait: the tray,
+    /// the window's close button).
     pub fn workspace(&self) -> Result<Arc<Workspace>, IpcError> {
         if let Some(workspace) = lock(&self.workspace).clone() {
             return Ok(workspace);

@@ -16,19 +16,19 @@ use crate::state::AppState;
 #[tauri::command]
 #[specta::specta]
 pub async fn dashboard(state: State<'_, AppState>) -> Result<Vec<ConnectionView>, IpcError> {
-    Ok(state.workspace()?.dashboard()?)
+    Ok(state.ready().await?.dashboard()?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn refresh(state: State<'_, AppState>) -> Result<(), IpcError> {
-    Ok(state.workspace()?.refresh().await?)
+    Ok(state.ready().await?.refresh().await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn institutions(state: State<'_, AppState>) -> Result<Vec<InstitutionView>, IpcError> {
-    Ok(state.workspace()?.institutions().await?)
+    Ok(state.ready().await?.institutions().await?)
 }
 
 /// Starts an authorization and opens the bank's page in the system browser.
@@ -39,7 +39,7 @@ pub async fn begin_authorization(
     state: State<'_, AppState>,
     request: AuthorizationRequest,
 ) -> Result<(), IpcError> {
-    let url = state.workspace()?.begin(request).await?;
+    let url = state.ready().await?.begin(request).await?;
     crate::opener::open_in_browser(&app, &url).map_err(IpcError::internal)
 }
 
@@ -48,7 +48,7 @@ pub async fn begin_authorization(
 pub async fn pending_authorizations(
     state: State<'_, AppState>,
 ) -> Result<Vec<PendingView>, IpcError> {
-    Ok(state.workspace()?.pending_authorizations()?)
+    Ok(state.ready().await?.pending_authorizations()?)
 }
 
 #[tauri::command]
@@ -57,13 +57,13 @@ pub async fn cancel_authorization(
     state: State<'_, AppState>,
     state_id: String,
 ) -> Result<bool, IpcError> {
-    Ok(state.workspace()?.cancel(&state_id)?)
+    Ok(state.ready().await?.cancel(&state_id)?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_now(state: State<'_, AppState>, connection_id: String) -> Result<(), IpcError> {
-    Ok(state.workspace()?.sync_now(&connection_id).await?)
+    Ok(state.ready().await?.sync_now(&connection_id).await?)
 }
 
 /// Runs the sync now if allowed, else queues it; returns when it will run if queued.
@@ -74,7 +74,8 @@ pub async fn sync_when_allowed(
     connection_id: String,
 ) -> Result<Option<String>, IpcError> {
     Ok(state
-        .workspace()?
+        .ready()
+        .await?
         .sync_when_allowed(&connection_id)
         .await?
         .map(banklinks_core::store::iso))
@@ -86,7 +87,7 @@ pub async fn connection_detail(
     state: State<'_, AppState>,
     connection_id: String,
 ) -> Result<ConnectionDetail, IpcError> {
-    Ok(state.workspace()?.connection_detail(&connection_id)?)
+    Ok(state.ready().await?.connection_detail(&connection_id)?)
 }
 
 /// Moneyhub's own record of the connection's syncs, newest first.
@@ -96,7 +97,7 @@ pub async fn connection_sync_history(
     state: State<'_, AppState>,
     connection_id: String,
 ) -> Result<Vec<banklinks_core::store::SyncRun>, IpcError> {
-    Ok(state.workspace()?.sync_history(&connection_id).await?)
+    Ok(state.ready().await?.sync_history(&connection_id).await?)
 }
 
 #[tauri::command]
@@ -109,14 +110,15 @@ pub async fn transactions(
     offset: u32,
 ) -> Result<TransactionPage, IpcError> {
     Ok(state
-        .workspace()?
+        .ready()
+        .await?
         .transactions(&connection_id, &search, limit, offset)?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn journal(state: State<'_, AppState>) -> Result<Vec<JournalEntry>, IpcError> {
-    Ok(state.workspace()?.journal()?)
+    Ok(state.ready().await?.journal()?)
 }
 
 /// Writes an export to the Downloads folder (the data folder when there is none); returns its
@@ -129,7 +131,7 @@ pub async fn export_data(
     what: Export,
     format: ExportFormat,
 ) -> Result<String, IpcError> {
-    let workspace = state.workspace()?;
+    let workspace = state.ready().await?;
     let dir = app
         .path()
         .download_dir()
@@ -143,7 +145,7 @@ pub async fn export_data(
 pub async fn bank_icons(
     state: State<'_, AppState>,
 ) -> Result<std::collections::BTreeMap<String, String>, IpcError> {
-    Ok(state.workspace()?.bank_icons()?)
+    Ok(state.ready().await?.bank_icons()?)
 }
 
 /// One step of "renew all"; a step that sends the next connection to its bank opens the page.
@@ -154,7 +156,7 @@ pub async fn renew_all(
     state: State<'_, AppState>,
     step: RenewStep,
 ) -> Result<RenewAllView, IpcError> {
-    let view = state.workspace()?.renew_all(step).await?;
+    let view = state.ready().await?.renew_all(step).await?;
     if let Some(url) = &view.open {
         crate::opener::open_in_browser(&app, url).map_err(IpcError::internal)?;
     }
@@ -169,7 +171,7 @@ pub async fn show_export(
     state: State<'_, AppState>,
     path: String,
 ) -> Result<(), IpcError> {
-    let file = state.workspace()?.exported_file(&path)?;
+    let file = state.ready().await?.exported_file(&path)?;
     crate::opener::show_in_folder(&app, &file).map_err(IpcError::internal)
 }
 
@@ -179,5 +181,5 @@ pub async fn remove_connection(
     state: State<'_, AppState>,
     connection_id: String,
 ) -> Result<RemovalReceipt, IpcError> {
-    Ok(state.workspace()?.remove(&connection_id).await?)
+    Ok(state.ready().await?.remove(&connection_id).await?)
 }

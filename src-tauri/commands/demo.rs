@@ -13,7 +13,7 @@ pub async fn demo_advance_clock(
     state: State<'_, AppState>,
     by: String,
 ) -> Result<String, IpcError> {
-    Ok(state.workspace()?.demo_advance_clock(&by).await?)
+    Ok(state.ready().await?.demo_advance_clock(&by).await?)
 }
 
 #[tauri::command]
@@ -23,7 +23,7 @@ pub async fn demo_break_connection(
     connection_id: String,
     how: Breakage,
 ) -> Result<(), IpcError> {
-    Ok(state.workspace()?.demo_break(&connection_id, how).await?)
+    Ok(state.ready().await?.demo_break(&connection_id, how).await?)
 }
 
 #[tauri::command]
@@ -32,17 +32,17 @@ pub async fn demo_set_faults(
     state: State<'_, AppState>,
     preset: FaultPreset,
 ) -> Result<(), IpcError> {
-    Ok(state.workspace()?.demo_faults(preset).await?)
+    Ok(state.ready().await?.demo_faults(preset).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn demo_reset(state: State<'_, AppState>) -> Result<(), IpcError> {
-    Ok(state.workspace()?.demo_reset().await?)
+    Ok(state.ready().await?.demo_reset().await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn demo_set_online(state: State<'_, AppState>, online: bool) -> Result<(), IpcError> {
-    Ok(state.workspace()?.demo_set_online(online).await?)
+    Ok(state.ready().await?.demo_set_online(online).await?)
 }

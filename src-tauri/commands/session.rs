@@ -10,13 +10,13 @@ use crate::state::AppState;
 #[tauri::command]
 #[specta::specta]
 pub async fn app_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
-    Ok(state.workspace()?.overview().await?)
+    Ok(state.ready().await?.overview().await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn use_persona(state: State<'_, AppState>, persona: String) -> Result<String, IpcError> {
-    Ok(state.workspace()?.use_persona(&persona).await?)
+    Ok(state.ready().await?.use_persona(&persona).await?)
 }
 
 #[tauri::command]
@@ -27,7 +27,8 @@ pub async fn create_profile(
     existing_user_id: Option<String>,
 ) -> Result<String, IpcError> {
     Ok(state
-        .workspace()?
+        .ready()
+        .await?
         .create_profile(&name, existing_user_id.as_deref())
         .await?)
 }
@@ -35,7 +36,7 @@ pub async fn create_profile(
 #[tauri::command]
 #[specta::specta]
 pub async fn select_profile(state: State<'_, AppState>, profile: String) -> Result<(), IpcError> {
-    Ok(state.workspace()?.select_profile(&profile).await?)
+    Ok(state.ready().await?.select_profile(&profile).await?)
 }
 
 #[tauri::command]
@@ -44,7 +45,7 @@ pub async fn activate_environment(
     state: State<'_, AppState>,
     environment: String,
 ) -> Result<(), IpcError> {
-    Ok(state.workspace()?.activate(&environment).await?)
+    Ok(state.ready().await?.activate(&environment).await?)
 }
 
 /// `secret` is the client secret or private key as typed or read from a file in the UI; it goes
@@ -57,7 +58,8 @@ pub async fn save_environment(
     secret: Option<String>,
 ) -> Result<(), IpcError> {
     Ok(state
-        .workspace()?
+        .ready()
+        .await?
         .save_environment(settings, secret)
         .await?)
 }
@@ -68,33 +70,37 @@ pub async fn remove_environment(
     state: State<'_, AppState>,
     environment: String,
 ) -> Result<(), IpcError> {
-    Ok(state.workspace()?.remove_environment(&environment).await?)
+    Ok(state
+        .ready()
+        .await?
+        .remove_environment(&environment)
+        .await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn set_notifications(state: State<'_, AppState>, on: bool) -> Result<(), IpcError> {
-    Ok(state.workspace()?.set_notifications(on)?)
+    Ok(state.ready().await?.set_notifications(on)?)
 }
 
 /// Keep connections and accounts Moneyhub no longer has, as history (or delete them).
 #[tauri::command]
 #[specta::specta]
 pub async fn set_keep_gone_data(state: State<'_, AppState>, keep: bool) -> Result<(), IpcError> {
-    Ok(state.workspace()?.set_keep_gone_data(keep)?)
+    Ok(state.ready().await?.set_keep_gone_data(keep)?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn set_customer_ip(state: State<'_, AppState>, ip: String) -> Result<(), IpcError> {
-    Ok(state.workspace()?.set_customer_ip(&ip)?)
+    Ok(state.ready().await?.set_customer_ip(&ip)?)
 }
 
 /// Closing the window keeps Banklinks running in the tray (or quits it).
 #[tauri::command]
 #[specta::specta]
 pub async fn set_close_to_tray(state: State<'_, AppState>, on: bool) -> Result<(), IpcError> {
-    Ok(state.workspace()?.set_close_to_tray(on)?)
+    Ok(state.ready().await?.set_close_to_tray(on)?)
 }
 
 /// Whether the desktop starts Banklinks (waiting in the tray) when the person logs in. The

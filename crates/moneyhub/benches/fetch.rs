@@ -146,7 +146,7 @@ async fn add_a_connection(client: &Moneyhub, user: &str) {
     while pages.next_page().await.expect("page").is_some() {}
     let data = client.requests_sent() - mid;
     println!(
-        "adding a 21st connection: {} requests ({authorization} to start the authorization, {completion} to complete it, {data} for that connection's list, accounts and transactions; none for the other 20)",
+        "adding a 21st connection: {} requests ({authorization} to start the authorization, {completion} to complete it (the code exchange, and the signing keys the first time an id_token is checked), {data} for that connection's list, accounts and transactions; none for the other 20)",
         client.requests_sent() - before,
     );
 }

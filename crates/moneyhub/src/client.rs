@@ -143,24 +143,70 @@ impl Moneyhub {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Discovery (fetched once): endpoints and, with them, the signing keys.
+    /// Discovery (fetched once): the endpoints. The signing keys are fetched the first time an
+    /// id_token needs them (see `refresh_jwks`), so a client that only reads data (the poller,
+    /// every refresh) never asks for them.
     pub async fn metadata(&self) -> Result<&Metadata, Error> {
         self.metadata
             .get_or_try_init(|| async {
                 let issuer = IssuerUrl::new(self.config.issuer())
                     .map_err(|err| Error::Config(err.to_string()))?;
-                let http = OidcHttp {
-                    http: &self.http,
-                    requests: &self.requests,
-                };
-                let metadata = Metadata::discover_async(issuer, &http)
-                    .await
-                    .map_err(|err| Error::Discovery(describe(&err)))?;
+                let metadata = self.discover(&issuer).await?;
                 check_endpoints(&metadata)?;
-                *self.jwks.write().await = Some(metadata.jwks().clone());
                 Ok(metadata)
             })
             .await
+    }
+
+    /// What openidconnect's `discover_async` checks (status, JSON, the issuer it names), without
+    /// its key-set fetch.
+    async fn discover(&self, issuer: &IssuerUrl) -> Result<Metadata, Error> {
+        let url = issuer
+            .join(".well-known/openid-configuration")
+            .map_err(|err| Error::Discovery(err.to_string()))?;
+        self.count_request();
+        let response = self
+            .http
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|err| Error::Discovery(describe(&err)))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(Error::Discovery(format!(
+                "Server returned error response: HTTP status code {status} at {url}"
+            )));
+        }
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .split(';')
+                    .next()
+                    .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(Error::Discovery(format!(
+                "the discovery document at {url} is not JSON"
+            )));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| Error::Discovery(describe(&err)))?;
+        let metadata: Metadata = serde_json::from_slice(&body)
+            .map_err(|err| Error::Discovery(format!("Failed to parse server response: {err}")))?;
+        if metadata.issuer() != issuer {
+            return Err(Error::Discovery(format!(
+                "Validation error: unexpected issuer URI `{}` (expected `{}`)",
+                metadata.issuer().as_str(),
+                issuer.as_str()
+            )));
+        }
+        Ok(metadata)
     }
 
     /// Fetches the key set again (after a rotation).

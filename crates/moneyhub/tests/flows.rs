@@ -654,7 +654,7 @@ async fn a_key_rotation_is_followed_by_refetching_the_key_set_once() {
     let setup = Setup::new().await;
     let client = setup.client(setup.config(false));
     let user = client.register_user(None).await.expect("user").user_id;
-    // Discovery and keys are fetched now, before the rotation.
+    // Discovery is fetched now, before the rotation (the keys only when an id_token needs them).
     client.metadata().await.expect("metadata");
     setup
         .sandbox
@@ -674,7 +674,7 @@ async fn a_key_rotation_is_followed_by_refetching_the_key_set_once() {
         .await
         .expect("accepted after refetching the keys");
     assert!(done.connection_id.starts_with(MOCK_BANK));
-    // The token call, then one key-set fetch for the unknown kid.
+    // The token call, then one key-set fetch for the id_token's key.
     assert_eq!(client.requests_sent() - before, 2);
 }
 
