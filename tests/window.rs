@@ -76,6 +76,22 @@ async fn connection_ids(app: &AppSession) -> Vec<String> {
         .collect()
 }
 
+/// Opens a connection's page from its card. The dashboard reloads (and re-sorts) as events
+/// arrive, so a click can land while the card moves; a person clicks again, and so does this.
+async fn open_connection(app: &AppSession, id: &str) {
+    for _ in 0..3 {
+        app.click(&card(id, "connection-name")).await;
+        for _ in 0..30 {
+            if app.count("[data-testid=detail-title]").await > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    app.screenshot("failure").await;
+    panic!("the page of {id} did not open after three clicks on its card");
+}
+
 fn card(id: &str, inner: &str) -> String {
     format!("[data-testid=connection-card][data-connection-id=\"{id}\"] [data-testid={inner}]")
 }
@@ -121,7 +137,7 @@ async fn e2e_add_a_connection_through_the_bank_then_sync_and_see_the_cooldown() 
         .await;
     app.screenshot("sync-cooldown").await;
     // Moneyhub's own record of the sync, on the connection's page.
-    app.click(&card(&id, "connection-name")).await;
+    open_connection(&app, &id).await;
     app.wait_for_text(
         "[data-testid=sync-run][data-status=success]",
         "Asked for · Synced",
@@ -277,7 +293,7 @@ async fn e2e_a_reauth_that_changes_the_connection_id_keeps_one_copy_of_everythin
     let accounts = app.count("[data-testid=account-row]").await;
     assert!(accounts > 0);
 
-    app.click(&card(&old, "connection-name")).await;
+    open_connection(&app, &old).await;
     app.wait_for_text("[data-testid=detail-title]", "new id on reauth")
         .await;
     app.wait_for_text(
@@ -333,7 +349,7 @@ async fn e2e_a_legacy_connection_needing_mfa_is_fixed_by_refresh() {
 
     // Refresh is never offered for an open-banking connection, and says why.
     let ob = add_connection(&app, "Moneyhub Open Banking Mock").await;
-    app.click(&card(&ob, "connection-name")).await;
+    open_connection(&app, &ob).await;
     app.wait_for_text("[data-testid=action-refresh-reason]", "screen-scraping")
         .await;
     assert!(!app.is_enabled("[data-testid=action-refresh]").await);
@@ -368,7 +384,7 @@ async fn e2e_ninety_days_later_the_consent_has_expired_and_reconsent_fixes_it() 
     app.screenshot("connection-in-trouble").await;
 
     // Moneyhub will not sync an expired connection: no estimate of a next sync.
-    app.click(&card(&id, "connection-name")).await;
+    open_connection(&app, &id).await;
     let next = app
         .wait_for_text("[data-testid=next-automatic-sync]", "None")
         .await;
@@ -425,7 +441,7 @@ async fn e2e_offline_shows_cached_data_then_removal_leaves_a_receipt() {
     app.wait_for_count("[data-testid=offline-banner]", 0).await;
 
     let id = connection_ids(&app).await[0].clone();
-    app.click(&card(&id, "connection-name")).await;
+    open_connection(&app, &id).await;
     app.click("[data-testid=action-remove]").await;
     let summary = app.text("[data-testid=remove-summary]").await;
     assert!(summary.contains("account"), "{summary}");
