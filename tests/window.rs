@@ -79,10 +79,17 @@ async fn connection_ids(app: &AppSession) -> Vec<String> {
 /// Opens a connection's page from its card. The dashboard reloads (and re-sorts) as events
 /// arrive, so a click can land while the card moves; a person clicks again, and so does this.
 async fn open_connection(app: &AppSession, id: &str) {
+    let name = app.text(&card(id, "connection-name")).await;
     for _ in 0..3 {
         app.click(&card(id, "connection-name")).await;
         for _ in 0..30 {
-            if app.count("[data-testid=detail-title]").await > 0 {
+            // Its own page: a click that landed on a card sliding by opens another one.
+            if app
+                .current_text("[data-testid=detail-title]")
+                .await
+                .as_deref()
+                == Some(&name)
+            {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

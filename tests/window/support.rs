@@ -188,7 +188,8 @@ impl AppSession {
             .unwrap_or_else(|err| panic!("text of {css}: {err}"))
     }
 
-    async fn current_text(&self, css: &str) -> Option<String> {
+    /// The text of `css` now, if it is there (no waiting).
+    pub async fn current_text(&self, css: &str) -> Option<String> {
         let element = self.client().find(Locator::Css(css)).await.ok()?;
         element.text().await.ok()
     }

@@ -64,15 +64,28 @@ impl Scopes for ReadAnyTransaction {
     const REQUIRED: &'static [&'static [&'static str]] = &[&["transactions:read:all"]];
 }
 
+/// Detection answers with the series too, so it needs what reading them needs as well
+/// (Moneyhub's published Data API schema).
 #[derive(Debug)]
 struct WriteRegularTransactions;
 impl Scopes for WriteRegularTransactions {
-    const REQUIRED: &'static [&'static [&'static str]] = &[&["regular_transactions:write"]];
+    const REQUIRED: &'static [&'static [&'static str]] = &[
+        &["regular_transactions:write"],
+        &["regular_transactions:read"],
+        &["accounts:read"],
+        &["transactions:read:all"],
+    ];
 }
 
+/// Regular transactions are read with the accounts and transactions they come from.
+#[derive(Debug)]
 struct ReadRegularTransactions;
 impl Scopes for ReadRegularTransactions {
-    const REQUIRED: &'static [&'static [&'static str]] = &[&["regular_transactions:read"]];
+    const REQUIRED: &'static [&'static [&'static str]] = &[
+        &["regular_transactions:read"],
+        &["accounts:read"],
+        &["transactions:read:all"],
+    ];
 }
 
 /// A manual sync needs read and write access to accounts.

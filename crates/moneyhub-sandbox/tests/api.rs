@@ -641,14 +641,27 @@ async fn regular_transactions_are_detected_announced_and_updated() {
         .expect("the salary");
     assert_eq!(salary["type"], "income");
     assert_eq!(salary["predictedAmount"]["currency"], "GBP");
-    assert!(salary["predictedAmount"]["value"].as_i64() > Some(0));
+    assert!(
+        salary["predictedAmount"]["value"]
+            .as_i64()
+            .expect("an amount")
+            > 0
+    );
     let rent = series
         .iter()
         .find(|s| s["description"] == "HOMELET RENT")
         .expect("the rent");
     assert_eq!(rent["type"], "payment");
-    assert!(rent["predictedAmount"]["value"].as_i64() < Some(0));
-    assert!(rent["predictedDateEarliest"].as_str() < rent["predictedDate"].as_str());
+    assert!(
+        rent["predictedAmount"]["value"]
+            .as_i64()
+            .expect("an amount")
+            < 0
+    );
+    assert!(
+        rent["predictedDateEarliest"].as_str().expect("earliest")
+            < rent["predictedDate"].as_str().expect("date")
+    );
 
     let announced = |kind: &'static str, webhooks: &serde_json::Value| -> Vec<String> {
         webhooks
@@ -689,8 +702,23 @@ async fn regular_transactions_are_detected_announced_and_updated() {
         .await
         .expect("detect");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let write = sandbox
+    // The write scope alone is refused too: the answer carries the series.
+    let write_only = sandbox
         .cc_token("regular_transactions:write", Some(&user))
+        .await;
+    let refused = sandbox
+        .http
+        .post(sandbox.url(&detect))
+        .bearer_auth(&write_only)
+        .send()
+        .await
+        .expect("detect");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let write = sandbox
+        .cc_token(
+            "regular_transactions:write regular_transactions:read accounts:read transactions:read:all",
+            Some(&user),
+        )
         .await;
     let answer = sandbox
         .http
@@ -700,6 +728,16 @@ async fn regular_transactions_are_detected_announced_and_updated() {
         .await
         .expect("detect");
     assert_eq!(answer.status(), StatusCode::OK);
+    let detected: Value = answer.json().await.expect("json");
+    let detected = detected["data"].as_array().expect("series");
+    assert!(
+        detected.iter().all(|s| s["accountId"] == account),
+        "{detected:?}"
+    );
+    assert!(
+        detected.iter().any(|s| s["seriesId"] == rent["seriesId"]),
+        "{detected:?}"
+    );
     let webhooks = sandbox.admin(Method::GET, "/webhooks", Value::Null).await;
     assert_eq!(announced("newRegularTransactions", &webhooks), new);
 

@@ -286,6 +286,15 @@ impl Moneyhub {
             let page: Envelope<Vec<Account>> = self
                 .get_json(&self.api("/accounts"), &query, &token, "accounts")
                 .await?;
+            // A short page ends it. A full page that repeats one already read (a server that
+            // ignores `offset`) ends it too, so it cannot keep us asking.
+            let repeated = page
+                .data
+                .first()
+                .is_some_and(|first| accounts.iter().any(|seen: &Account| seen.id == first.id));
+            if repeated {
+                return Ok(accounts);
+            }
             let full = page.data.len() == PAGE;
             accounts.extend(page.data);
             if !full {

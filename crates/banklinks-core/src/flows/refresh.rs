@@ -34,9 +34,11 @@ impl Flows {
         let mut accounts = self.accounts_by_connection().await?;
         let mut arrived = std::collections::HashMap::new();
         for connection in &connections {
+            // A connection the bulk list says nothing about is asked itself: taking "none" for
+            // its answer would mark all its accounts closed.
             let known = accounts
                 .as_mut()
-                .map(|by_connection| by_connection.remove(&connection.id).unwrap_or_default());
+                .and_then(|by_connection| by_connection.remove(&connection.id));
             let new = self.fetch_connection_data(connection, known, now).await?;
             arrived.insert(connection.id.as_str(), new);
         }

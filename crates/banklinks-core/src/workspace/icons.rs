@@ -73,10 +73,11 @@ impl Workspace {
             wanted
                 .into_iter()
                 .filter(|(bank, url)| {
+                    // Asked once per run: after the first time, not even the disk is looked at.
                     is_plain_id(bank)
                         && is_safe_url(url)
-                        && !dir.join(format!("{bank}.svg")).exists()
                         && tried.insert(bank.clone())
+                        && !dir.join(format!("{bank}.svg")).exists()
                 })
                 .collect()
         };
@@ -119,6 +120,12 @@ async fn fetch_icon(http: &reqwest::Client, url: &str) -> Option<Vec<u8>> {
         .ok()?
         .error_for_status()
         .ok()?;
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ICON_BYTES as u64)
+    {
+        return None;
+    }
     let bytes = response.bytes().await.ok()?;
     (bytes.len() <= MAX_ICON_BYTES && is_svg(&bytes)).then(|| bytes.to_vec())
 }

@@ -94,6 +94,8 @@ impl Workspace {
         let (due, needs_reauth) = due(&flows.dashboard()?);
         let mut open = None;
         let travels = matches!(step, RenewStep::Start | RenewStep::Continue);
+        // Asking how it stands changes nothing (the dashboard asks at every reload).
+        let changes = !matches!(step, RenewStep::Status);
         match step {
             RenewStep::Status => {}
             RenewStep::Start => {
@@ -125,7 +127,9 @@ impl Workspace {
         if travels {
             open = self.renew_next(&flows, batch.as_mut()).await?;
         }
-        save(&flows, batch.as_ref())?;
+        if changes {
+            save(&flows, batch.as_ref())?;
+        }
         Ok(RenewAllView {
             due,
             needs_reauth,

@@ -82,13 +82,20 @@ impl Workspace {
     /// Starts a manual sync of every connection allowed one now. One refusal does not stop
     /// the others.
     pub async fn sync_all_allowed(&self) -> Result<SyncAllOutcome, Error> {
+        let flows = self.flows()?;
+        let ip = self.customer_ip()?;
         let mut outcome = SyncAllOutcome::default();
         for view in self.dashboard()?.iter().filter(|view| sync_allowed(view)) {
             let id = view.connection.id.clone();
-            match self.sync_now(&id).await {
+            match flows.sync_now(&id, ip).await {
                 Ok(()) => outcome.started.push(id),
-                Err(err) => outcome.failed.push((id, err.to_string())),
+                Err(err) => outcome.failed.push((id, Error::from(err).to_string())),
             }
+        }
+        // One watcher for them all: it follows every sync in flight, and one per sync would
+        // ask about each of them again and could settle one twice.
+        if !outcome.started.is_empty() {
+            super::actions::watch_syncs(flows);
         }
         Ok(outcome)
     }

@@ -127,6 +127,10 @@ impl World {
                 Some(_) => {}
             }
         }
+        if !new.is_empty() || !updated.is_empty() {
+            // What was announced is saved, so a restart does not announce it again.
+            self.revision += 1;
+        }
         // The payload's shape is not published (only the event names are); this is the shape
         // of Moneyhub's transaction events: per account, the ids concerned.
         for (event, changes) in [
