@@ -10,7 +10,9 @@
 //!
 //! Banklinks runs twice per round: on the first-run screen, and in Demo with 50 connections in
 //! its store. The bare window's binary comes from `BANKLINKS_BENCH_BARE` (`scripts/bench-app`
-//! builds it).
+//! builds it). With `BANKLINKS_BENCH_HEAP_APP` (the app built with `--features heap-profile`),
+//! one more launch with 50 connections writes a dhat profile, and the live Rust heap at 3 s is
+//! printed by the app's own code that allocated it.
 
 #[allow(dead_code)]
 #[path = "../tests/window/support.rs"]
@@ -263,6 +265,192 @@ fn prepared_store(runtime: &tokio::runtime::Runtime, name: &str) -> tempfile::Te
     prepared
 }
 
+/// Where Rust's heap goes 3 s after a launch with 50 connections, by allocation site: the
+/// app's own function nearest each allocation (or, when none of ours is on the stack, the
+/// library that allocated), from the dhat profile the heap-profile build writes.
+fn heap_profile(app: &Path, runtime: &tokio::runtime::Runtime) {
+    let prepared = prepared_store(runtime, "bench-heap");
+    let folder = tempfile::tempdir().expect("profile folder");
+    let file = folder.path().join("dhat-heap.json");
+    let mut child = Command::new(app)
+        .env("BANKLINKS_DATA_DIR", prepared.path())
+        .env(
+            "BANKLINKS_KEYCHAIN_SERVICE",
+            support::keychain_service("bench-heap"),
+        )
+        .env("BANKLINKS_BENCH_REPORT", folder.path().join("report.txt"))
+        .env("BANKLINKS_HEAP_PROFILE", &file)
+        .env("BANKLINKS_LOG", "warn")
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| panic!("launch {app:?}: {err}"));
+    // Every allocation is recorded with its stack, so this build is slow: give it time.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let profile: serde_json::Value = loop {
+        assert!(Instant::now() < deadline, "no heap profile within 300 s");
+        if let Ok(value) = std::fs::read(&file)
+            .map_err(|err| err.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|err| err.to_string()))
+        {
+            break value;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let pid = child.id();
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pid}")])
+        .status();
+    let _ = child.wait();
+
+    let frames: Vec<&str> = profile["ftbl"]
+        .as_array()
+        .expect("a frame table")
+        .iter()
+        .map(|frame| frame.as_str().unwrap_or_default())
+        .collect();
+    let points = profile["pps"].as_array().expect("program points");
+    let stacks: Vec<Vec<Frame<'_>>> = points
+        .iter()
+        .map(|point| {
+            point["fs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|index| frames.get(index.as_u64()? as usize).copied())
+                .map(frame_of)
+                .collect()
+        })
+        .collect();
+    let micros = |key: &str| profile[key].as_f64().unwrap_or(0.0) / 1000.0;
+    // "eb": live when the profile was written (3 s); "gb": live at the heap's peak.
+    for (key, when) in [
+        (
+            "eb",
+            format!("at {:.0} ms, as the memory figure is taken", micros("te")),
+        ),
+        (
+            "gb",
+            format!("at its peak, {:.0} ms after start", micros("tg")),
+        ),
+    ] {
+        let mut by_site: HashMap<String, u64> = HashMap::new();
+        let mut by_part: HashMap<String, u64> = HashMap::new();
+        let mut total = 0;
+        for (point, stack) in points.iter().zip(&stacks) {
+            let live = point[key].as_u64().unwrap_or(0);
+            if live == 0 {
+                continue;
+            }
+            total += live;
+            let (site, part) = attribute(stack);
+            *by_site.entry(site).or_insert(0) += live;
+            *by_part.entry(part).or_insert(0) += live;
+        }
+        print_heap(&when, total, by_part, by_site);
+    }
+}
+
+fn print_heap(
+    when: &str,
+    total: u64,
+    by_part: HashMap<String, u64>,
+    by_site: HashMap<String, u64>,
+) {
+    let mib = |bytes: u64| bytes as f64 / 1024.0 / 1024.0;
+    println!();
+    println!(
+        "Rust's heap {when}, {CONNECTIONS} connections (dhat, one launch of the heap-profile build): {:.1} MiB live",
+        mib(total)
+    );
+    println!("  by file of the app (its own code nearest the allocation):");
+    let mut parts: Vec<_> = by_part.into_iter().collect();
+    parts.sort_by_key(|part| std::cmp::Reverse(part.1));
+    for (part, bytes) in parts.iter().take(10) {
+        println!("    {part:<56} {:>6.1} MiB", mib(*bytes));
+    }
+    println!("  the largest sites:");
+    let mut sites: Vec<_> = by_site.into_iter().collect();
+    sites.sort_by_key(|site| std::cmp::Reverse(site.1));
+    for (site, bytes) in sites.iter().take(12) {
+        println!("    {site:<90} {:>6.1} MiB", mib(*bytes));
+    }
+}
+
+/// One frame of a dhat backtrace: "0x…: function (path/to/file.rs:line:column)". The function
+/// is its bare name; the path starts with the crate's folder for the app's own crates.
+struct Frame<'a> {
+    function: &'a str,
+    place: &'a str,
+}
+
+fn frame_of(text: &str) -> Frame<'_> {
+    let text = text.split_once(": ").map_or(text, |(_, rest)| rest);
+    match text.rsplit_once(" (") {
+        Some((function, place)) => Frame {
+            function,
+            place: place.trim_end_matches(')'),
+        },
+        None => Frame {
+            function: text,
+            place: "",
+        },
+    }
+}
+
+/// The site (file, line and function) and the part (the file) an allocation is charged to:
+/// the innermost frame in the app's own crates; when none is on the stack, the innermost frame
+/// outside the allocator and the standard library, charged to "libraries".
+fn attribute(stack: &[Frame<'_>]) -> (String, String) {
+    const OURS: [&str; 4] = [
+        "banklinks-core/src/",
+        "moneyhub-sandbox/src/",
+        "moneyhub/src/",
+        "src-tauri/",
+    ];
+    // The allocator hook itself sits in the app's main.rs.
+    const PLUMBING: [&str; 7] = [
+        "src-tauri/main.rs",
+        "alloc/src/",
+        "core/src/",
+        "std/src/",
+        "dhat-",
+        "src/backtrace/",
+        "hashbrown",
+    ];
+    let file_line = |place: &str| {
+        place
+            .rsplit_once(':')
+            .map_or(place, |(rest, _)| rest)
+            .to_string()
+    };
+    let ours = stack.iter().find(|frame| {
+        !PLUMBING.iter().any(|p| frame.place.contains(p))
+            && OURS.iter().any(|o| frame.place.contains(o))
+    });
+    if let Some(frame) = ours {
+        let start = OURS
+            .iter()
+            .filter_map(|o| frame.place.find(o))
+            .min()
+            .unwrap_or(0);
+        let place = &frame.place[start..];
+        let file = place.split(':').next().unwrap_or(place).to_string();
+        return (format!("{} {}", file_line(place), frame.function), file);
+    }
+    let library = stack
+        .iter()
+        .find(|frame| !frame.place.is_empty() && !PLUMBING.iter().any(|p| frame.place.contains(p)));
+    match library {
+        Some(frame) => (
+            format!("{} ({})", frame.function, file_line(frame.place)),
+            "libraries, no app code on the stack".into(),
+        ),
+        None => ("unresolved".into(), "unresolved".into()),
+    }
+}
+
 fn main() {
     // This package's binary, built by `cargo bench` in its release-based profile.
     let app = binary("BANKLINKS_BENCH_APP", Some(env!("CARGO_BIN_EXE_banklinks")));
@@ -272,6 +460,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // `scripts/bench-app heap`: the heap profile alone.
+    if std::env::args().any(|arg| arg == "heap") {
+        heap_profile(&binary("BANKLINKS_BENCH_HEAP_APP", None), &runtime);
+        return;
+    }
     let (mut bares, mut empties, mut busies) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         bares.push(measure(&bare, "Bare window", &[]));
@@ -396,5 +589,8 @@ fn main() {
             }
         };
         println!("  {step:<40} {:>7} {:>7}", at(&empties), at(&busies));
+    }
+    if std::env::var_os("BANKLINKS_BENCH_HEAP_APP").is_some() {
+        heap_profile(&binary("BANKLINKS_BENCH_HEAP_APP", None), &runtime);
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Settings are stored without secrets; the client secret or private key is in the keychain
 //! under `<environment>/client-secret` or `<environment>/private-key`. Removing an environment
-//! removes those entries and the secrets of its pending authorizations.
+//! removes those entries and the secrets of its pending authorizations. The Demo client's secret
+//! is the sandbox's built-in one and never goes to the keychain, so Demo opens without it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -126,6 +127,15 @@ pub fn save(
     if let Some(secret) = secret {
         keychain.put(&secret_account(&settings.id, settings.auth), secret)?;
     }
+    save_settings(store, settings, now)
+}
+
+/// The settings alone, without their secret.
+fn save_settings(
+    store: &Store,
+    settings: &EnvironmentSettings,
+    now: DateTime<Utc>,
+) -> Result<(), EnvironmentError> {
     store.ensure_environment(
         &EnvironmentRecord {
             id: settings.id.clone(),
@@ -151,12 +161,17 @@ pub fn load(store: &Store, id: &str) -> Result<EnvironmentSettings, EnvironmentE
     serde_json::from_str(&json).map_err(|_| EnvironmentError::Unknown(id.to_string()))
 }
 
-/// A Moneyhub client for an environment, with its secret from the keychain.
+/// A Moneyhub client for an environment, with its secret from the keychain (Demo's is built
+/// in).
 pub fn client(
     settings: &EnvironmentSettings,
     keychain: &dyn SecretStore,
     env: Arc<dyn moneyhub::Environment>,
 ) -> Result<Moneyhub, EnvironmentError> {
+    if settings.kind == EnvironmentKind::Demo && settings.client_id == DEMO_CLIENT_ID {
+        let secret = Sensitive::new(DEMO_CLIENT_SECRET.to_string());
+        return client_with_secret(settings, &secret, env);
+    }
     let secret = keychain
         .get(&secret_account(&settings.id, settings.auth))?
         .ok_or(EnvironmentError::MissingSecret(secret_name(settings.auth)))?;
@@ -251,12 +266,11 @@ impl Demo {
     /// so Demo connections survive a restart) and records the Demo environment.
     pub async fn start(
         store: &Store,
-        keychain: &dyn SecretStore,
         data_dir: Option<PathBuf>,
         now: DateTime<Utc>,
     ) -> Result<Self, EnvironmentError> {
         let demo = Self::launch(data_dir, 0).await?;
-        demo.record(store, keychain, now)?;
+        demo.record(store, now)?;
         Ok(demo)
     }
 
@@ -293,20 +307,11 @@ impl Demo {
         Ok(Self { sandbox, settings })
     }
 
-    /// Records the Demo environment (its URLs change with the port) and its client secret.
-    pub fn record(
-        &self,
-        store: &Store,
-        keychain: &dyn SecretStore,
-        now: DateTime<Utc>,
-    ) -> Result<(), EnvironmentError> {
-        save(
-            store,
-            keychain,
-            &self.settings,
-            Some(&Sensitive::new(DEMO_CLIENT_SECRET.to_string())),
-            now,
-        )
+    /// Records the Demo environment (its URLs change with the port). Its client secret is the
+    /// built-in one, public in the sandbox's source and in no way the person's, so it is not
+    /// put in the keychain: opening Demo never waits for the keychain.
+    pub fn record(&self, store: &Store, now: DateTime<Utc>) -> Result<(), EnvironmentError> {
+        save_settings(store, &self.settings, now)
     }
 }
 

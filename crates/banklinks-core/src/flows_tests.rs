@@ -359,14 +359,9 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
     let store = Store::open(&dir.path().join("banklinks.sqlite")).expect("store");
     let keychain = Arc::new(MemoryKeychain::default());
     let now = Utc::now();
-    let demo = Demo::start(
-        &store,
-        keychain.as_ref(),
-        Some(dir.path().join("sandbox")),
-        now,
-    )
-    .await
-    .expect("demo");
+    let demo = Demo::start(&store, Some(dir.path().join("sandbox")), now)
+        .await
+        .expect("demo");
     // What `Workspace::use_persona` does over the admin API, here straight on the sandbox.
     let load = |persona: &str| -> Option<String> {
         let (user_id, _) = demo.sandbox.load_persona(persona, DEMO_CLIENT_ID)?;
@@ -451,7 +446,14 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
         "{views:?}"
     );
 
-    // Removing the environment removes its secret and its profiles' data.
+    // The Demo's client secret is built in and never put in the keychain; removing the
+    // environment removes its profiles' data.
+    assert!(
+        keychain
+            .get("demo/client-secret")
+            .expect("keychain")
+            .is_none()
+    );
     drop(attention_flows);
     drop(everyday_flows);
     let mut store = Arc::try_unwrap(store)
@@ -460,21 +462,20 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
         .expect("store");
     environment::remove(&mut store, keychain.as_ref(), environment::DEMO).expect("remove");
     assert!(
-        keychain
-            .get("demo/client-secret")
-            .expect("keychain")
-            .is_none()
-    );
-    assert!(
         store
             .profiles(environment::DEMO)
             .expect("profiles")
             .is_empty()
     );
     assert!(store.dashboard(&everyday).expect("dashboard").is_empty());
+    // Any other environment's client needs its secret from the keychain.
+    let mut custom = demo.settings.clone();
+    custom.id = "custom-sandbox".into();
+    custom.kind = environment::EnvironmentKind::Custom;
+    environment::save(&store, keychain.as_ref(), &custom, None, now).expect("saved");
     assert!(matches!(
         environment::client(
-            &demo.settings,
+            &custom,
             keychain.as_ref(),
             Arc::new(moneyhub::SystemEnvironment)
         ),

@@ -204,7 +204,7 @@ impl Workspace {
                 let started = Demo::launch(Some(self.data_dir.join("demo-sandbox")), port).await?;
                 {
                     let store = lock(&self.store);
-                    started.record(&store, self.keychain.as_ref(), now)?;
+                    started.record(&store, now)?;
                     store.set_setting(DEMO_PORT, &started.sandbox.addr().port().to_string())?;
                 }
                 *demo = Some(started);

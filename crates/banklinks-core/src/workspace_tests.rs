@@ -583,8 +583,42 @@ async fn the_overview_changes_are_events_even_when_the_clock_moves_from_outside(
     assert_eq!(overview_changes(&mut events), 1);
 }
 
+/// A keychain that is locked for every call.
+#[derive(Debug)]
+struct LockedKeychain;
+
+impl SecretStore for LockedKeychain {
+    fn backend(&self) -> Result<String, crate::keychain::KeychainError> {
+        Err(locked())
+    }
+    fn put(
+        &self,
+        _: &str,
+        _: &crate::sensitive::Sensitive<String>,
+    ) -> Result<(), crate::keychain::KeychainError> {
+        Err(locked())
+    }
+    fn get(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::sensitive::Sensitive<String>>, crate::keychain::KeychainError> {
+        Err(locked())
+    }
+    fn delete(&self, _: &str) -> Result<bool, crate::keychain::KeychainError> {
+        Err(locked())
+    }
+}
+
+fn locked() -> crate::keychain::KeychainError {
+    crate::keychain::KeychainError::Locked {
+        detail: "locked for the test".into(),
+    }
+}
+
 /// The Demo world outlives the app: closed right after a connection is added, the next start
-/// knows the connection and can sync it.
+/// knows the connection and can sync it. That start needs no keychain (Demo's client secret is
+/// built in, so a locked keychain does not stop Demo opening), and the closing wrote the world
+/// once: a close with nothing changed leaves the saved file as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_world_is_saved_when_the_app_closes() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -601,13 +635,48 @@ async fn the_demo_world_is_saved_when_the_app_closes() {
         workspace.close().await;
         id
     };
-    let workspace = Workspace::open(dir.path().to_path_buf(), keychain)
+    let saved = dir.path().join("demo-sandbox").join("sandbox.json");
+    let written = std::fs::metadata(&saved)
+        .and_then(|m| m.modified())
+        .expect("the world was saved");
+    let workspace = Workspace::open(dir.path().to_path_buf(), Arc::new(LockedKeychain))
         .await
-        .expect("reopen");
+        .expect("Demo opens with the keychain locked");
+    assert_eq!(
+        workspace.dashboard().expect("dashboard").len(),
+        1,
+        "the card, from the store"
+    );
     workspace
         .sync_now(&id)
         .await
         .expect("the connection is still known");
+    workspace.close().await;
+    let reopened = Workspace::open(dir.path().to_path_buf(), keychain)
+        .await
+        .expect("reopen");
+    reopened.close().await;
+    assert!(
+        std::fs::metadata(&saved)
+            .and_then(|m| m.modified())
+            .expect("still saved")
+            > written,
+        "the sync changed the world, so it was saved again"
+    );
+    let resaved = std::fs::metadata(&saved)
+        .and_then(|m| m.modified())
+        .expect("still saved");
+    let unchanged = Workspace::open(dir.path().to_path_buf(), Arc::new(LockedKeychain))
+        .await
+        .expect("reopen");
+    unchanged.close().await;
+    assert_eq!(
+        std::fs::metadata(&saved)
+            .and_then(|m| m.modified())
+            .expect("still saved"),
+        resaved,
+        "a run that changed nothing does not write the world again"
+    );
 }
 
 /// What Moneyhub no longer lists is reconciled against the real sandbox and the real store:

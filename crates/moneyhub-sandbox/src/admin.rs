@@ -145,9 +145,12 @@ struct Reset {
 async fn reset(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
     let request: Reset = body(&bytes)?;
     let now = shared.now();
-    let mut world = lock(&shared.world);
+    let mut world = shared.world_as_is();
     let seed = request.seed.unwrap_or(world.seed);
+    // A later revision, so the reset world is saved even when the old one was never changed.
+    let revision = world.revision + 1;
     *world = World::new(seed, now, shared.config.sync_window);
+    world.revision = revision;
     drop(world);
     let mut oidc = lock(&shared.oidc);
     *oidc = crate::state::OidcState::default();

@@ -1,6 +1,10 @@
 //! `--data-dir`: the world, the registered clients and the clock survive a restart. A snapshot
 //! is written atomically (temporary file, then rename) a few seconds after changes and when the
 //! sandbox stops; a file that cannot be read is moved aside with a warning, never deleted.
+//!
+//! Beside it, a small file keeps the clock alone, so a restart can serve the clock (all the
+//! app's first screen needs) at once and read the world, tens of megabytes for a busy Demo, in
+//! the background.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +15,47 @@ use crate::clients::ApiClient;
 use crate::world::Snapshot;
 
 const FILE: &str = "sandbox.json";
+const CLOCK_FILE: &str = "sandbox-clock.json";
 const VERSION: u32 = 1;
+
+/// The clock as of the last save, written after the snapshot it belongs to.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedClock {
+    version: u32,
+    clock_now: DateTime<Utc>,
+}
+
+/// How a start finds its data dir.
+#[derive(Debug)]
+pub enum Restore {
+    Nothing,
+    /// Read now (a snapshot from before the clock file existed).
+    Now(Box<Saved>),
+    /// The clock now; the snapshot to be read with [`load`] in the background.
+    InBackground {
+        clock_now: DateTime<Utc>,
+    },
+}
+
+/// What a start in `dir` can restore, reading no more than the clock when the clock file is
+/// there.
+pub fn restore(dir: &Path) -> std::io::Result<Restore> {
+    std::fs::create_dir_all(dir)?;
+    if !path(dir).exists() {
+        return Ok(Restore::Nothing);
+    }
+    let clock = std::fs::read(dir.join(CLOCK_FILE))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<SavedClock>(&bytes).ok())
+        .filter(|clock| clock.version == VERSION);
+    Ok(match clock {
+        Some(clock) => Restore::InBackground {
+            clock_now: clock.clock_now,
+        },
+        None => load(dir)?.map_or(Restore::Nothing, |saved| Restore::Now(Box::new(saved))),
+    })
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,7 +119,29 @@ fn set_aside(file: &Path, why: &str) -> std::io::Result<()> {
 pub fn save(dir: &Path, saved: &Saved) -> std::io::Result<()> {
     let file = path(dir);
     let temporary = file.with_extension("json.tmp");
-    let bytes = serde_json::to_vec(saved).map_err(std::io::Error::other)?;
-    std::fs::write(&temporary, bytes)?;
+    // Streamed to the file: the text of a large world is tens of megabytes that need never be
+    // in memory at once.
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    serde_json::to_writer(&mut writer, saved).map_err(std::io::Error::other)?;
+    writer
+        .into_inner()
+        .map_err(|err| err.into_error())?
+        .sync_all()?;
+    std::fs::rename(&temporary, &file)?;
+    save_clock(dir, saved.clock_now)
+}
+
+/// Writes the clock alone (a time jump changes no world until something falls due).
+pub fn save_clock(dir: &Path, clock_now: DateTime<Utc>) -> std::io::Result<()> {
+    let clock = SavedClock {
+        version: VERSION,
+        clock_now,
+    };
+    let file = dir.join(CLOCK_FILE);
+    let temporary = file.with_extension("json.tmp");
+    std::fs::write(
+        &temporary,
+        serde_json::to_vec(&clock).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(&temporary, &file)
 }

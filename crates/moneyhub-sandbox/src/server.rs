@@ -20,15 +20,33 @@ pub struct RunningSandbox {
 }
 
 impl RunningSandbox {
-    /// Binds and serves in the background on the current tokio runtime.
+    /// Binds and serves in the background on the current tokio runtime. A saved world is read
+    /// in the background when its clock is saved apart (see `persistence`): the clock is there
+    /// at once, and requests wait for the world.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
-        let saved = match &config.data_dir {
-            Some(dir) => crate::persistence::load(dir)?,
-            None => None,
+        let restore = match &config.data_dir {
+            Some(dir) => crate::persistence::restore(dir)?,
+            None => crate::persistence::Restore::Nothing,
         };
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(format!("http://{addr}"), config, saved));
+        let base_url = format!("http://{addr}");
+        let shared = match restore {
+            crate::persistence::Restore::Nothing => Arc::new(Shared::new(base_url, config, None)),
+            crate::persistence::Restore::Now(saved) => {
+                Arc::new(Shared::new(base_url, config, Some(*saved)))
+            }
+            crate::persistence::Restore::InBackground { clock_now } => {
+                let dir = config.data_dir.clone().unwrap_or_default();
+                let shared = Arc::new(Shared::restoring(base_url, config, Some(clock_now)));
+                let restoring = shared.clone();
+                tokio::task::spawn_blocking(move || match crate::persistence::load(&dir) {
+                    Ok(saved) => restoring.finish_restoring(saved),
+                    Err(err) => restoring.restoring_failed(&err),
+                });
+                shared
+            }
+        };
         if shared.clock.mode() == crate::clock::ClockMode::Real {
             // With the real clock, time passes without requests: scheduled syncs, expiry and
             // reminders (and their webhooks) must happen anyway.
@@ -48,7 +66,6 @@ impl RunningSandbox {
         if shared.config.data_dir.is_some() {
             let saver = Arc::downgrade(&shared);
             tokio::spawn(async move {
-                let mut saved_revision = u64::MAX;
                 loop {
                     let Some(shared) = saver.upgrade() else { break };
                     // Soon after an answer (a burst of requests becomes one save), and every
@@ -58,11 +75,7 @@ impl RunningSandbox {
                         () = tokio::time::sleep(std::time::Duration::from_secs(3)) => {}
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    let current = saved_revision;
-                    saved_revision =
-                        tokio::task::spawn_blocking(move || shared.save_if_changed(current))
-                            .await
-                            .unwrap_or(current);
+                    let _ = tokio::task::spawn_blocking(move || shared.save_if_changed()).await;
                 }
             });
         }
@@ -146,7 +159,7 @@ impl RunningSandbox {
             // A client holding a connection open must not keep the world unsaved.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
         }
-        self.shared.save_if_changed(u64::MAX);
+        self.shared.save_at_stop();
     }
 }
 
@@ -179,7 +192,22 @@ pub fn router(shared: Arc<Shared>) -> Router {
     ))
     .layer(axum::middleware::from_fn_with_state(
         shared.clone(),
+        wait_for_the_world,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
         crate::webhooks::deliver_after,
     ))
     .with_state(shared)
+}
+
+/// Holds every request until the saved world is in place (a moment after a start), so no
+/// handler sees the stand-in and no worker thread blocks on it.
+async fn wait_for_the_world(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    shared.restored().await;
+    next.run(request).await
 }

@@ -77,6 +77,51 @@ pub struct Shared {
     /// Signalled after every answer: the world may have changed, so the saver looks at once
     /// rather than on its next round (a process killed seconds after a change keeps it).
     pub answered: tokio::sync::Notify,
+    /// Opens once the saved world is in place (see [`Shared::restoring`]).
+    restored: Restored,
+    /// The world's revision on disk: what was restored, then what was last saved.
+    saved_revision: std::sync::atomic::AtomicU64,
+    /// False when the saved world could not be read: a save would overwrite it.
+    saving: std::sync::atomic::AtomicBool,
+}
+
+/// A gate that opens once, waited on by async tasks and by plain threads alike.
+#[derive(Debug, Default)]
+struct Restored {
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+    notify: tokio::sync::Notify,
+}
+
+impl Restored {
+    fn open(&self) {
+        *lock(&self.open) = true;
+        self.opened.notify_all();
+        self.notify.notify_waiters();
+    }
+
+    fn wait_blocking(&self) {
+        let mut open = lock(&self.open);
+        while !*open {
+            open = self
+                .opened
+                .wait(open)
+                .unwrap_or_else(|poison| poison.into_inner());
+        }
+    }
+
+    async fn wait(&self) {
+        loop {
+            // Registered before looking, so an opening in between is not missed.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if *lock(&self.open) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Shared {
@@ -85,39 +130,39 @@ impl Shared {
         config: SandboxConfig,
         saved: Option<crate::persistence::Saved>,
     ) -> Self {
-        let clock = match (config.manual_clock_start, &saved) {
-            (Some(_), Some(saved)) => SandboxClock::manual(saved.clock_now),
+        let shared = Self::restoring(
+            base_url,
+            config,
+            saved.as_ref().map(|saved| saved.clock_now),
+        );
+        shared.finish_restoring(saved);
+        shared
+    }
+
+    /// The sandbox with its clock (as saved at `clock_now`, if anything was) and a fresh world
+    /// standing in until [`Shared::finish_restoring`]: until then every use of the world or the
+    /// clients waits.
+    pub fn restoring(
+        base_url: String,
+        config: SandboxConfig,
+        clock_now: Option<DateTime<Utc>>,
+    ) -> Self {
+        let clock = match (config.manual_clock_start, clock_now) {
+            (Some(_), Some(saved)) => SandboxClock::manual(saved),
             (Some(start), None) => SandboxClock::manual(start),
-            (None, Some(saved)) => SandboxClock::real_with_offset(saved.clock_now - Utc::now()),
+            (None, Some(saved)) => SandboxClock::real_with_offset(saved - Utc::now()),
             (None, None) => SandboxClock::real(),
         };
         let now = clock.now();
         let admin_enabled = config.admin.unwrap_or(config.bind.ip().is_loopback());
-        let mut clients: HashMap<String, ApiClient> = ApiClient::demo_clients()
+        let clients: HashMap<String, ApiClient> = ApiClient::demo_clients()
             .into_iter()
             .map(|c| (c.client_id.clone(), c))
             .collect();
-        let world = match saved {
-            Some(saved) => {
-                // A saved client never replaces a built-in one (older snapshots could hold one).
-                clients.extend(
-                    saved
-                        .clients
-                        .into_iter()
-                        .filter(|c| !ApiClient::is_built_in(&c.client_id))
-                        .map(|c| (c.client_id.clone(), c)),
-                );
-                let mut world = World::restore(saved.world);
-                // The flag given now wins over the one the snapshot was saved with.
-                world.sync_window = config.sync_window;
-                world
-            }
-            None => World::new(config.seed, now, config.sync_window),
-        };
         Self {
             issuer: format!("{base_url}/oidc"),
             base_url,
-            world: Mutex::new(world),
+            world: Mutex::new(World::new(config.seed, now, config.sync_window)),
             clock,
             keys: Mutex::new(vec![SigningKey::identity()]),
             clients: Mutex::new(clients),
@@ -128,7 +173,57 @@ impl Shared {
             config,
             recent_webhooks: Mutex::new(std::collections::VecDeque::new()),
             answered: tokio::sync::Notify::new(),
+            restored: Restored::default(),
+            saved_revision: std::sync::atomic::AtomicU64::new(0),
+            saving: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Puts the saved world and clients in place (none: the fresh world stays) and lets
+    /// everything waiting for them go on.
+    pub fn finish_restoring(&self, saved: Option<crate::persistence::Saved>) {
+        if let Some(saved) = saved {
+            // A saved client never replaces a built-in one (older snapshots could hold one).
+            lock(&self.clients).extend(
+                saved
+                    .clients
+                    .into_iter()
+                    .filter(|c| !ApiClient::is_built_in(&c.client_id))
+                    .map(|c| (c.client_id.clone(), c)),
+            );
+            // The clock file is written after the snapshot: a process stopped in between leaves
+            // it behind the world, never ahead.
+            let _ = self.clock.set(saved.clock_now);
+            let mut world = World::restore(saved.world);
+            // The flag given now wins over the one the snapshot was saved with.
+            world.sync_window = self.config.sync_window;
+            *lock(&self.world) = world;
+        }
+        let revision = lock(&self.world).revision;
+        self.saved_revision
+            .store(revision, std::sync::atomic::Ordering::SeqCst);
+        self.restored.open();
+    }
+
+    /// The saved world could not be read (the disk, not its contents: a damaged file is moved
+    /// aside): the sandbox runs on a fresh world but never saves over the one it could not read.
+    pub fn restoring_failed(&self, err: &std::io::Error) {
+        tracing::error!(%err, "the saved sandbox could not be read; running without saving");
+        self.saving
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.finish_restoring(None);
+    }
+
+    /// Waits (on an async task) until the saved world and clients are in place.
+    pub async fn restored(&self) {
+        self.restored.wait().await;
+    }
+
+    /// The world as it is, not caught up (for the saver and the webhook outbox); waits until it
+    /// is restored.
+    pub(crate) fn world_as_is(&self) -> std::sync::MutexGuard<'_, World> {
+        self.restored.wait_blocking();
+        lock(&self.world)
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -170,12 +265,13 @@ impl Shared {
     /// `.await`.
     pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
         let now = self.now();
-        let mut world = lock(&self.world);
+        let mut world = self.world_as_is();
         world.catch_up(now);
         world
     }
 
     pub fn clients(&self) -> BTreeMap<String, ApiClient> {
+        self.restored.wait_blocking();
         lock(&self.clients)
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -186,16 +282,35 @@ impl Shared {
         format!("{}/token", self.issuer)
     }
 
-    /// Writes the snapshot to the data dir (if any) when the world changed since `last`.
-    /// Returns the revision saved.
-    pub fn save_if_changed(&self, last: u64) -> u64 {
+    /// Saves as the sandbox stops: the world if it changed, and the clock in any case.
+    pub fn save_at_stop(&self) {
+        self.save_if_changed();
+        if let Some(dir) = &self.config.data_dir
+            && self.saving.load(std::sync::atomic::Ordering::SeqCst)
+            && crate::persistence::path(dir).exists()
+            && let Err(err) = crate::persistence::save_clock(dir, self.now())
+        {
+            tracing::warn!(%err, dir = %dir.display(), "could not save the sandbox clock");
+        }
+    }
+
+    /// Writes the snapshot to the data dir (if any) when the world changed since it was
+    /// restored or last saved.
+    pub fn save_if_changed(&self) {
         let Some(dir) = &self.config.data_dir else {
-            return last;
+            return;
         };
+        if !self.saving.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let (revision, snapshot) = {
-            let world = lock(&self.world);
-            if world.revision == last {
-                return last;
+            let world = self.world_as_is();
+            if world.revision
+                == self
+                    .saved_revision
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return;
             }
             (world.revision, world.snapshot())
         };
@@ -206,10 +321,11 @@ impl Shared {
             .collect();
         let saved = crate::persistence::Saved::new(self.now(), clients, snapshot);
         match crate::persistence::save(dir, &saved) {
-            Ok(()) => revision,
+            Ok(()) => self
+                .saved_revision
+                .store(revision, std::sync::atomic::Ordering::SeqCst),
             Err(err) => {
                 tracing::warn!(%err, dir = %dir.display(), "could not save the sandbox");
-                last
             }
         }
     }

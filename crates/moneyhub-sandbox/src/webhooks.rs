@@ -29,7 +29,7 @@ pub async fn deliver_after(
 
 /// Sends whatever the world has recorded since the last flush (in the background).
 pub fn flush(shared: &Arc<Shared>) {
-    let events = std::mem::take(&mut lock(&shared.world).outbox);
+    let events = std::mem::take(&mut shared.world_as_is().outbox);
     if events.is_empty() {
         return;
     }
