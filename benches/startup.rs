@@ -48,8 +48,9 @@ struct Sample {
     pss_app_kib: u64,
     /// The app process's PSS by what it is mapped from.
     breakdown: BTreeMap<&'static str, u64>,
-    /// The app's anonymous memory at each start-up stage it reported, in order.
-    stages: Vec<(String, u64)>,
+    /// The app's anonymous memory (KiB) at each start-up stage it reported, in order, with
+    /// when (ms since its start).
+    stages: Vec<(String, u64, f64)>,
     /// The page's own start-up marks (ms since it began loading), in order.
     page: Vec<(String, f64)>,
 }
@@ -188,13 +189,16 @@ fn measure(binary: &Path, title: &str, env: &[(&str, OsString)]) -> Sample {
         std::thread::sleep(rest);
     }
     for line in std::fs::read_to_string(&report).unwrap_or_default().lines() {
-        if let Some((kib, stage)) = line
+        if let Some((kib, (at, stage))) = line
             .strip_prefix("anonymous_kib=")
-            .and_then(|rest| rest.split_once(" stage="))
+            .and_then(|rest| rest.split_once(" at_ms="))
+            .and_then(|(kib, rest)| Some((kib, rest.split_once(" stage=")?)))
         {
-            sample
-                .stages
-                .push((stage.to_string(), kib.parse().expect("a number")));
+            sample.stages.push((
+                stage.to_string(),
+                kib.parse().expect("a number"),
+                at.parse().expect("a number"),
+            ));
         }
         if let Some((ms, step)) = line
             .strip_prefix("page_ms=")
@@ -221,15 +225,15 @@ fn measure(binary: &Path, title: &str, env: &[(&str, OsString)]) -> Sample {
 fn print_stages(samples: &[Sample]) {
     let Some(first) = samples.first() else { return };
     let mut previous = 0.0;
-    for (index, (stage, _)) in first.stages.iter().enumerate() {
-        let kib = median(
-            samples
-                .iter()
-                .filter_map(|s| s.stages.get(index).map(|(_, kib)| *kib as f64)),
-        );
+    for (index, (stage, _, _)) in first.stages.iter().enumerate() {
+        let of = |pick: fn(&(String, u64, f64)) -> f64| {
+            median(samples.iter().filter_map(|s| s.stages.get(index).map(pick)))
+        };
+        let kib = of(|(_, kib, _)| *kib as f64);
+        let at = of(|(_, _, at)| *at);
         let growth = if index == 0 { 0.0 } else { kib - previous };
         println!(
-            "  {stage:<40} {:>6.1} MiB anonymous{}",
+            "  {stage:<40} at {at:>5.0} ms {:>6.1} MiB anonymous{}",
             kib / MIB,
             if index == 0 {
                 String::new()
@@ -238,6 +242,18 @@ fn print_stages(samples: &[Sample]) {
             }
         );
         previous = kib;
+    }
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("folder");
+    for entry in std::fs::read_dir(from).expect("folder").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
     }
 }
 
@@ -454,17 +470,33 @@ fn attribute(stack: &[Frame<'_>]) -> (String, String) {
 fn main() {
     // This package's binary, built by `cargo bench` in its release-based profile.
     let app = binary("BANKLINKS_BENCH_APP", Some(env!("CARGO_BIN_EXE_banklinks")));
-    let bare = binary("BANKLINKS_BENCH_BARE", None);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
+    // `scripts/bench-app prepare <folder>`: a 50-connection data folder to profile by hand
+    // (keychain service `bench-by-hand`).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(folder) = args
+        .iter()
+        .position(|arg| arg == "prepare")
+        .and_then(|at| args.get(at + 1))
+    {
+        let prepared = prepared_store(&runtime, "bench-by-hand");
+        copy_folder(prepared.path(), Path::new(folder));
+        println!(
+            "prepared {folder} (BANKLINKS_KEYCHAIN_SERVICE={})",
+            support::keychain_service("bench-by-hand")
+        );
+        return;
+    }
     // `scripts/bench-app heap`: the heap profile alone.
     if std::env::args().any(|arg| arg == "heap") {
         heap_profile(&binary("BANKLINKS_BENCH_HEAP_APP", None), &runtime);
         return;
     }
+    let bare = binary("BANKLINKS_BENCH_BARE", None);
     let (mut bares, mut empties, mut busies) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         bares.push(measure(&bare, "Bare window", &[]));

@@ -19,7 +19,8 @@ pub fn mark_start() {
 }
 
 /// Records the process's anonymous memory (its heaps: Rust's, GLib's, WebKit's in-process
-/// part) at a named point of start-up, so the benchmark can say which step it grew in.
+/// part) and the time since start at a named point of start-up, so the benchmark can say which
+/// step it grew in and when each step ended.
 pub fn stage(name: &str) {
     let Some(path) = std::env::var_os("BANKLINKS_BENCH_REPORT") else {
         return;
@@ -37,9 +38,12 @@ pub fn stage(name: &str) {
                 .ok()
         })
         .unwrap_or(0);
+    let at_ms = STARTED
+        .get()
+        .map_or(0.0, |started| started.elapsed().as_secs_f64() * 1000.0);
     append(
         &path,
-        &format!("anonymous_kib={anonymous_kib} stage={name}"),
+        &format!("anonymous_kib={anonymous_kib} at_ms={at_ms:.0} stage={name}"),
     );
 }
 

@@ -138,13 +138,16 @@ async fn a_custom_environment_never_sends_its_secret_in_clear_or_to_new_servers_
     use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
 
     let (_dir, workspace) = demo_workspace("Owner").await;
-    let demo = workspace.overview().await.expect("overview").environment;
+    // The lab's own server: switching away from Demo stops Demo's.
+    let lab = moneyhub_sandbox::RunningSandbox::start(moneyhub_sandbox::SandboxConfig::default())
+        .await
+        .expect("the lab's server");
     let settings = EnvironmentSettings {
         id: "custom-lab".into(),
         kind: EnvironmentKind::Custom,
         name: "Lab".into(),
-        identity_url: demo.identity_url.clone(),
-        api_url: demo.api_url.clone(),
+        identity_url: lab.identity_url(),
+        api_url: lab.api_url(),
         client_id: DEMO_CLIENT_ID.into(),
         auth: AuthKind::ClientSecretBasic,
         signed_request_objects: false,

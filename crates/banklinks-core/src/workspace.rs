@@ -219,6 +219,15 @@ impl Workspace {
             (settings, Arc::new(moneyhub::SystemEnvironment))
         };
         let client = environment::client(&settings, self.keychain.as_ref(), time)?;
+        if id != DEMO {
+            // A Moneyhub or custom environment does not pay for Demo: its bank server stops
+            // (saving its world) and starts again on a switch back. Only once the new client
+            // exists, so a failed switch leaves Demo as it was.
+            let stopped = self.demo.lock().await.take();
+            if let Some(demo) = stopped {
+                demo.sandbox.stop().await;
+            }
+        }
         let profile = {
             let store = lock(&self.store);
             store.set_setting(ACTIVE_ENVIRONMENT, id)?;

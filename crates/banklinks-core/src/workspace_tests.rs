@@ -1061,3 +1061,67 @@ async fn the_tray_counts_who_needs_you_and_syncs_all_that_are_allowed() {
     assert!(!workspace.close_to_tray());
     assert!(!workspace.overview().await.expect("overview").close_to_tray);
 }
+
+/// A Moneyhub or custom environment does not pay for Demo: switching to one stops the Demo bank
+/// server; switching back starts it again, on the same port, with its world as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_environment_stops_the_demo_server_and_demo_comes_back_whole() {
+    use crate::environment::{EnvironmentKind, EnvironmentSettings};
+    use moneyhub_sandbox::{RunningSandbox, SandboxConfig};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keychain: Arc<dyn SecretStore> = Arc::new(MemoryKeychain::default());
+    let workspace = Workspace::open(dir.path().to_path_buf(), keychain)
+        .await
+        .expect("open");
+    workspace
+        .create_profile("Sam", None)
+        .await
+        .expect("profile");
+    let id = add_connection(&workspace, MOCK_BANK).await;
+    let demo = workspace.overview().await.expect("overview").environment;
+    let discovery = format!(
+        "{}/oidc/.well-known/openid-configuration",
+        demo.identity_url
+    );
+    let answers = |url: String| async move {
+        reqwest::get(&url)
+            .await
+            .is_ok_and(|answer| answer.status().is_success())
+    };
+    assert!(answers(discovery.clone()).await, "Demo's server is up");
+
+    let lab = RunningSandbox::start(SandboxConfig::default())
+        .await
+        .expect("the lab's server");
+    let settings = EnvironmentSettings {
+        id: "custom-lab".into(),
+        kind: EnvironmentKind::Custom,
+        name: "Lab".into(),
+        identity_url: lab.identity_url(),
+        api_url: lab.api_url(),
+        ..demo.clone()
+    };
+    workspace
+        .save_environment(settings, Some(DEMO_CLIENT_SECRET.into()))
+        .await
+        .expect("switched to the lab");
+    assert!(!answers(discovery.clone()).await, "Demo's server stopped");
+    assert!(workspace.overview().await.expect("overview").demo.is_none());
+
+    workspace
+        .activate(crate::environment::DEMO)
+        .await
+        .expect("back to Demo");
+    let overview = workspace.overview().await.expect("overview");
+    assert!(overview.demo.is_some_and(|demo| demo.online));
+    assert_eq!(
+        overview.environment.identity_url, demo.identity_url,
+        "the same port"
+    );
+    assert!(answers(discovery).await, "Demo's server is up again");
+    workspace
+        .sync_now(&id)
+        .await
+        .expect("the Demo world kept the connection");
+}
