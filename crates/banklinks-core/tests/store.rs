@@ -255,6 +255,41 @@ fn a_file_that_is_not_a_database_is_moved_aside_not_wiped() {
     assert!(Store::open(&path).is_ok());
 }
 
+/// A database with a damaged page (a failing disk, a half-copied file) is found at open, moved
+/// aside whole and replaced, rather than failing later, mid-refresh.
+#[test]
+fn a_database_with_a_damaged_page_is_moved_aside_at_open() {
+    let (dir, mut store) = fresh();
+    store
+        .save_connections("p1", &[connection("bank:1")], now())
+        .expect("connections");
+    store
+        .save_accounts("p1", &[account("a1", "bank:1", 10_000)], now())
+        .expect("accounts");
+    let many: Vec<StoredTransaction> = (0..3_000)
+        .map(|n| transaction(&format!("t{n}"), "a1", false, n % 400))
+        .collect();
+    store.import_transactions("p1", &many).expect("import");
+    drop(store);
+    let path = dir.path().join("banklinks.sqlite");
+    rusqlite::Connection::open(&path)
+        .expect("raw")
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+    let mut bytes = std::fs::read(&path).expect("read");
+    let page = 4096;
+    let middle = (bytes.len() / page / 2) * page;
+    bytes[middle..middle + page].fill(0xA5);
+    std::fs::write(&path, &bytes).expect("damage");
+    match Store::open(&path) {
+        Err(StoreError::MovedAside { moved_to, .. }) => {
+            assert_eq!(std::fs::read(&moved_to).expect("kept"), bytes, "kept whole");
+        }
+        other => panic!("expected MovedAside, got {other:?}"),
+    }
+    assert!(Store::open(&path).is_ok(), "a new database in its place");
+}
+
 #[test]
 fn a_database_from_a_newer_version_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -10,7 +10,7 @@ import { clock } from './clock.svelte';
 import { nextChange } from './connections';
 import { dashboard } from './dashboard.svelte';
 import { icons } from './icons.svelte';
-import { markStartup } from './firstPaint';
+import { afterFirstPaint, markStartup } from './firstPaint';
 import { navigate } from './router.svelte';
 import { failureEndsWaiting } from './pending';
 import { renewals } from './renewals.svelte';
@@ -44,9 +44,14 @@ class App {
     const iconsRead = icons.load();
     if (!session.hasProfile) return;
     await dashboard.load();
-    void iconsRead.then(() => icons.fillIn(dashboard.connections.map((c) => c.connection.id)));
     void authorizations.load();
-    void dashboard.refresh();
+    // Moneyhub (the refresh, and the bank list for missing icons) only once the cards are
+    // painted: on two cores they would otherwise compete with the paint.
+    void afterFirstPaint().then(async () => {
+      await iconsRead;
+      void icons.fillIn(dashboard.connections.map((c) => c.connection.id));
+      void dashboard.refresh();
+    });
   }
 
   /** Runs a change of who or where, then shows the new world. */
