@@ -152,9 +152,9 @@ impl Workspace {
 
     /// Stops the Demo's bank server, which saves its world. Called as the app exits.
     pub async fn close(&self) {
-        let stopped = self.demo.lock().await.take();
-        if let Some(demo) = stopped {
-            demo.sandbox.stop().await;
+        let mut demo = self.demo.lock().await;
+        if let Some(running) = demo.take() {
+            running.sandbox.stop().await;
         }
     }
 
@@ -223,9 +223,11 @@ impl Workspace {
             // A Moneyhub or custom environment does not pay for Demo: its bank server stops
             // (saving its world) and starts again on a switch back. Only once the new client
             // exists, so a failed switch leaves Demo as it was.
-            let stopped = self.demo.lock().await.take();
-            if let Some(demo) = stopped {
-                demo.sandbox.stop().await;
+            // The lock is held until the stop has saved, so a quick switch back cannot start
+            // a second server on the same folder meanwhile.
+            let mut demo = self.demo.lock().await;
+            if let Some(running) = demo.take() {
+                running.sandbox.stop().await;
             }
         }
         let profile = {

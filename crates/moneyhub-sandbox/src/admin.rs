@@ -440,6 +440,8 @@ async fn register_client(State(shared): State<Arc<Shared>>, bytes: axum::body::B
         ));
     }
     lock(&shared.clients).insert(client.client_id.clone(), client.clone());
+    // Saved with the world: a new client is a change to keep.
+    shared.changed();
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({ "clientId": client.client_id })),

@@ -40,9 +40,17 @@ impl RunningSandbox {
                 let dir = config.data_dir.clone().unwrap_or_default();
                 let shared = Arc::new(Shared::restoring(base_url, config, Some(clock_now)));
                 let restoring = shared.clone();
-                tokio::task::spawn_blocking(move || match crate::persistence::load(&dir) {
-                    Ok(saved) => restoring.finish_restoring(saved),
-                    Err(err) => restoring.restoring_failed(&err),
+                tokio::task::spawn_blocking(move || {
+                    // Whatever happens, the gate opens: a panic here must not hang every
+                    // request (and the stop) behind it.
+                    let loaded = std::panic::catch_unwind(|| crate::persistence::load(&dir))
+                        .unwrap_or_else(|_| {
+                            Err(std::io::Error::other("reading the saved world panicked"))
+                        });
+                    match loaded {
+                        Ok(saved) => restoring.finish_restoring(saved),
+                        Err(err) => restoring.restoring_failed(&err),
+                    }
                 });
                 shared
             }
@@ -54,7 +62,7 @@ impl RunningSandbox {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(std::time::Duration::from_secs(15)).await;
-                    let Some(shared) = driver.upgrade() else {
+                    let Some(shared) = driver.upgrade().filter(|s| !s.has_stopped()) else {
                         break;
                     };
                     let caught_up = shared.clone();
@@ -67,7 +75,9 @@ impl RunningSandbox {
             let saver = Arc::downgrade(&shared);
             tokio::spawn(async move {
                 loop {
-                    let Some(shared) = saver.upgrade() else { break };
+                    let Some(shared) = saver.upgrade().filter(|s| !s.has_stopped()) else {
+                        break;
+                    };
                     // Soon after an answer (a burst of requests becomes one save), and every
                     // few seconds for changes time alone makes.
                     tokio::select! {
@@ -159,7 +169,9 @@ impl RunningSandbox {
             // A client holding a connection open must not keep the world unsaved.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
         }
-        self.shared.save_at_stop();
+        // Files, and perhaps a wait for the world still loading: off the async workers.
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.save_at_stop()).await;
     }
 }
 

@@ -83,6 +83,11 @@ pub struct Shared {
     saved_revision: std::sync::atomic::AtomicU64,
     /// False when the saved world could not be read: a save would overwrite it.
     saving: std::sync::atomic::AtomicBool,
+    /// One save at a time: the saver task and the stop's save write the same temporary file.
+    save_lock: Mutex<()>,
+    /// Set once the sandbox has stopped and made its last save: a task still holding the
+    /// state (a slow request, the clock driver) must not write a world that has moved on.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 /// A gate that opens once, waited on by async tasks and by plain threads alike.
@@ -176,6 +181,8 @@ impl Shared {
             restored: Restored::default(),
             saved_revision: std::sync::atomic::AtomicU64::new(0),
             saving: std::sync::atomic::AtomicBool::new(true),
+            save_lock: Mutex::new(()),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -282,33 +289,56 @@ impl Shared {
         format!("{}/token", self.issuer)
     }
 
-    /// Saves as the sandbox stops: the world if it changed, and the clock in any case.
+    /// Saves as the sandbox stops (the world if it changed or was never saved, and the clock
+    /// in any case), then never again.
     pub fn save_at_stop(&self) {
-        self.save_if_changed();
+        let _one_at_a_time = lock(&self.save_lock);
         if let Some(dir) = &self.config.data_dir
-            && self.saving.load(std::sync::atomic::Ordering::SeqCst)
-            && crate::persistence::path(dir).exists()
-            && let Err(err) = crate::persistence::save_clock(dir, self.now())
+            && self.may_save()
         {
-            tracing::warn!(%err, dir = %dir.display(), "could not save the sandbox clock");
+            self.save_world(!crate::persistence::path(dir).exists());
+            if let Err(err) = crate::persistence::save_clock(dir, self.now()) {
+                tracing::warn!(%err, dir = %dir.display(), "could not save the sandbox clock");
+            }
         }
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the sandbox has stopped (the background tasks end then).
+    pub fn has_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn may_save(&self) -> bool {
+        self.saving.load(std::sync::atomic::Ordering::SeqCst) && !self.has_stopped()
+    }
+
+    /// Marks the world changed for the saver (for changes outside it: a registered client).
+    pub(crate) fn changed(&self) {
+        self.world_as_is().revision += 1;
     }
 
     /// Writes the snapshot to the data dir (if any) when the world changed since it was
     /// restored or last saved.
     pub fn save_if_changed(&self) {
+        let _one_at_a_time = lock(&self.save_lock);
+        if self.may_save() {
+            self.save_world(false);
+        }
+    }
+
+    fn save_world(&self, even_unchanged: bool) {
         let Some(dir) = &self.config.data_dir else {
             return;
         };
-        if !self.saving.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
         let (revision, snapshot) = {
             let world = self.world_as_is();
-            if world.revision
-                == self
-                    .saved_revision
-                    .load(std::sync::atomic::Ordering::SeqCst)
+            if !even_unchanged
+                && world.revision
+                    == self
+                        .saved_revision
+                        .load(std::sync::atomic::Ordering::SeqCst)
             {
                 return;
             }

@@ -512,7 +512,16 @@ async fn a_data_dir_keeps_the_world_clients_and_clock_across_a_restart() {
         "tokenEndpointAuthMethod": "client_secret_basic"
     })).await;
     let Sandbox { running, .. } = sandbox;
+    let kept_by_a_late_task = running.shared.clone();
     running.stop().await;
+    // A task still holding the stopped sandbox (a slow request, the clock driver) never saves
+    // over what the stop saved.
+    let saved = dir.path().join("sandbox.json");
+    let written = std::fs::read(&saved).expect("saved at stop");
+    kept_by_a_late_task.clock.advance(chrono::Duration::days(1));
+    kept_by_a_late_task.world().revision += 1;
+    kept_by_a_late_task.save_if_changed();
+    assert_eq!(std::fs::read(&saved).expect("still saved"), written);
 
     let restarted = Sandbox::start_with(config()).await;
     assert_eq!(

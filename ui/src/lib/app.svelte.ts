@@ -22,6 +22,8 @@ class App {
   #lastChangeAsked: number | null = null;
   /** The profile whose connections are on screen. */
   #shownProfile: string | null = null;
+  /** Counts reloads, so work one of them defers (until the first paint) is dropped by a later one. */
+  #reloads = 0;
 
   async start() {
     if (this.#started) return;
@@ -47,7 +49,10 @@ class App {
     void authorizations.load();
     // Moneyhub (the refresh, and the bank list for missing icons) only once the cards are
     // painted: on two cores they would otherwise compete with the paint.
+    const reload = ++this.#reloads;
     void afterFirstPaint().then(async () => {
+      // A later reload (another profile, say) has its own.
+      if (reload !== this.#reloads) return;
       await iconsRead;
       void icons.fillIn(dashboard.connections.map((c) => c.connection.id));
       void dashboard.refresh();
