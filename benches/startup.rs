@@ -142,15 +142,7 @@ fn measure(binary: &Path, title: &str, env: &[(&str, OsString)]) -> Sample {
     let report = report_dir.path().join("report.txt");
     let display = x11::Display::open();
     let started = Instant::now();
-    let mut child = Command::new(binary)
-        .envs(env.iter().map(|(k, v)| (*k, v)))
-        .env("BANKLINKS_BENCH_REPORT", &report)
-        .env("BANKLINKS_LOG", "warn")
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|err| panic!("launch {binary:?}: {err}"));
+    let mut child = launch(binary, env, &report);
     let pid = child.id();
     let deadline = started + Duration::from_secs(60);
     let mut sample = Sample::default();
@@ -213,11 +205,29 @@ fn measure(binary: &Path, title: &str, env: &[(&str, OsString)]) -> Sample {
     sample.pss_total_kib = tree.iter().map(|pid| pss_kib(*pid)).sum();
     sample.pss_app_kib = pss_kib(pid);
     sample.breakdown = breakdown(pid, binary);
+    stop(&mut child);
+    sample
+}
+
+/// Starts `binary` in its own process group, quiet, reporting to `report`.
+fn launch(binary: &Path, env: &[(&str, OsString)], report: &Path) -> std::process::Child {
+    Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .env("BANKLINKS_BENCH_REPORT", report)
+        .env("BANKLINKS_LOG", "warn")
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|err| panic!("launch {binary:?}: {err}"))
+}
+
+/// Stops the app and everything it started (its WebKit processes share its group).
+fn stop(child: &mut std::process::Child) {
     let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pid}")])
+        .args(["-TERM", "--", &format!("-{}", child.id())])
         .status();
     let _ = child.wait();
-    sample
 }
 
 /// The growth of anonymous memory between the stages the app reported (a start-up heap profile
@@ -288,25 +298,23 @@ fn heap_profile(app: &Path, runtime: &tokio::runtime::Runtime) {
     let prepared = prepared_store(runtime, "bench-heap");
     let folder = tempfile::tempdir().expect("profile folder");
     let file = folder.path().join("dhat-heap.json");
-    let mut child = Command::new(app)
-        .env("BANKLINKS_DATA_DIR", prepared.path())
-        .env(
-            "BANKLINKS_KEYCHAIN_SERVICE",
-            support::keychain_service("bench-heap"),
-        )
-        .env("BANKLINKS_BENCH_REPORT", folder.path().join("report.txt"))
-        .env("BANKLINKS_HEAP_PROFILE", &file)
-        .env("BANKLINKS_LOG", "warn")
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|err| panic!("launch {app:?}: {err}"));
+    let mut child = launch(
+        app,
+        &[
+            ("BANKLINKS_DATA_DIR", prepared.path().as_os_str().to_owned()),
+            (
+                "BANKLINKS_KEYCHAIN_SERVICE",
+                support::keychain_service("bench-heap").into(),
+            ),
+            ("BANKLINKS_HEAP_PROFILE", file.as_os_str().to_owned()),
+        ],
+        &folder.path().join("report.txt"),
+    );
     // Every allocation is recorded with its stack, so this build is slow: give it time.
     let deadline = Instant::now() + Duration::from_secs(300);
     let profile: serde_json::Value = loop {
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            stop(&mut child);
             panic!("no heap profile within 300 s");
         }
         if let Ok(value) = std::fs::read(&file)
@@ -317,11 +325,7 @@ fn heap_profile(app: &Path, runtime: &tokio::runtime::Runtime) {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let pid = child.id();
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pid}")])
-        .status();
-    let _ = child.wait();
+    stop(&mut child);
 
     let frames: Vec<&str> = profile["ftbl"]
         .as_array()

@@ -133,27 +133,12 @@ async fn one_profile_cannot_reach_another_profiles_connections_or_authorizations
 /// another computer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_environment_never_sends_its_secret_in_clear_or_to_new_servers_unasked() {
-    use crate::environment::{AuthKind, EnvironmentKind, EnvironmentSettings};
+    use crate::environment::EnvironmentSettings;
     use crate::error::ErrorCode;
-    use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI};
+    use moneyhub_sandbox::clients::DEMO_CLIENT_SECRET;
 
     let (_dir, workspace) = demo_workspace("Owner").await;
-    // The lab's own server: switching away from Demo stops Demo's.
-    let lab = moneyhub_sandbox::RunningSandbox::start(moneyhub_sandbox::SandboxConfig::default())
-        .await
-        .expect("the lab's server");
-    let settings = EnvironmentSettings {
-        id: "custom-lab".into(),
-        kind: EnvironmentKind::Custom,
-        name: "Lab".into(),
-        identity_url: lab.identity_url(),
-        api_url: lab.api_url(),
-        client_id: DEMO_CLIENT_ID.into(),
-        auth: AuthKind::ClientSecretBasic,
-        signed_request_objects: false,
-        redirect_uri: DEMO_REDIRECT_URI.into(),
-        hybrid_response: false,
-    };
+    let (_lab, settings) = crate::demo_harness::lab_environment().await;
 
     // Plain http to another computer: refused before anything is sent.
     let in_clear = EnvironmentSettings {

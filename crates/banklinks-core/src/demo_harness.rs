@@ -10,6 +10,33 @@ use crate::deep_link::{AuthCallback, DeepLink};
 use crate::keychain::{MemoryKeychain, SecretStore};
 use crate::workspace::{AuthorizationRequest, Workspace};
 
+/// A custom environment "Lab" on its own sandbox (started here; keep it alive), as the demo
+/// client: switching to it stops Demo's server, so it cannot point there.
+pub async fn lab_environment() -> (
+    moneyhub_sandbox::RunningSandbox,
+    crate::environment::EnvironmentSettings,
+) {
+    use crate::environment::{AuthKind, EnvironmentKind, EnvironmentSettings};
+    use moneyhub_sandbox::clients::{DEMO_CLIENT_ID, DEMO_REDIRECT_URI};
+
+    let lab = moneyhub_sandbox::RunningSandbox::start(moneyhub_sandbox::SandboxConfig::default())
+        .await
+        .expect("the lab's server");
+    let settings = EnvironmentSettings {
+        id: "custom-lab".into(),
+        kind: EnvironmentKind::Custom,
+        name: "Lab".into(),
+        identity_url: lab.identity_url(),
+        api_url: lab.api_url(),
+        client_id: DEMO_CLIENT_ID.into(),
+        auth: AuthKind::ClientSecretBasic,
+        signed_request_objects: false,
+        redirect_uri: DEMO_REDIRECT_URI.into(),
+        hybrid_response: false,
+    };
+    (lab, settings)
+}
+
 /// A Demo workspace with a fresh profile; keep the folder alive as long as the workspace.
 pub async fn demo_workspace(profile: &str) -> (tempfile::TempDir, Workspace) {
     demo_workspace_with(profile, Arc::new(MemoryKeychain::default())).await

@@ -1066,18 +1066,7 @@ async fn the_tray_counts_who_needs_you_and_syncs_all_that_are_allowed() {
 /// server; switching back starts it again, on the same port, with its world as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_environment_stops_the_demo_server_and_demo_comes_back_whole() {
-    use crate::environment::{EnvironmentKind, EnvironmentSettings};
-    use moneyhub_sandbox::{RunningSandbox, SandboxConfig};
-
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keychain: Arc<dyn SecretStore> = Arc::new(MemoryKeychain::default());
-    let workspace = Workspace::open(dir.path().to_path_buf(), keychain)
-        .await
-        .expect("open");
-    workspace
-        .create_profile("Sam", None)
-        .await
-        .expect("profile");
+    let (_dir, workspace) = demo_workspace("Sam").await;
     let id = add_connection(&workspace, MOCK_BANK).await;
     let demo = workspace.overview().await.expect("overview").environment;
     let discovery = format!(
@@ -1091,17 +1080,7 @@ async fn another_environment_stops_the_demo_server_and_demo_comes_back_whole() {
     };
     assert!(answers(discovery.clone()).await, "Demo's server is up");
 
-    let lab = RunningSandbox::start(SandboxConfig::default())
-        .await
-        .expect("the lab's server");
-    let settings = EnvironmentSettings {
-        id: "custom-lab".into(),
-        kind: EnvironmentKind::Custom,
-        name: "Lab".into(),
-        identity_url: lab.identity_url(),
-        api_url: lab.api_url(),
-        ..demo.clone()
-    };
+    let (_lab, settings) = crate::demo_harness::lab_environment().await;
     workspace
         .save_environment(settings, Some(DEMO_CLIENT_SECRET.into()))
         .await

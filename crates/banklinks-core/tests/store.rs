@@ -79,15 +79,20 @@ fn fresh() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-#[test]
-fn connections_accounts_and_transactions_round_trip_without_duplicates() {
-    let (_dir, mut store) = fresh();
+/// Connection `bank:1` with account `a1` (balance 100.00) in profile `p1`.
+fn with_one_account(store: &mut Store) {
     store
         .save_connections("p1", &[connection("bank:1")], now())
         .expect("connections");
     store
         .save_accounts("p1", &[account("a1", "bank:1", 10_000)], now())
         .expect("accounts");
+}
+
+#[test]
+fn connections_accounts_and_transactions_round_trip_without_duplicates() {
+    let (_dir, mut store) = fresh();
+    with_one_account(&mut store);
     let first = store
         .import_transactions(
             "p1",
@@ -260,12 +265,7 @@ fn a_file_that_is_not_a_database_is_moved_aside_not_wiped() {
 #[test]
 fn a_database_with_a_damaged_page_is_moved_aside_at_open() {
     let (dir, mut store) = fresh();
-    store
-        .save_connections("p1", &[connection("bank:1")], now())
-        .expect("connections");
-    store
-        .save_accounts("p1", &[account("a1", "bank:1", 10_000)], now())
-        .expect("accounts");
+    with_one_account(&mut store);
     let many: Vec<StoredTransaction> = (0..3_000)
         .map(|n| transaction(&format!("t{n}"), "a1", false, n % 400))
         .collect();

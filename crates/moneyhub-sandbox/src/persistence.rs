@@ -117,17 +117,11 @@ fn set_aside(file: &Path, why: &str) -> std::io::Result<()> {
 }
 
 pub fn save(dir: &Path, saved: &Saved) -> std::io::Result<()> {
-    let file = path(dir);
-    let temporary = file.with_extension("json.tmp");
     // Streamed to the file: the text of a large world is tens of megabytes that need never be
     // in memory at once.
-    let mut writer = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
-    serde_json::to_writer(&mut writer, saved).map_err(std::io::Error::other)?;
-    writer
-        .into_inner()
-        .map_err(|err| err.into_error())?
-        .sync_all()?;
-    std::fs::rename(&temporary, &file)?;
+    write_atomically(&path(dir), |file| {
+        serde_json::to_writer(file, saved).map_err(std::io::Error::other)
+    })?;
     save_clock(dir, saved.clock_now)
 }
 
@@ -137,11 +131,22 @@ pub fn save_clock(dir: &Path, clock_now: DateTime<Utc>) -> std::io::Result<()> {
         version: VERSION,
         clock_now,
     };
-    let file = dir.join(CLOCK_FILE);
+    write_atomically(&dir.join(CLOCK_FILE), |file| {
+        serde_json::to_writer(file, &clock).map_err(std::io::Error::other)
+    })
+}
+
+/// Writes `file` whole or not at all: to a temporary file, flushed to disk, then renamed.
+fn write_atomically(
+    file: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let temporary = file.with_extension("json.tmp");
-    std::fs::write(
-        &temporary,
-        serde_json::to_vec(&clock).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(&temporary, &file)
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    write(&mut writer)?;
+    writer
+        .into_inner()
+        .map_err(|err| err.into_error())?
+        .sync_all()?;
+    std::fs::rename(&temporary, file)
 }
