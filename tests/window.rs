@@ -106,6 +106,20 @@ fn card(id: &str, inner: &str) -> String {
 async fn start_empty_demo(app: &AppSession) {
     app.click("[data-testid=start-demo-empty]").await;
     app.wait_for_text("[data-testid=add-connection]", "").await;
+    // The Demo clock starts at the wall clock; move it to the next 09:30 UTC, so connections
+    // are made far from a UK midnight and "ends in 90 days" reads 90 whatever the hour the
+    // suite runs (a consent's days are UK calendar days).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let morning = 9 * 3600 + 30 * 60;
+    let wait = (morning + 86_400 - now % 86_400) % 86_400;
+    if wait > 0 {
+        app.invoke("demo_advance_clock", json!({ "by": format!("{wait}s") }))
+            .await
+            .expect("move the Demo clock to a morning");
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -1175,7 +1189,7 @@ async fn e2e_closing_the_window_keeps_watch_from_the_tray() {
         "{reminder:?}"
     );
     assert!(
-        reminder.body.contains("Access ends in 10 days"),
+        reminder.body.starts_with("Consent ends in "),
         "{reminder:?}"
     );
     assert!(
@@ -1190,8 +1204,16 @@ async fn e2e_closing_the_window_keeps_watch_from_the_tray() {
     app.wait_for_text("[data-testid=detail-title]", "Moneyhub Open Banking Mock")
         .await;
     app.wait_in_view("[data-testid=consent-countdown]").await;
-    app.wait_for_text("[data-testid=consent-countdown]", "10 days")
+    app.wait_for_text("[data-testid=consent-countdown]", "Consent ends in ")
         .await;
+    // The page and the notice say the same (the core words both), whatever the day it is.
+    let countdown = app.text("[data-testid=consent-countdown]").await;
+    let line = countdown.split(" (").next().unwrap_or_default().trim();
+    assert!(
+        reminder.body.starts_with(&format!("{line}.")),
+        "the page says {countdown:?}, the notice {:?}",
+        reminder.body
+    );
     app.screenshot("back-from-the-tray").await;
 
     // Start at login writes the desktop's autostart entry, which starts it in the tray.

@@ -82,7 +82,7 @@ const ROWS: &[Row] = &[
     Row { state: "consent due in 14 days", bank: "Monzo", setup: Setup::ConsentEndsIn(14), headline: "Consent ends in 14 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(14), detail: "" },
     Row { state: "consent due in 7 days", bank: "Monzo", setup: Setup::ConsentEndsIn(7), headline: "Consent ends in 7 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(7), detail: "" },
     Row { state: "consent due in 3 days", bank: "Monzo", setup: Setup::ConsentEndsIn(3), headline: "Consent ends in 3 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(3), detail: "" },
-    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends in 1 day", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), detail: "" },
+    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends tomorrow", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), detail: "" },
     Row { state: "expired, tppConsent", bank: "Monzo", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", fix: "reconsent", actions: OB_NO_SYNC_EXPIRED, next_sync: false, consent_days: Some(-1), detail: "" },
     Row { state: "expired, no tppConsent (legacy)", bank: "Nutmeg", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", fix: "reauth", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
     Row { state: "resync after 2 days", bank: "Monzo", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
@@ -109,6 +109,27 @@ const ROWS: &[Row] = &[
     Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
 ];
 
+#[test]
+fn the_rows_start_on_a_wednesday_morning_whatever_the_day() {
+    use chrono::{Datelike, TimeZone, Timelike, Weekday};
+    for day in 0..14 {
+        let now = Utc
+            .with_ymd_and_hms(2026, 10, 20, 23, 59, 0)
+            .single()
+            .expect("a time")
+            + Duration::days(day);
+        let start = a_wednesday_morning_after(now);
+        assert_eq!(
+            (start.weekday(), start.hour(), start.minute()),
+            (Weekday::Wed, 9, 30)
+        );
+        assert!(
+            start > now && start - now <= Duration::days(8),
+            "{now} → {start}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_state_says_what_the_seeds_say() {
     let mut failures = Vec::new();
@@ -121,16 +142,40 @@ async fn every_state_says_what_the_seeds_say() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// The next Wednesday at 09:30 UTC: every row starts at the same hour of the same weekday, far
+/// from midnight and from a clock change (always on a Sunday), so no row depends on the day or
+/// the hour the suite runs ("ends in 90 days" is still 90 after the clock moves 8 hours).
+fn a_wednesday_morning_after(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    use chrono::{Datelike, NaiveTime, Weekday};
+    let days_ahead = match (7 + Weekday::Wed.num_days_from_monday()
+        - now.weekday().num_days_from_monday())
+        % 7
+    {
+        0 => 7,
+        days => days,
+    };
+    (now.date_naive() + Duration::days(i64::from(days_ahead)))
+        .and_time(NaiveTime::from_hms_opt(9, 30, 0).expect("a time"))
+        .and_utc()
+}
+
 async fn run(row: &Row) -> ConnectionView {
     let (_dir, workspace) = demo_workspace("Golden").await;
-    let bank = bank_id(&workspace, row.bank).await;
-    let id = add_connection(&workspace, &bank).await;
     let admin = |method: reqwest::Method, path: String, body: Value| {
         let workspace = &workspace;
         async move { admin(workspace, method, &path, body).await }
     };
     let iso = |at: chrono::DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let now = Utc::now();
+    let start = a_wednesday_morning_after(workspace.now());
+    admin(
+        reqwest::Method::POST,
+        "/clock".into(),
+        json!({ "to": iso(start) }),
+    )
+    .await;
+    let bank = bank_id(&workspace, row.bank).await;
+    let id = add_connection(&workspace, &bank).await;
+    let now = workspace.now();
     let patch = |body: Value| admin(reqwest::Method::PATCH, format!("/connections/{id}"), body);
     match row.setup {
         Setup::Nothing => {}
@@ -268,10 +313,11 @@ fn check(row: &Row, view: &ConnectionView) -> Result<(), String> {
             if row.next_sync { "one" } else { "none" }
         ));
     }
-    if health.consent_days_left != row.consent_days {
+    let consent_days = health.consent.as_ref().map(|c| c.days_left);
+    if consent_days != row.consent_days {
         problems.push(format!(
-            "consent days {:?}, want {:?}",
-            health.consent_days_left, row.consent_days
+            "consent days {consent_days:?}, want {:?}",
+            row.consent_days
         ));
     }
     if !health.detail.contains(row.detail) {

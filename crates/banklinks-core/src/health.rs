@@ -8,6 +8,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::calendar::Moment;
+
 use crate::sync_policy::{ScheduleKind, SyncAllowance, WaitReason};
 
 /// What kind of link a connection is, which decides which fixes exist for it. The UI labels
@@ -93,6 +95,8 @@ pub struct Facts {
     pub error: Option<ErrorCode>,
     pub extended_status: Option<ExtendedStatus>,
     pub last_updated: Option<DateTime<Utc>>,
+    /// Moneyhub's last attempt, successful or not (`lastSyncedAt`).
+    pub last_synced_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub tpp_consent: bool,
     pub single_sync_only: bool,
@@ -168,11 +172,46 @@ pub struct Health {
     pub recommended: Fix,
     /// Every action, in the order the UI lists them.
     pub actions: Vec<ActionCheck>,
-    /// Whole days until the consent ends (negative once it has).
-    #[specta(type = Option<f64>)]
-    pub consent_days_left: Option<i64>,
+    /// The recommended fix's button, in words ("Answer your bank’s security question" for a
+    /// refresh the bank asks for). A wait with a time is worded by the UI around `until`.
+    pub fix_label: Option<String>,
+    /// The consent's end, counted and worded once for every surface.
+    pub consent: Option<Consent>,
+    /// Moneyhub no longer shares new data for it (its consent ended or Moneyhub says expired):
+    /// what is shown is frozen as it was.
+    pub consent_ended: bool,
+    /// The one "needs you" rule: the dashboard's summary, the tray and renew all count this.
+    pub needs_you: bool,
+    /// Moneyhub keeps trying and failing: its last success, while attempts go on after it.
+    /// Absent when Moneyhub has stopped (stopped syncing, consent ended, gone).
+    #[specta(type = Option<String>)]
+    pub failing_since: Option<DateTime<Utc>>,
+    /// When these words stop being true by time alone (a local midnight turns "tomorrow" into
+    /// "today", the consent's end turns "ends today" into "ended"): the page reads them again.
+    #[specta(type = Option<String>)]
+    pub words_change_at: Option<DateTime<Utc>>,
+}
+
+/// A consent's end in the person's calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Consent {
+    #[specta(type = String)]
+    pub ends_at: DateTime<Utc>,
+    /// Calendar days in the person's zone from today to the day it ends: 0 on its last day,
+    /// negative once that day has passed.
+    #[specta(type = f64)]
+    pub days_left: i64,
+    pub ended: bool,
+    /// "Consent ends in 12 days", "Consent ends tomorrow", "Consent ends today at 16:00",
+    /// "Consent ended yesterday (6 Dec)": the same line on the card, the page and a notice.
+    pub text: String,
+    /// Ended, or ends within 3 days: the card's urgent style and a warning at least.
+    pub urgent: bool,
+    /// Ended or ends within 14 days: worth renewing now ("renew all" takes it).
+    pub due: bool,
     /// The reminder point reached: 14, 7, 3 or 1 days before the consent ends.
-    pub consent_reminder: Option<u8>,
+    pub reminder: Option<u8>,
 }
 
 impl Health {
@@ -186,6 +225,47 @@ const REMINDER_POINTS: [u8; 4] = [14, 7, 3, 1];
 
 /// A consent ending within this many days is due: the card says so and "renew all" takes it.
 pub const CONSENT_DUE_WITHIN_DAYS: i64 = 14;
+
+/// A consent ending within this many days is urgent: a warning, and the card's urgent style.
+pub const CONSENT_URGENT_WITHIN_DAYS: i64 = 3;
+
+fn consent(expires_at: DateTime<Utc>, expired: bool, moment: Moment) -> Consent {
+    let days_left = moment.days_until(expires_at);
+    let ended = expired || expires_at <= moment.now;
+    let text = if ended {
+        match days_left {
+            0 => "Consent ended today".to_string(),
+            -1 => format!("Consent ended yesterday ({})", moment.day(expires_at)),
+            // Moneyhub says it has expired though its end date is still ahead.
+            days if days > 0 => "Consent ended".to_string(),
+            _ => format!("Consent ended on {}", moment.day(expires_at)),
+        }
+    } else {
+        match days_left {
+            0 => format!("Consent ends today at {}", moment.clock(expires_at)),
+            1 => "Consent ends tomorrow".to_string(),
+            days => format!("Consent ends in {days} days"),
+        }
+    };
+    let reminder = (!ended)
+        .then(|| {
+            REMINDER_POINTS
+                .iter()
+                .rev()
+                .find(|point| days_left <= i64::from(**point))
+                .copied()
+        })
+        .flatten();
+    Consent {
+        ends_at: expires_at,
+        days_left,
+        ended,
+        text,
+        urgent: ended || days_left <= CONSENT_URGENT_WITHIN_DAYS,
+        due: ended || days_left <= CONSENT_DUE_WITHIN_DAYS,
+        reminder,
+    }
+}
 
 /// `resync` is set when `lastUpdated` is older than this (40 days for slow-moving accounts).
 pub fn staleness_threshold(facts: &Facts) -> Duration {
@@ -232,20 +312,13 @@ pub fn assess(
     facts: &Facts,
     allowance: SyncAllowance,
     tried: &Tried,
-    now: DateTime<Utc>,
+    moment: impl Into<Moment>,
 ) -> Health {
-    // Days started count while the consent runs (a new 90-day consent reads 90, the last
-    // hours read 1); once it has ended, whole days since (so "ended today" is 0, then -1…).
-    let consent_days_left = facts.expires_at.map(|at| {
-        let seconds = (at - now).num_seconds();
-        if seconds > 0 {
-            (seconds + 86_399).div_euclid(86_400)
-        } else {
-            seconds.div_euclid(86_400)
-        }
-    });
+    let moment = moment.into();
+    let now = moment.now;
     let expired = facts.extended_status == Some(ExtendedStatus::Expired)
         || facts.expires_at.is_some_and(|at| at <= now);
+    let consent = facts.expires_at.map(|at| consent(at, expired, moment));
     let renew = if facts.kind.open_banking() && facts.tpp_consent {
         Fix::Reconsent
     } else {
@@ -272,6 +345,14 @@ pub fn assess(
         None if stale_by_age => Some(ErrorCode::Resync),
         other => other,
     };
+    // Moneyhub said nothing is wrong; the age of the data is Banklinks' own inference, so it is
+    // told in Banklinks' words, never in Moneyhub's (which blame multi-factor authentication).
+    let inferred = (facts.error.is_none() && stale_by_age).then(|| {
+        format!(
+            "Banklinks has had no new data for this connection for over {} days, though Moneyhub reported no problem when last asked.",
+            staleness_threshold(facts).num_days()
+        )
+    });
 
     let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) = if facts
         .removed_at_source
@@ -324,7 +405,7 @@ pub fn assess(
             user_fix,
         )
     } else if let Some(code) = error {
-        let words = moneyhub_words(code);
+        let words = inferred.as_deref().unwrap_or(moneyhub_words(code));
         match code {
             ErrorCode::CredentialsError => (
                 Severity::Action,
@@ -403,8 +484,8 @@ pub fn assess(
             "Moneyhub has not finished the first sync yet.".into(),
             Fix::Wait { until: None },
         )
-    } else if let Some(days) = consent_days_left.filter(|days| *days <= CONSENT_DUE_WITHIN_DAYS) {
-        let severity = if days <= 3 {
+    } else if let Some(consent) = consent.as_ref().filter(|consent| consent.due) {
+        let severity = if consent.urgent {
             Severity::Warning
         } else {
             Severity::Info
@@ -416,11 +497,7 @@ pub fn assess(
         };
         (
             severity,
-            format!(
-                "Consent ends in {} day{}",
-                days.max(0),
-                if days == 1 { "" } else { "s" }
-            ),
+            consent.text.clone(),
             format!("Access to this connection ends soon; {fix_text}."),
             renew,
         )
@@ -451,24 +528,60 @@ pub fn assess(
         recommended
     };
 
-    let consent_reminder = consent_days_left
-        .filter(|days| *days >= 0)
-        .and_then(|days| {
-            REMINDER_POINTS
-                .iter()
-                .rev()
-                .find(|point| days <= i64::from(**point))
-                .copied()
-        });
+    // A consent about to end needs the person whatever else is going on (a sync running, data
+    // partly synced, the first data awaited): an info state must not hide it.
+    let severity = if consent.as_ref().is_some_and(|c| c.urgent && !c.ended)
+        && facts.removed_at_source.is_none()
+    {
+        severity.max(Severity::Warning)
+    } else {
+        severity
+    };
+    let stopped = expired
+        || facts.removed_at_source.is_some()
+        || facts.extended_status.is_some()
+        || facts.status == Status::Ok;
+    let failing_since = match (facts.last_updated, facts.last_synced_at) {
+        (Some(updated), Some(attempted)) if attempted > updated && !stopped => Some(updated),
+        _ => None,
+    };
+    let words_change_at = consent.as_ref().map(|c| {
+        let midnight = moment.next_midnight();
+        if c.ended || c.ends_at <= now {
+            midnight
+        } else {
+            midnight.min(c.ends_at)
+        }
+    });
+
+    let fix_label = match recommended {
+        Fix::Reauth => Some("Reauthenticate"),
+        Fix::Reconsent => Some("Renew consent"),
+        Fix::Refresh if error == Some(ErrorCode::MfaRequired) => {
+            Some("Answer your bank’s security question")
+        }
+        Fix::Refresh => Some("Refresh"),
+        Fix::Sync => Some("Sync now"),
+        Fix::Wait { until: Some(_) } => Some("Wait"),
+        Fix::Wait { until: None } => Some("Wait for the bank"),
+        Fix::ContactSupport => Some("Contact support"),
+        Fix::Remove => Some("Remove from Banklinks"),
+        Fix::None => None,
+    }
+    .map(str::to_string);
 
     Health {
         severity,
         headline,
+        fix_label,
+        consent_ended: expired,
         detail: detail.trim().to_string(),
         recommended,
         actions: actions::actions(facts, allowance, expired),
-        consent_days_left,
-        consent_reminder,
+        consent,
+        needs_you: severity >= Severity::Warning,
+        failing_since,
+        words_change_at,
     }
 }
 

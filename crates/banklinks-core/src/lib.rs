@@ -8,6 +8,7 @@
 
 #[cfg(test)]
 mod boundary_tests;
+pub mod calendar;
 pub mod deep_link;
 #[cfg(test)]
 mod demo_harness;

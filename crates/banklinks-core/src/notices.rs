@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::flows::ConnectionView;
-use crate::health::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -24,7 +23,14 @@ pub fn due(views: &[ConnectionView], already: &HashSet<String>) -> Vec<Notice> {
     let mut notices = Vec::new();
     for view in views {
         let connection = &view.connection;
-        if view.health.severity == Severity::Action {
+        // The one "needs you" rule the tray and the dashboard count; a consent that is only
+        // ending is told by its reminders instead.
+        let consent_is_the_news = view
+            .health
+            .consent
+            .as_ref()
+            .is_some_and(|consent| consent.text == view.health.headline);
+        if view.health.needs_you && !consent_is_the_news {
             // Keyed by headline too: a different problem later is news again.
             let key = format!("attention:{}:{}", connection.id, view.health.headline);
             if !already.contains(&key) {
@@ -37,27 +43,20 @@ pub fn due(views: &[ConnectionView], already: &HashSet<String>) -> Vec<Notice> {
             }
             continue;
         }
-        if let (Some(point), Some(days)) =
-            (view.health.consent_reminder, view.health.consent_days_left)
-        {
+        if let Some(consent) = view.health.consent.as_ref() {
+            let Some(point) = consent.reminder else {
+                continue;
+            };
             // Keyed by the expiry it warns about, so a renewed consent gets its own reminders.
-            let expiry = connection
-                .expires_at
-                .map(|at| at.format("%Y-%m-%d").to_string())
-                .unwrap_or_default();
+            let expiry = consent.ends_at.format("%Y-%m-%d");
             let key = format!("consent:{}:{expiry}:{point}", connection.id);
             if !already.contains(&key) {
                 notices.push(Notice {
                     key,
                     connection_id: connection.id.clone(),
                     title: format!("{}: consent ends soon", connection.name),
-                    body: match days {
-                        0 => "Access ends today. Renew it to keep your data updating.".into(),
-                        1 => "Access ends tomorrow. Renew it to keep your data updating.".into(),
-                        n => {
-                            format!("Access ends in {n} days. Renew it to keep your data updating.")
-                        }
-                    },
+                    // The card's own line, so the two never name different days.
+                    body: format!("{}. Renew it to keep your data updating.", consent.text),
                 });
             }
         }

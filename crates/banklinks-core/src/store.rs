@@ -174,13 +174,15 @@ pub struct JournalEntry {
 }
 
 /// What removing a connection deleted from this device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct RemovalReceipt {
     #[specta(type = f64)]
     pub accounts: u64,
     #[specta(type = f64)]
     pub transactions: u64,
+    /// What was done, in words: the dashboard's receipt and the announcement say this.
+    pub text: String,
 }
 
 /// An authorization waiting for its callback, as stored (its secrets are in the keychain).
@@ -526,6 +528,7 @@ impl Store {
         let receipt = RemovalReceipt {
             accounts: u64::try_from(accounts).unwrap_or(0),
             transactions: u64::try_from(transactions).unwrap_or(0),
+            text: String::new(),
         };
         // Before the row goes, so the receipt names the bank.
         insert_journal(

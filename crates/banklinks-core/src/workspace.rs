@@ -171,7 +171,7 @@ impl Workspace {
         &self.data_dir
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         lock(&self.active)
             .as_ref()
             .map(|flows| flows.now())

@@ -686,6 +686,23 @@ async fn the_demo_world_is_saved_when_the_app_closes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_moneyhub_no_longer_lists_is_reconciled() {
     let (dir, workspace) = demo_workspace("Sam").await;
+    // Salary day at 09:00: the current account has a transaction today, so something is
+    // pending whatever day the suite runs (on some days the generated history has none).
+    let salary_day = {
+        use chrono::Datelike;
+        let mut day = workspace.now().date_naive() + Duration::days(1);
+        while day.day() != 25 {
+            day += Duration::days(1);
+        }
+        day.and_hms_opt(9, 0, 0).expect("a time").and_utc()
+    };
+    admin(
+        &workspace,
+        reqwest::Method::POST,
+        "/clock",
+        serde_json::json!({ "to": crate::store::iso(salary_day) }),
+    )
+    .await;
     let kept = add_connection(&workspace, MOCK_BANK).await;
     let other = add_connection(&workspace, MOCK_BANK).await;
     let admin = |method: reqwest::Method, path: String| {
@@ -919,11 +936,17 @@ async fn renew_all_walks_the_due_consents_and_resumes_after_a_restart() {
     for _ in 0..4 {
         ids.push(add_connection(&workspace, MOCK_BANK).await);
     }
-    for id in &ids[..3] {
-        workspace
-            .demo_break(id, Breakage::ConsentEndingSoon)
-            .await
-            .expect("ending soon");
+    // Three consents end within the fortnight, none in the order they were added (the four
+    // share one bank name, and their ids are random): the soonest is renewed first.
+    let now = workspace.now();
+    for (id, days) in [(&ids[0], 5), (&ids[1], 2), (&ids[2], 9)] {
+        admin(
+            &workspace,
+            reqwest::Method::PATCH,
+            &format!("/connections/{id}"),
+            serde_json::json!({ "expiresAt": crate::store::iso(now + Duration::days(days)) }),
+        )
+        .await;
     }
     workspace
         .demo_break(&ids[3], Breakage::CredentialsError)
@@ -933,9 +956,11 @@ async fn renew_all_walks_the_due_consents_and_resumes_after_a_restart() {
         .renew_all(RenewStep::Status)
         .await
         .expect("status");
-    assert_eq!(status.due, ids[..3].to_vec());
+    let soonest_first = vec![ids[1].clone(), ids[0].clone(), ids[2].clone()];
+    assert_eq!(status.due, soonest_first);
     assert_eq!(status.needs_reauth, vec![ids[3].clone()]);
     assert!(status.batch.is_none());
+    let ids = soonest_first;
 
     // The first renews at its bank.
     let started = workspace.renew_all(RenewStep::Start).await.expect("start");
@@ -1103,4 +1128,43 @@ async fn another_environment_stops_the_demo_server_and_demo_comes_back_whole() {
         .sync_now(&id)
         .await
         .expect("the Demo world kept the connection");
+}
+
+/// The tray, the dashboard and notifications count one "needs you": a failed sync with a consent
+/// ending in two days is counted by all three (the tray used to say all was fine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_and_the_dashboard_count_the_same_connections_as_needing_you() {
+    let (_dir, workspace) = demo_workspace("Kim").await;
+    let id = add_connection(&workspace, MOCK_BANK).await;
+    let _fine = add_connection(&workspace, MOCK_BANK).await;
+    let now = workspace.now();
+    admin(
+        &workspace,
+        reqwest::Method::PATCH,
+        &format!("/connections/{id}"),
+        serde_json::json!({ "expiresAt": crate::store::iso(now + Duration::days(2)) }),
+    )
+    .await;
+    workspace
+        .demo_break(&id, Breakage::SyncError)
+        .await
+        .expect("sync error");
+    let views = workspace.dashboard().expect("dashboard");
+    let card = views.iter().find(|v| v.connection.id == id).expect("card");
+    assert_eq!(card.health.headline, "Sync failed");
+    assert!(card.health.needs_you);
+    assert_eq!(
+        views.iter().filter(|v| v.health.needs_you).count(),
+        1,
+        "only the broken one"
+    );
+    let attention = workspace.attention().expect("attention");
+    assert_eq!(attention.summary(), "1 needs you");
+    let notices = crate::notices::due(&views, &Default::default());
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.connection_id == id && n.body == "Sync failed"),
+        "{notices:?}"
+    );
 }

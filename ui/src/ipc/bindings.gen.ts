@@ -320,6 +320,11 @@ export type ConnectionView_Deserialize = {
 	 *  the rest in the background within minutes).
 	 */
 	historyArriving: boolean,
+	/**
+	 *  Moneyhub's own status, error and extended status verbatim ("error (sync_error),
+	 *  stoppedSyncing"), for support: the one place its raw values are shown.
+	 */
+	moneyhubSays: string,
 };
 
 /**  A dashboard row: a connection, its accounts and what to do about it. */
@@ -351,6 +356,58 @@ export type ConnectionView_Serialize = {
 	 *  the rest in the background within minutes).
 	 */
 	historyArriving: boolean,
+	/**
+	 *  Moneyhub's own status, error and extended status verbatim ("error (sync_error),
+	 *  stoppedSyncing"), for support: the one place its raw values are shown.
+	 */
+	moneyhubSays: string,
+};
+
+/**  A consent's end in the person's calendar. */
+export type Consent = Consent_Serialize | Consent_Deserialize;
+
+/**  A consent's end in the person's calendar. */
+export type Consent_Deserialize = {
+	endsAt: string,
+	/**
+	 *  Calendar days in the person's zone from today to the day it ends: 0 on its last day,
+	 *  negative once that day has passed.
+	 */
+	daysLeft: number | null,
+	ended: boolean,
+	/**
+	 *  "Consent ends in 12 days", "Consent ends tomorrow", "Consent ends today at 16:00",
+	 *  "Consent ended yesterday (6 Dec)": the same line on the card, the page and a notice.
+	 */
+	text: string,
+	/**  Ended, or ends within 3 days: the card's urgent style and a warning at least. */
+	urgent: boolean,
+	/**  Ended or ends within 14 days: worth renewing now ("renew all" takes it). */
+	due: boolean,
+	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
+	reminder?: number | null,
+};
+
+/**  A consent's end in the person's calendar. */
+export type Consent_Serialize = {
+	endsAt: string,
+	/**
+	 *  Calendar days in the person's zone from today to the day it ends: 0 on its last day,
+	 *  negative once that day has passed.
+	 */
+	daysLeft: number | null,
+	ended: boolean,
+	/**
+	 *  "Consent ends in 12 days", "Consent ends tomorrow", "Consent ends today at 16:00",
+	 *  "Consent ended yesterday (6 Dec)": the same line on the card, the page and a notice.
+	 */
+	text: string,
+	/**  Ended, or ends within 3 days: the card's urgent style and a warning at least. */
+	urgent: boolean,
+	/**  Ended or ends within 14 days: worth renewing now ("renew all" takes it). */
+	due: boolean,
+	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
+	reminder: number | null,
 };
 
 export type DeepLinkKind = "authCallback" | "openConnection";
@@ -564,10 +621,30 @@ export type Health_Deserialize = {
 	recommended: Fix_Deserialize,
 	/**  Every action, in the order the UI lists them. */
 	actions: ActionCheck_Deserialize[],
-	/**  Whole days until the consent ends (negative once it has). */
-	consentDaysLeft?: number | null,
-	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
-	consentReminder?: number | null,
+	/**
+	 *  The recommended fix's button, in words ("Answer your bank’s security question" for a
+	 *  refresh the bank asks for). A wait with a time is worded by the UI around `until`.
+	 */
+	fixLabel?: string | null,
+	/**  The consent's end, counted and worded once for every surface. */
+	consent?: Consent_Deserialize | null,
+	/**
+	 *  Moneyhub no longer shares new data for it (its consent ended or Moneyhub says expired):
+	 *  what is shown is frozen as it was.
+	 */
+	consentEnded: boolean,
+	/**  The one "needs you" rule: the dashboard's summary, the tray and renew all count this. */
+	needsYou: boolean,
+	/**
+	 *  Moneyhub keeps trying and failing: its last success, while attempts go on after it.
+	 *  Absent when Moneyhub has stopped (stopped syncing, consent ended, gone).
+	 */
+	failingSince?: string | null,
+	/**
+	 *  When these words stop being true by time alone (a local midnight turns "tomorrow" into
+	 *  "today", the consent's end turns "ends today" into "ended"): the page reads them again.
+	 */
+	wordsChangeAt?: string | null,
 };
 
 export type Health_Serialize = {
@@ -577,10 +654,30 @@ export type Health_Serialize = {
 	recommended: Fix_Serialize,
 	/**  Every action, in the order the UI lists them. */
 	actions: ActionCheck_Serialize[],
-	/**  Whole days until the consent ends (negative once it has). */
-	consentDaysLeft: number | null,
-	/**  The reminder point reached: 14, 7, 3 or 1 days before the consent ends. */
-	consentReminder: number | null,
+	/**
+	 *  The recommended fix's button, in words ("Answer your bank’s security question" for a
+	 *  refresh the bank asks for). A wait with a time is worded by the UI around `until`.
+	 */
+	fixLabel: string | null,
+	/**  The consent's end, counted and worded once for every surface. */
+	consent: Consent_Serialize | null,
+	/**
+	 *  Moneyhub no longer shares new data for it (its consent ended or Moneyhub says expired):
+	 *  what is shown is frozen as it was.
+	 */
+	consentEnded: boolean,
+	/**  The one "needs you" rule: the dashboard's summary, the tray and renew all count this. */
+	needsYou: boolean,
+	/**
+	 *  Moneyhub keeps trying and failing: its last success, while attempts go on after it.
+	 *  Absent when Moneyhub has stopped (stopped syncing, consent ended, gone).
+	 */
+	failingSince: string | null,
+	/**
+	 *  When these words stop being true by time alone (a local midnight turns "tomorrow" into
+	 *  "today", the consent's end turns "ends today" into "ended"): the page reads them again.
+	 */
+	wordsChangeAt: string | null,
 };
 
 /**  An institution in the bank chooser. */
@@ -942,6 +1039,8 @@ export type RegularPayment_Serialize = {
 export type RemovalReceipt = {
 	accounts: number | null,
 	transactions: number | null,
+	/**  What was done, in words: the dashboard's receipt and the announcement say this. */
+	text: string,
 };
 
 export type RenewAll = RenewAll_Serialize | RenewAll_Deserialize;

@@ -3,7 +3,6 @@ import type { ActionCheck, Fix, Health, Severity } from '../ipc';
 import {
   bankInitial,
   changesText,
-  consentText,
   dashboardSummary,
   fixEffect,
   finishedText,
@@ -101,6 +100,11 @@ describe('syncAvailabilityText', () => {
       { health: { actions: [check()] } },
     ] as unknown as Parameters<typeof nextChange>[0];
     expect(nextChange(views)).toBe(Date.parse('2025-11-21T14:05:00Z'));
+    // A consent's words turn at the person's midnight or at its end: read again then too.
+    const turning = [...views, { health: { wordsChangeAt: '2025-11-21T14:00:00Z', actions: [] } }] as unknown as Parameters<
+      typeof nextChange
+    >[0];
+    expect(nextChange(turning)).toBe(Date.parse('2025-11-21T14:00:00Z'));
     expect(nextChange([])).toBeNull();
   });
 });
@@ -117,13 +121,15 @@ describe('fixes', () => {
     [{ kind: 'none' }, null, 'nothing'],
   ];
 
-  it('names the security question when that is why the bank wants a refresh', () => {
-    expect(fixLabel({ kind: 'refresh' }, now, 'mfa_required')).toBe('Answer your bank’s security question');
-    expect(fixLabel({ kind: 'refresh' }, now, null)).toBe('Refresh');
+  it('takes the core’s label, and words a wait’s time in the person’s zone', () => {
+    const mfa = { recommended: { kind: 'refresh' } as Fix, fixLabel: 'Answer your bank’s security question' };
+    expect(fixLabel(mfa, now)).toBe('Answer your bank’s security question');
+    const wait = { recommended: { kind: 'wait', until: '2025-11-21T14:05:00Z' } as Fix, fixLabel: 'Wait' };
+    expect(fixLabel(wait, now)).toBe('Wait until 14:05');
+    expect(fixLabel({ recommended: { kind: 'none' }, fixLabel: null }, now)).toBeNull();
   });
 
-  it.each(cases)('%o is labelled %s and does %s', (fix, label, effect) => {
-    expect(fixLabel(fix, now)).toBe(label);
+  it.each(cases)('%o is labelled %s and does %s', (fix, _label, effect) => {
     expect(fixEffect(fix).type).toBe(effect);
   });
 
@@ -140,8 +146,12 @@ function health(severity: Severity): { health: Health } {
       detail: '',
       recommended: { kind: 'none' },
       actions: [],
-      consentDaysLeft: null,
-      consentReminder: null,
+      fixLabel: null,
+      consent: null,
+      consentEnded: false,
+      needsYou: severity === 'action' || severity === 'warning',
+      failingSince: null,
+      wordsChangeAt: null,
     },
   };
 }
@@ -184,17 +194,6 @@ describe('ordering and labels', () => {
     expect(kindLabels.other).toBe('Other');
   });
 
-  it('words the consent countdown from its one date, in local calendar days', () => {
-    // `now` is 13:42 on 21 Nov (UTC, the tests' zone).
-    expect(consentText('2025-12-03T09:00:00Z', now)).toBe('Consent ends in 12 days');
-    expect(consentText('2026-02-19T13:42:00Z', now)).toBe('Consent ends in 90 days');
-    expect(consentText('2025-11-22T01:00:00Z', now)).toBe('Consent ends tomorrow');
-    expect(consentText('2025-11-21T18:00:00Z', now)).toMatch(/^Consent ends today at /);
-    expect(consentText('2025-11-21T09:00:00Z', now)).toBe('Consent ended today');
-    expect(consentText('2025-11-20T23:00:00Z', now)).toBe('Consent ended yesterday (20 Nov)');
-    expect(consentText('2025-11-18T12:00:00Z', now)).toBe('Consent ended on 18 Nov');
-  });
-
   it('titles personas', () => {
     expect(personaTitle('needs-attention')).toBe('Needs attention');
     expect(personaTitle('everyday')).toBe('Everyday');
@@ -212,13 +211,14 @@ describe('removal', () => {
     expect(removalSummary('Monzo', 2, 1234)).toBe(
       'This revokes Banklinks’ consent at Monzo and deletes 2 accounts and 1,234 transactions from Moneyhub and this device.',
     );
+    const gone = removalSummary('Monzo', 2, 1234, true);
+    expect(gone).not.toMatch(/revokes|from Moneyhub/);
+    expect(gone).toMatch(/from this device\.$/);
   });
 
-  it('gives a receipt', () => {
-    expect(removalText({ name: 'Monzo', accounts: 2, transactions: 340 })).toBe(
-      'Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this device.',
-    );
-    expect(removalText({ name: 'Monzo', accounts: null, transactions: null })).toMatch(/its data deleted/);
+  it('gives the core’s receipt as it is', () => {
+    const text = 'Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this device.';
+    expect(removalText({ text })).toBe(text);
   });
 });
 

@@ -9,6 +9,7 @@ import type {
   ConnectionKind,
   ConnectionView,
   Fix,
+  Health,
   RenewAll,
   Severity,
 } from '../ipc';
@@ -16,7 +17,6 @@ import {
   formatAt,
   formatClock,
   formatDate,
-  formatDay,
   formatDuration,
   formatUpcoming,
   plural,
@@ -52,30 +52,12 @@ export function fixEffect(fix: Fix): FixEffect {
   }
 }
 
-/** The fix button's label; null when there is nothing to do. */
-/**
- * The fix's button says what will happen. A refresh because the bank wants a security answer
- * (`mfa_required`) says so, rather than sharing its name with the page's Refresh button.
- */
-export function fixLabel(fix: Fix, now: Instant, error?: string | null): string | null {
-  switch (fix.kind) {
-    case 'reauth':
-      return 'Reauthenticate';
-    case 'reconsent':
-      return 'Renew consent';
-    case 'refresh':
-      return error === 'mfa_required' ? 'Answer your bank’s security question' : 'Refresh';
-    case 'sync':
-      return 'Sync now';
-    case 'wait':
-      return fix.until ? `Wait until ${formatUpcoming(fix.until, now)}` : 'Wait for the bank';
-    case 'contactSupport':
-      return 'Contact support';
-    case 'remove':
-      return 'Remove from Banklinks';
-    case 'none':
-      return null;
-  }
+/** The fix button's label, the core's words; null when there is nothing to do. A wait with a time
+ * gets the time in the person's zone. */
+export function fixLabel(health: Pick<Health, 'recommended' | 'fixLabel'>, now: Instant): string | null {
+  const fix = health.recommended;
+  if (fix.kind === 'wait' && fix.until) return `Wait until ${formatUpcoming(fix.until, now)}`;
+  return health.fixLabel;
 }
 
 export const actionLabels: Record<Action, string> = {
@@ -181,16 +163,18 @@ export function syncButtonLabel(check: ActionCheck | undefined, now: Instant): s
   return check?.availableAt ? `Sync ${formatAt(check.availableAt, now)}` : 'Sync now';
 }
 
-/** The soonest moment any shown check changes by itself, so the page asks the core again then. */
+/** The soonest moment any shown check or wording changes by itself, so the page asks the core
+ * again then. */
 export function nextChange(views: Pick<ConnectionView, 'health'>[]): number | null {
   let soonest: number | null = null;
+  const consider = (when: string | null) => {
+    if (!when) return;
+    const at = toMs(when);
+    if (soonest === null || at < soonest) soonest = at;
+  };
   for (const view of views) {
-    for (const check of view.health.actions) {
-      if (check.availableAt) {
-        const at = toMs(check.availableAt);
-        if (soonest === null || at < soonest) soonest = at;
-      }
-    }
+    consider(view.health.wordsChangeAt);
+    for (const check of view.health.actions) consider(check.availableAt);
   }
   return soonest;
 }
@@ -199,8 +183,9 @@ export function queuedText(at: string, now: Instant): string {
   return `Queued for ${formatUpcoming(at, now)}`;
 }
 
+/** The core's one "needs you" rule, which the tray and notifications count too. */
 export function needsAttention(view: Pick<ConnectionView, 'health'>): boolean {
-  return view.health.severity === 'action' || view.health.severity === 'warning';
+  return view.health.needsYou;
 }
 
 /** The dashboard's headline: "All 4 connections are healthy", "2 need your attention". */
@@ -227,34 +212,8 @@ export function sortByUrgency<T extends Pick<ConnectionView, 'health' | 'connect
 }
 
 /** Whether the data is frozen because access has lapsed rather than merely late. */
-export function consentLapsed(view: ConnectionView): boolean {
-  const days = view.health.consentDaysLeft;
-  return (days !== null && days < 0) || view.connection.extendedStatus === 'expired';
-}
-
-/** "Consent ends in 12 days", "Consent ends today", "Consent ended 3 days ago". */
-/** The consent's end in words, from its one date read in the person's own time zone, so
- * "ended yesterday" and "ended on 28 Feb" can never name different days. */
-export function consentText(expiresAt: string, now: Instant): string {
-  const days = calendarDaysBetween(toMs(now), Date.parse(expiresAt));
-  const ended = Date.parse(expiresAt) <= toMs(now);
-  if (ended) {
-    if (days === 0) return 'Consent ended today';
-    if (days === -1) return `Consent ended yesterday (${formatDay(expiresAt)})`;
-    return `Consent ended on ${formatDay(expiresAt)}`;
-  }
-  if (days === 0) return `Consent ends today at ${formatClock(expiresAt)}`;
-  if (days === 1) return 'Consent ends tomorrow';
-  return `Consent ends in ${days} days`;
-}
-
-/** Whole local calendar days from `from` to `to` (negative when `to` is earlier). */
-function calendarDaysBetween(from: number, to: number): number {
-  const midnight = (ms: number) => {
-    const d = new Date(ms);
-    return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
-  };
-  return Math.round((midnight(to) - midnight(from)) / 86_400_000);
+export function consentLapsed(view: Pick<ConnectionView, 'health'>): boolean {
+  return view.health.consentEnded;
 }
 
 /** "needs-attention" → "Needs attention". */
@@ -269,7 +228,7 @@ export function bankInitial(name: string): string {
   return letter ? letter.toUpperCase() : '?';
 }
 
-export type Receipt = { name: string; accounts: number | null; transactions: number | null };
+export type Receipt = { text: string };
 
 /** "2 of 4 renewed", and what became of the rest once the batch is over or stopped. */
 export function renewProgressText(batch: Pick<RenewAll, 'queue' | 'current' | 'renewed' | 'failed' | 'stopping'>): string {
@@ -305,7 +264,7 @@ export function finishedText(purpose: AuthorizationPurpose): string {
     case 'addConnection':
       return 'Connected.';
     case 'reauth':
-      return 'Reauthenticated; it is working again.';
+      return 'Reauthenticated at your bank.';
     case 'reconsent':
       return 'Consent renewed.';
     case 'refresh':
@@ -313,23 +272,25 @@ export function finishedText(purpose: AuthorizationPurpose): string {
   }
 }
 
-/** "Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this
- * device." */
+/** The core's receipt, which says only what happened (no consent to revoke for a connection
+ * Moneyhub no longer had). */
 export function removalText(receipt: Receipt): string {
-  const parts: string[] = [];
-  if (receipt.accounts !== null) parts.push(plural(receipt.accounts, 'account'));
-  if (receipt.transactions !== null) parts.push(plural(receipt.transactions, 'transaction'));
-  const what = parts.length > 0 ? `${parts.join(' and ')} deleted` : 'its data deleted';
-  return `Removed ${receipt.name}: consent revoked, ${what} from Moneyhub and this device.`;
+  return receipt.text;
 }
 
 /** "This revokes Banklinks’ consent at Monzo and deletes 2 accounts and 1,234 transactions from
  * Moneyhub and this device." */
-export function removalSummary(bank: string, accounts: number, transactions: number | null): string {
+export function removalSummary(
+  bank: string,
+  accounts: number,
+  transactions: number | null,
+  goneAtMoneyhub = false,
+): string {
   const what =
     transactions === null
       ? `${plural(accounts, 'account')} and all their transactions`
       : `${plural(accounts, 'account')} and ${plural(transactions, 'transaction')}`;
+  if (goneAtMoneyhub) return `Moneyhub no longer has ${bank}, so there is no consent to revoke. This deletes ${what} from this device.`;
   return `This revokes Banklinks’ consent at ${bank} and deletes ${what} from Moneyhub and this device.`;
 }
 

@@ -140,7 +140,7 @@ class Dashboard {
   }
 
   async syncNow(view: ConnectionView) {
-    const { id, name } = view.connection;
+    const { id } = view.connection;
     this.tell(id, undefined);
     this.busy = { ...this.busy, [id]: 'sync' };
     const outcome = await ipc.syncNow(id);
@@ -163,7 +163,7 @@ class Dashboard {
   }
 
   async syncWhenAllowed(view: ConnectionView) {
-    const { id, name } = view.connection;
+    const { id } = view.connection;
     this.tell(id, undefined);
     this.busy = { ...this.busy, [id]: 'queue' };
     const outcome = await ipc.syncWhenAllowed(id);
@@ -191,13 +191,13 @@ class Dashboard {
   }
 
   async removeConnection(view: ConnectionView): Promise<Outcome<unknown>> {
-    const { id, name } = view.connection;
+    const { id } = view.connection;
     this.busy = { ...this.busy, [id]: 'remove' };
     const outcome = await ipc.removeConnection(id);
     this.busy = { ...this.busy, [id]: undefined };
     if (outcome.ok) {
       this.tell(id, undefined);
-      this.receipt = { name, ...outcome.value };
+      this.receipt = outcome.value;
       announcer.say(removalText(this.receipt));
       navigate('dashboard');
       await this.load();

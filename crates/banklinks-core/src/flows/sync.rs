@@ -341,27 +341,81 @@ impl Flows {
         let _busy = self.claim(connection)?;
         // Only a connection of this profile goes into Moneyhub's URL: an id from the webview
         // such as `../../<other user>/connection/<id>` is refused here.
-        self.connection_view(connection)?;
-        match self
+        let view = self.connection_view(connection)?;
+        let revoked = match self
             .client
             .delete_connection(&self.user_id, connection)
             .await
         {
+            Ok(()) => true,
             // Already gone at Moneyhub (deleted elsewhere): only this device's copy is left.
-            Ok(()) | Err(moneyhub::Error::Http { status: 404, .. }) => {}
+            Err(moneyhub::Error::Http { status: 404, .. }) => false,
             Err(err) => return Err(err.into()),
-        }
-        let receipt = lock(&self.store).remove_connection(
+        };
+        let mut receipt = lock(&self.store).remove_connection(
             &self.profile,
             connection,
             Actor::User,
             self.now(),
         )?;
+        receipt.text = removal_text(&view.connection.name, &receipt, revoked);
         self.emit(FlowEvent::ConnectionRemoved {
             connection_id: connection.to_string(),
             accounts: u32::try_from(receipt.accounts).unwrap_or(u32::MAX),
             transactions: u32::try_from(receipt.transactions).unwrap_or(u32::MAX),
         });
         Ok(receipt)
+    }
+}
+
+/// "Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and
+/// this device." Only what happened: a connection Moneyhub no longer had had no consent to
+/// revoke there.
+pub(crate) fn removal_text(bank: &str, receipt: &RemovalReceipt, revoked: bool) -> String {
+    let count = |n: u64, what: &str| {
+        // 1,234 as the rest of the app writes counts.
+        let digits = n.to_string();
+        let mut grouped = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        format!("{grouped} {what}{}", if n == 1 { "" } else { "s" })
+    };
+    let what = format!(
+        "{} and {}",
+        count(receipt.accounts, "account"),
+        count(receipt.transactions, "transaction")
+    );
+    if revoked {
+        format!("Removed {bank}: consent revoked, {what} deleted from Moneyhub and this device.")
+    } else {
+        format!(
+            "Removed {bank}: Moneyhub no longer had it, so there was no consent to revoke; {what} deleted from this device."
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receipt_says_only_what_happened() {
+        let receipt = RemovalReceipt {
+            accounts: 2,
+            transactions: 1234,
+            text: String::new(),
+        };
+        assert_eq!(
+            removal_text("Monzo", &receipt, true),
+            "Removed Monzo: consent revoked, 2 accounts and 1,234 transactions deleted from Moneyhub and this device."
+        );
+        let gone = removal_text("Monzo", &receipt, false);
+        assert!(!gone.contains("revoked,"), "{gone}");
+        assert!(!gone.contains("from Moneyhub"), "{gone}");
+        assert!(gone.ends_with("deleted from this device."), "{gone}");
     }
 }

@@ -48,6 +48,20 @@ pub struct ConnectionView {
     /// Moneyhub is still fetching its older history (it brings 1–3 months on connecting and
     /// the rest in the background within minutes).
     pub history_arriving: bool,
+    /// Moneyhub's own status, error and extended status verbatim ("error (sync_error),
+    /// stoppedSyncing"), for support: the one place its raw values are shown.
+    pub moneyhub_says: String,
+}
+
+fn moneyhub_says(connection: &StoredConnection) -> String {
+    let mut said = connection.status.clone();
+    if let Some(error) = &connection.error {
+        said.push_str(&format!(" ({error})"));
+    }
+    if let Some(extended) = &connection.extended_status {
+        said.push_str(&format!(", {extended}"));
+    }
+    said
 }
 
 /// How long after connecting Moneyhub may still be bringing older history.
@@ -143,6 +157,7 @@ impl Flows {
             None
         };
         let history_arriving = history_arriving(connection.connected_on, history_from, now);
+        let moneyhub_says = moneyhub_says(&connection);
         Ok(ConnectionView {
             kind: facts.kind,
             connection,
@@ -156,6 +171,7 @@ impl Flows {
             removed_at_source,
             history_from,
             history_arriving,
+            moneyhub_says,
         })
     }
 
@@ -266,6 +282,7 @@ fn facts(connection: &StoredConnection, accounts: &[StoredAccount], local: Local
         removed_at_source: local.removed_at_source,
         syncing: local.syncing,
         last_updated: connection.last_updated,
+        last_synced_at: connection.last_synced_at,
         expires_at: connection.expires_at,
         tpp_consent: connection.tpp_consent,
         single_sync_only: connection.single_sync_only,
@@ -283,7 +300,7 @@ fn facts(connection: &StoredConnection, accounts: &[StoredAccount], local: Local
 /// retrying, for a single-sync connection (it waits for a refresh), or once it is gone.
 fn moneyhub_will_sync(facts: &Facts, health: &Health) -> bool {
     use health::ExtendedStatus;
-    let expired = health.consent_days_left.is_some_and(|days| days < 0)
+    let expired = health.consent.as_ref().is_some_and(|c| c.ended)
         || facts.extended_status == Some(ExtendedStatus::Expired);
     !expired
         && facts.removed_at_source.is_none()

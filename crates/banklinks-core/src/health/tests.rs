@@ -17,6 +17,7 @@ fn healthy(kind: ConnectionKind) -> Facts {
         error: None,
         extended_status: None,
         last_updated: Some(now() - Duration::hours(3)),
+        last_synced_at: Some(now() - Duration::hours(3)),
         expires_at: Some(now() + Duration::days(60)),
         tpp_consent: matches!(kind, ConnectionKind::OpenBanking | ConnectionKind::Test),
         single_sync_only: false,
@@ -439,7 +440,9 @@ fn reminders_fall_at_14_7_3_and_1_days() {
             ..healthy(ConnectionKind::OpenBanking)
         };
         assert_eq!(
-            assess(&facts, NOW, &Tried::default(), now()).consent_reminder,
+            assess(&facts, NOW, &Tried::default(), now())
+                .consent
+                .and_then(|c| c.reminder),
             point,
             "{days} days"
         );
@@ -748,19 +751,139 @@ fn undocumented_errors_removed_connections_and_syncs_in_progress() {
 }
 
 #[test]
-fn a_new_ninety_day_consent_reads_ninety_days_and_the_last_hours_read_one() {
-    let days_left = |expires: Duration| {
+fn consent_days_are_the_persons_calendar_days_and_worded_once() {
+    // 12:00 UTC on 1 June is 13:00 in London and 21:00 in Tokyo.
+    let consent = |expires: Duration, zone: chrono_tz::Tz| {
         let facts = Facts {
             expires_at: Some(now() + expires),
             ..healthy(ConnectionKind::OpenBanking)
         };
-        assess(&facts, NOW, &Tried::default(), now()).consent_days_left
+        assess(&facts, NOW, &Tried::default(), Moment::in_zone(now(), zone))
+            .consent
+            .expect("a consent")
     };
-    assert_eq!(days_left(Duration::days(90)), Some(90));
+    let london = chrono_tz::Europe::London;
+    let tokyo = chrono_tz::Asia::Tokyo;
+    assert_eq!(consent(Duration::days(90), london).days_left, 90);
     assert_eq!(
-        days_left(Duration::days(90) - Duration::seconds(5)),
-        Some(90)
+        consent(Duration::days(90), london).text,
+        "Consent ends in 90 days"
     );
-    assert_eq!(days_left(Duration::hours(3)), Some(1));
-    assert_eq!(days_left(Duration::zero()), Some(0));
+    // Four hours left: today, not "tomorrow" (24-hour periods started said 1).
+    let today = consent(Duration::hours(4), london);
+    assert_eq!(
+        (today.days_left, today.text.as_str()),
+        (0, "Consent ends today at 17:00")
+    );
+    assert_eq!(today.reminder, Some(1));
+    // The same four hours in Tokyo end after its midnight: tomorrow there.
+    let tomorrow = consent(Duration::hours(4), tokyo);
+    assert_eq!(
+        (tomorrow.days_left, tomorrow.text.as_str()),
+        (1, "Consent ends tomorrow")
+    );
+    // Urgent means the same to the card's style and to the warning: 3 days or fewer.
+    for (days, urgent) in [(4, false), (3, true), (1, true)] {
+        let c = consent(Duration::days(days), london);
+        assert_eq!(c.urgent, urgent, "{days} days");
+        let facts = Facts {
+            expires_at: Some(now() + Duration::days(days)),
+            ..healthy(ConnectionKind::OpenBanking)
+        };
+        let severity = assess(&facts, NOW, &Tried::default(), now()).severity;
+        assert_eq!(severity >= Severity::Warning, urgent, "{days} days");
+    }
+    let ended = consent(-Duration::hours(20), london);
+    assert_eq!(
+        (ended.ended, ended.text.as_str()),
+        (true, "Consent ended yesterday (31 May)")
+    );
+    assert_eq!(
+        consent(-Duration::hours(1), london).text,
+        "Consent ended today"
+    );
+    assert_eq!(
+        consent(-Duration::days(4), london).text,
+        "Consent ended on 28 May"
+    );
+}
+
+#[test]
+fn a_consent_about_to_end_is_not_hidden_by_an_info_state() {
+    for facts in [
+        Facts {
+            syncing: true,
+            ..healthy(ConnectionKind::OpenBanking)
+        },
+        Facts {
+            status: Status::Error,
+            error: Some(ErrorCode::SyncPartial),
+            ..healthy(ConnectionKind::OpenBanking)
+        },
+        Facts {
+            status: Status::Never,
+            last_updated: None,
+            ..healthy(ConnectionKind::OpenBanking)
+        },
+    ] {
+        let facts = Facts {
+            expires_at: Some(now() + Duration::days(2)),
+            ..facts
+        };
+        let health = assess(&facts, NOW, &Tried::default(), now());
+        assert!(health.needs_you, "{facts:?}: {health:?}");
+        assert!(health.consent.expect("consent").urgent);
+    }
+}
+
+#[test]
+fn failing_since_only_while_moneyhub_keeps_trying() {
+    let trying = Facts {
+        status: Status::Error,
+        error: Some(ErrorCode::SyncError),
+        last_updated: Some(now() - Duration::days(2)),
+        last_synced_at: Some(now() - Duration::hours(1)),
+        ..healthy(ConnectionKind::OpenBanking)
+    };
+    let since = assess(&trying, NOW, &Tried::default(), now()).failing_since;
+    assert_eq!(since, Some(now() - Duration::days(2)));
+    let stopped = Facts {
+        extended_status: Some(ExtendedStatus::StoppedSyncing),
+        ..trying.clone()
+    };
+    let expired = Facts {
+        expires_at: Some(now() - Duration::days(1)),
+        ..trying.clone()
+    };
+    let removed = Facts {
+        removed_at_source: Some(now()),
+        ..trying.clone()
+    };
+    for facts in [stopped, expired, removed] {
+        let health = assess(&facts, NOW, &Tried::default(), now());
+        assert_eq!(health.failing_since, None, "{}", health.headline);
+    }
+}
+
+#[test]
+fn a_resync_banklinks_infers_is_told_in_banklinks_words_not_moneyhubs() {
+    let inferred = Facts {
+        last_updated: Some(now() - Duration::days(3)),
+        ..healthy(ConnectionKind::OpenBanking)
+    };
+    let health = assess(&inferred, NOW, &Tried::default(), now());
+    assert_eq!(health.headline, "Not updated recently");
+    assert!(!health.detail.contains("multi factor"), "{}", health.detail);
+    assert!(
+        health.detail.contains("Moneyhub reported no problem"),
+        "{}",
+        health.detail
+    );
+    let said = Facts {
+        status: Status::Error,
+        error: Some(ErrorCode::Resync),
+        ..inferred
+    };
+    let health = assess(&said, NOW, &Tried::default(), now());
+    assert!(health.detail.contains("multi factor"), "{}", health.detail);
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{AuthorizationRequest, Workspace};
 use crate::error::{Error, ErrorCode};
 use crate::flows::{ConnectionView, Flows};
-use crate::health::{Action, CONSENT_DUE_WITHIN_DAYS, Fix};
+use crate::health::{Action, Fix};
 use crate::renewals::RenewAll;
 
 /// What the person asked of the batch.
@@ -47,28 +47,33 @@ pub struct RenewAllView {
 
 fn due(views: &[ConnectionView]) -> (Vec<String>, Vec<String>) {
     let lapsing = |v: &&ConnectionView| {
-        v.removed_at_source.is_none()
-            && v.health
-                .consent_days_left
-                .is_some_and(|days| days <= CONSENT_DUE_WITHIN_DAYS)
+        v.removed_at_source.is_none() && v.health.consent.as_ref().is_some_and(|c| c.due)
     };
     let renewable = |v: &&ConnectionView| {
         v.health
             .check(Action::Reconsent)
             .is_some_and(|check| check.allowed)
     };
-    let due = views
-        .iter()
-        .filter(lapsing)
-        .filter(renewable)
-        .map(|v| v.connection.id.clone())
-        .collect();
+    let mut due: Vec<&ConnectionView> = views.iter().filter(lapsing).filter(renewable).collect();
+    due.sort_by(|a, b| renewal_order(a).cmp(&renewal_order(b)));
+    let due = due.into_iter().map(|v| v.connection.id.clone()).collect();
     let needs_reauth = views
         .iter()
         .filter(|v| v.health.recommended == Fix::Reauth || (lapsing(v) && !renewable(v)))
         .map(|v| v.connection.id.clone())
         .collect();
     (due, needs_reauth)
+}
+
+/// The consent that ends soonest is renewed first, so a batch cut short (cancelled, the app
+/// closed) has saved the most urgent ones; ties go by name as the person reads them, and the id
+/// only keeps the order stable between runs.
+fn renewal_order(view: &ConnectionView) -> (Option<chrono::DateTime<chrono::Utc>>, &str, &str) {
+    (
+        view.connection.expires_at,
+        view.connection.name.as_str(),
+        view.connection.id.as_str(),
+    )
 }
 
 const SETTING: &str = "renew_all";

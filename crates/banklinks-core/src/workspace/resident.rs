@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Workspace;
 use crate::error::Error;
 use crate::flows::ConnectionView;
-use crate::health::{Action, Severity};
+use crate::health::Action;
 use crate::locks::lock;
 
 pub(super) const CLOSE_TO_TRAY: &str = "close_to_tray";
@@ -27,8 +27,7 @@ impl Attention {
     pub fn from_views(views: &[ConnectionView]) -> Self {
         let needs_you = views
             .iter()
-            .filter(|view| view.removed_at_source.is_none())
-            .filter(|view| view.health.severity == Severity::Action)
+            .filter(|view| view.health.needs_you)
             .map(|view| view.connection.name.clone())
             .collect();
         let can_sync = views.iter().filter(|view| sync_allowed(view)).count();
