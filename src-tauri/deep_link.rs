@@ -43,8 +43,7 @@ pub fn listen<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::
 fn register_scheme<R: Runtime>(app: &AppHandle<R>) {
     #[cfg(any(target_os = "linux", windows))]
     {
-        let is_appimage = cfg!(target_os = "linux") && app.env().appimage.is_some();
-        if (cfg!(debug_assertions) || is_appimage)
+        if (cfg!(debug_assertions) || runs_as_appimage(app))
             && let Err(err) = app.deep_link().register_all()
         {
             tracing::warn!(%err, "could not register the {SCHEME}:// scheme with the desktop");
@@ -52,6 +51,18 @@ fn register_scheme<R: Runtime>(app: &AppHandle<R>) {
     }
     #[cfg(not(any(target_os = "linux", windows)))]
     let _ = app;
+}
+
+/// `Env::appimage` exists only on Linux, so the question is asked only there (a `cfg!()` would
+/// leave the field access in the Windows build, which then fails to compile).
+#[cfg(target_os = "linux")]
+fn runs_as_appimage<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.env().appimage.is_some()
+}
+
+#[cfg(windows)]
+fn runs_as_appimage<R: Runtime>(_app: &AppHandle<R>) -> bool {
+    false
 }
 
 /// Called with a second instance's arguments. The deep-link plugin has already delivered any

@@ -106,7 +106,7 @@ const ROWS: &[Row] = &[
     Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "fetching" },
     Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
     Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
-    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
 ];
 
 #[test]

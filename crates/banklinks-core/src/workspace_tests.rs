@@ -752,6 +752,14 @@ async fn what_moneyhub_no_longer_lists_is_reconciled() {
         format!("/connections/{kept}/post-pending"),
     )
     .await;
+    // Posted under new ids, they are not news: "Synced: N new" does not count them.
+    let arrived = workspace
+        .flows()
+        .expect("flows")
+        .refresh_connection(&kept)
+        .await
+        .expect("refresh");
+    assert_eq!(arrived, 0, "a re-issued pending transaction is not new");
     workspace.refresh().await.expect("refresh");
     let after: Vec<StoredTransaction> = accounts.iter().flat_map(|a| stored(a)).collect();
     assert!(
@@ -1167,4 +1175,220 @@ async fn the_tray_and_the_dashboard_count_the_same_connections_as_needing_you() 
             .any(|n| n.connection_id == id && n.body == "Sync failed"),
         "{notices:?}"
     );
+}
+
+/// A reauth whose callback has not arrived yet (the person is still at the bank, or a refresh
+/// ran between their consent and the callback) leaves the connection as it was: not "removed at
+/// Moneyhub", no journal line saying so. The callback then moves it to its new id, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reauth_still_at_the_bank_is_not_taken_for_a_removal() {
+    let (_dir, workspace) = demo_workspace("Noor").await;
+    let bank = crate::demo_harness::bank_id(&workspace, "Sandbox Bank (new id on reauth)").await;
+    let old = add_connection(&workspace, &bank).await;
+    let url = workspace
+        .begin(AuthorizationRequest::Reauth {
+            connection_id: old.clone(),
+        })
+        .await
+        .expect("begin");
+    // The person consents at the bank (Moneyhub moves the connection to a new id there); the
+    // callback is not delivered yet, and a refresh runs meanwhile.
+    let callback = moneyhub_sandbox::journey::walk(&url, &[])
+        .await
+        .expect("bank journey");
+    workspace.refresh().await.expect("refresh");
+    let card = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == old)
+        .expect("still listed");
+    assert_eq!(card.removed_at_source, None, "{}", card.health.headline);
+    assert_ne!(card.health.headline, "Removed at Moneyhub");
+    let journal = workspace
+        .flows()
+        .expect("flows")
+        .journal()
+        .expect("journal");
+    assert!(
+        !journal
+            .iter()
+            .any(|e| matches!(e.event, JournalEvent::RemovedAtMoneyhub)),
+        "{journal:?}"
+    );
+
+    let moved = workspace
+        .complete(&typed(&callback))
+        .await
+        .expect("complete");
+    assert_ne!(moved.connection_id, old, "this bank issues a new id");
+    let ids: Vec<String> = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .map(|v| v.connection.id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![moved.connection_id.clone()],
+        "one card, under its new id"
+    );
+}
+
+/// A Moneyhub user deleted outside Banklinks: every card says its connection is gone (sync is
+/// refused, the tray offers no "sync all"), and what was saved stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_user_leaves_no_card_offering_a_sync() {
+    let (_dir, workspace) = demo_workspace("Ash").await;
+    let first = add_connection(&workspace, MOCK_BANK).await;
+    let _second = add_connection(&workspace, MOCK_BANK).await;
+    let accounts_before = workspace
+        .dashboard()
+        .expect("dashboard")
+        .iter()
+        .map(|v| v.accounts.len())
+        .sum::<usize>();
+    let user = workspace.flows().expect("flows").user_id().to_string();
+    admin(
+        &workspace,
+        reqwest::Method::DELETE,
+        &format!("/users/{user}"),
+        serde_json::json!({}),
+    )
+    .await;
+    let refused = workspace.refresh().await.expect_err("the user is gone");
+    assert_eq!(refused.code(), ErrorCode::UserGone);
+
+    let views = workspace.dashboard().expect("dashboard");
+    assert_eq!(views.len(), 2);
+    for view in &views {
+        assert_eq!(view.health.headline, "Removed at Moneyhub");
+        assert!(view.health.needs_you);
+        let sync = view
+            .health
+            .check(crate::health::Action::Sync)
+            .expect("listed");
+        assert!(!sync.allowed);
+        assert_eq!(view.next_automatic_sync, None);
+    }
+    assert_eq!(
+        views.iter().map(|v| v.accounts.len()).sum::<usize>(),
+        accounts_before,
+        "what was saved stays"
+    );
+    let attention = workspace.attention().expect("attention");
+    assert_eq!(attention.summary(), "2 need you");
+    assert_eq!(attention.sync_label(), "Nothing can sync right now");
+    // Removing one now only clears this device, and the receipt says so.
+    let receipt = workspace.remove(&first).await.expect("remove");
+    assert!(
+        receipt.text.contains("Moneyhub no longer had it"),
+        "{}",
+        receipt.text
+    );
+}
+
+/// A manual sync the server failed after Moneyhub had started it (a 502 from a gateway) counts
+/// against Moneyhub's window: the card waits, as Moneyhub does, instead of offering a sync that
+/// would only be refused with a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_answered_with_a_502_still_counts_against_the_window() {
+    let (_dir, workspace) = demo_workspace("Lee").await;
+    let id = add_connection(&workspace, MOCK_BANK).await;
+    let api = workspace
+        .overview()
+        .await
+        .expect("overview")
+        .environment
+        .api_url;
+    let api_path = url::Url::parse(&api)
+        .expect("the API's address")
+        .path()
+        .trim_end_matches('/')
+        .to_string();
+    admin(
+        &workspace,
+        reqwest::Method::PUT,
+        "/faults",
+        serde_json::json!([{
+            "pathPrefix": format!("{api_path}/sync/"),
+            "status": 502,
+            "afterHandling": true,
+            "times": 1
+        }]),
+    )
+    .await;
+    let failed = workspace.sync_now(&id).await.expect_err("a 502");
+    assert_ne!(failed.code(), ErrorCode::Internal, "{failed}");
+
+    let flows = workspace.flows().expect("flows");
+    let sync = flows.sync_check(&id).expect("check");
+    assert!(!sync.allowed, "{sync:?}");
+    assert!(sync.available_at.is_some(), "{sync:?}");
+    // Moneyhub agrees: asked anyway, it refuses.
+    let asked_anyway = flows.client().sync(flows.user_id(), &id, None).await;
+    assert!(
+        matches!(asked_anyway, Err(moneyhub::Error::RateLimited { .. })),
+        "{asked_anyway:?}"
+    );
+}
+
+/// A sync run Moneyhub cannot tell about (a 403 or 5xx from its record) stops no refresh: the
+/// run is asked about again later, and the refresh brings everything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_sync_run_blocks_no_refresh() {
+    let (_dir, workspace) = demo_workspace("Uma").await;
+    let bank = crate::demo_harness::bank_id(&workspace, "Sandbox Bank (slow syncs)").await;
+    let id = add_connection(&workspace, &bank).await;
+    workspace.sync_now(&id).await.expect("sync");
+    let identity = workspace
+        .overview()
+        .await
+        .expect("overview")
+        .environment
+        .identity_url;
+    let identity_path = url::Url::parse(&identity)
+        .expect("the identity service's address")
+        .path()
+        .trim_end_matches('/')
+        .to_string();
+    let user = workspace.flows().expect("flows").user_id().to_string();
+    // Only the run's record fails; the connection list, also under /users, answers.
+    admin(
+        &workspace,
+        reqwest::Method::PUT,
+        "/faults",
+        serde_json::json!([{
+            "pathPrefix": format!("{identity_path}/users/{user}/syncs/"),
+            "status": 403
+        }]),
+    )
+    .await;
+    workspace.refresh().await.expect("the refresh goes on");
+    workspace.refresh().await.expect("and again");
+    let card = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("listed");
+    assert!(card.syncing_since.is_some(), "still watched, not given up");
+}
+
+/// A connection of a type the client does not model (Moneyhub lists more than it documents for
+/// banks, e.g. `id:experian`) still has its accounts fetched; its card offers only the fixes
+/// every connection has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_of_an_unmodelled_type_still_brings_its_accounts() {
+    let (_dir, workspace) = demo_workspace("Ola").await;
+    let bank = crate::demo_harness::bank_id(&workspace, "Experian (credit report)").await;
+    let id = add_connection(&workspace, &bank).await;
+    let card = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("listed");
+    assert_eq!(card.kind, crate::health::ConnectionKind::Other);
+    assert!(!card.accounts.is_empty(), "its accounts are fetched");
 }

@@ -19,6 +19,9 @@ pub enum ConnectionType {
     Zoopla,
     Mouseprice,
     Autotrader,
+    /// A type Moneyhub lists that clients may not model (an identity and credit-report
+    /// connection): a client must still fetch its accounts.
+    IdExperian,
 }
 
 impl ConnectionType {
@@ -30,6 +33,7 @@ impl ConnectionType {
             ConnectionType::Zoopla => "zoopla",
             ConnectionType::Mouseprice => "mouseprice",
             ConnectionType::Autotrader => "autotrader",
+            ConnectionType::IdExperian => "id:experian",
         }
     }
 

@@ -51,6 +51,9 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
                 )
                     .into_response(),
                 Some(rule) => {
+                    if rule.after_handling {
+                        drop(next.run(request).await);
+                    }
                     let status = rule
                         .status
                         .and_then(|s| StatusCode::from_u16(s).ok())

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use moneyhub::api::TransactionQuery;
-use moneyhub::models::{self, ConnectionType};
+use moneyhub::models;
 
 use super::{FlowError, FlowEvent, Flows, lock};
 use crate::journal::JournalEvent;
@@ -73,11 +73,38 @@ impl Flows {
         now: DateTime<Utc>,
     ) -> Result<Vec<models::Connection>, FlowError> {
         let connections = match self.client.connections(&self.user_id).await {
-            Err(moneyhub::Error::Http { status: 404, .. }) => return Err(FlowError::UserGone),
+            Err(moneyhub::Error::Http { status: 404, .. }) => {
+                // The user is gone, and every connection with it: the cards say so (sync is
+                // refused, nothing "needs a sync"), and what was saved stays whatever the
+                // setting, since a 404 is a poor reason to delete someone's history.
+                let mut store = lock(&self.store);
+                for gone in store.mark_connections_gone(&self.profile, &[], now)? {
+                    store.append_journal(
+                        &self.profile,
+                        Some(&gone),
+                        &JournalEvent::RemovedAtMoneyhub,
+                        Actor::Automatic,
+                        now,
+                    )?;
+                }
+                return Err(FlowError::UserGone);
+            }
             other => other?,
         };
+        // A reauth at its bank may already have moved the connection to a new id that this
+        // device learns only from the callback: until that arrives or the request expires, the
+        // old one is not "removed at Moneyhub".
+        let awaiting_reauth = self.pending_authorizations()?.into_iter().filter_map(|pending| {
+            (pending.purpose == crate::journal::AuthorizationPurpose::Reauth)
+                .then_some(pending.connection_id)
+                .flatten()
+        });
         let stored: Vec<StoredConnection> = connections.iter().map(stored_connection).collect();
-        let listed: Vec<String> = connections.iter().map(|c| c.id.clone()).collect();
+        let listed: Vec<String> = connections
+            .iter()
+            .map(|c| c.id.clone())
+            .chain(awaiting_reauth)
+            .collect();
         let mut store = lock(&self.store);
         store.save_connections(&self.profile, &stored, now)?;
         let keep = store.setting(KEEP_GONE_DATA)?.as_deref() != Some("off");
@@ -120,9 +147,6 @@ impl Flows {
         known: Option<Vec<models::Account>>,
         now: DateTime<Utc>,
     ) -> Result<u64, FlowError> {
-        if matches!(connection.kind, ConnectionType::Other) {
-            return Ok(0);
-        }
         let accounts = match known {
             Some(accounts) => accounts,
             None => {
@@ -192,11 +216,15 @@ impl Flows {
                 tracing::info!(%err, "could not read Moneyhub's sync record");
             }
         }
-        if fetched_before.is_some() {
-            self.drop_vanished_pending(&account_ids).await?;
-        }
+        // A pending transaction that posted under a new id arrives as a new row while its old
+        // row goes: it is not news ("Synced: 1 new transaction" would count it twice over).
+        let replaced = if fetched_before.is_some() {
+            self.drop_vanished_pending(&account_ids).await?
+        } else {
+            0
+        };
         lock(&self.store).set_transactions_fetched_at(&self.profile, &connection.id, now)?;
-        Ok(arrived)
+        Ok(arrived.saturating_sub(replaced))
     }
 
     /// Moneyhub's regular transactions for the user (one request), into the store. They are an
@@ -244,10 +272,11 @@ impl Flows {
     /// Moneyhub replaces a pending transaction that posts under a new id (it sends
     /// `deletedTransactions` for the old one): the pending ones stored that it no longer lists
     /// go. Only the days since the oldest stored pending one are asked for.
-    async fn drop_vanished_pending(&self, account_ids: &[String]) -> Result<(), FlowError> {
+    /// Answers how many pending transactions went (most posted under a new id).
+    async fn drop_vanished_pending(&self, account_ids: &[String]) -> Result<u64, FlowError> {
         let earliest = lock(&self.store).earliest_pending_day(&self.profile, account_ids)?;
         let Some(earliest) = earliest else {
-            return Ok(());
+            return Ok(0);
         };
         let query = TransactionQuery {
             account_ids: account_ids.to_vec(),
@@ -263,8 +292,8 @@ impl Flows {
         }
         let mut store = lock(&self.store);
         store.import_transactions(&self.profile, &rows)?;
-        store.drop_vanished_pending(&self.profile, account_ids, earliest, &seen)?;
-        Ok(())
+        let dropped = store.drop_vanished_pending(&self.profile, account_ids, earliest, &seen)?;
+        Ok(u64::try_from(dropped).unwrap_or(u64::MAX))
     }
 
     /// When the profile last heard from Moneyhub in full (survives restarts; "Updated …" in the

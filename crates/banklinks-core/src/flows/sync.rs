@@ -135,6 +135,13 @@ impl Flows {
                 )?;
                 return Err(FlowError::SyncNotYet(at));
             }
+            // The server failed after the request reached it: Moneyhub may have started the
+            // sync and counts it against the window either way, so the wait starts now (a
+            // card offering "Sync now" would only earn a 429).
+            Err(err @ moneyhub::Error::Http { status: 500..=599, .. }) => {
+                lock(&self.store).note_manual_sync(&self.profile, connection, Some(now), None)?;
+                return Err(err.into());
+            }
             Err(err) => return Err(err.into()),
         }
         // Answered without a sync id: the sync has finished.
@@ -175,8 +182,15 @@ impl Flows {
                     running += 1;
                     continue;
                 }
-                Ok(_) | Err(moneyhub::Error::Http { status: 404, .. }) => None,
-                Err(err) => return Err(err.into()),
+                // Moneyhub may have no record of a run until it ends (404), or fail to answer
+                // for a while: neither ends the watch, and neither stops a refresh; past the
+                // limit the card shows whatever Moneyhub says of the connection itself.
+                Err(err) if now - sync.started_at < SYNC_WATCH_LIMIT => {
+                    tracing::info!(%err, "could not read a sync run; asking again later");
+                    running += 1;
+                    continue;
+                }
+                Ok(_) | Err(_) => None,
             };
             lock(&self.store).end_sync_in_flight(&self.profile, &sync.connection_id)?;
             over.push((sync.connection_id, status));

@@ -52,7 +52,7 @@ const CURRENT_CARD: &[&str] = &["cash:current", "card"];
 const CARD: &[&str] = &["card"];
 const SAVINGS: &[&str] = &["savings"];
 
-use ConnectionType::{Api, Autotrader, Legacy, Mouseprice, Test, Zoopla};
+use ConnectionType::{Api, Autotrader, IdExperian, Legacy, Mouseprice, Test, Zoopla};
 
 pub(super) const SPECS: &[Spec] = &[
     // Moneyhub's own test banks (ids from Moneyhub's public examples).
@@ -237,6 +237,13 @@ pub(super) const SPECS: &[Spec] = &[
         &["properties:buyToLet"],
     ),
     spec(None, "Auto Trader", Autotrader, "autotrader", &["asset"]),
+    spec(
+        None,
+        "Experian (credit report)",
+        IdExperian,
+        "experian",
+        CARD,
+    ),
     // Scripted banks for demos and tests: each name says what it does.
     Spec {
         script: Script::ConsentExpiresIn3Days,

@@ -27,6 +27,12 @@ pub struct FaultRule {
     /// Stop after this many affected requests.
     #[serde(default)]
     pub times: Option<u32>,
+    /// Carry the request out, then answer the status instead of its answer: a gateway that
+    /// failed after Moneyhub acted (a sync it started, and counts against the window, that the
+    /// client never hears of). Moneyhub's docs do not say which of the two a 5xx is, so the
+    /// sandbox plays both.
+    #[serde(default)]
+    pub after_handling: bool,
 }
 
 fn always() -> f64 {

@@ -22,7 +22,8 @@ pub fn next_automatic_sync(
         let day = local_day + Duration::days(offset);
         let hours: &[u32] = match kind {
             ConnectionType::Api | ConnectionType::Test => &API_HOURS,
-            ConnectionType::Legacy => &[LEGACY_HOUR],
+            // Moneyhub publishes no schedule for its other types; once a day is the plainest.
+            ConnectionType::Legacy | ConnectionType::IdExperian => &[LEGACY_HOUR],
             ConnectionType::Zoopla | ConnectionType::Mouseprice | ConnectionType::Autotrader => {
                 if !is_monthly_day(day, connected_on.with_timezone(&London).day()) {
                     continue;
