@@ -1392,3 +1392,44 @@ async fn a_connection_of_an_unmodelled_type_still_brings_its_accounts() {
     assert_eq!(card.kind, crate::health::ConnectionKind::Other);
     assert!(!card.accounts.is_empty(), "its accounts are fetched");
 }
+
+/// A closed account's frozen balance is dated by its own balance, not by the connection's last
+/// update (which moves on with the other accounts), and says why it no longer moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_accounts_balance_keeps_its_own_date() {
+    let (_dir, workspace) = demo_workspace("Ira").await;
+    let bank =
+        crate::demo_harness::bank_id(&workspace, "Sandbox Bank (mortgage and current account)")
+            .await;
+    let id = add_connection(&workspace, &bank).await;
+    workspace
+        .demo_break(&id, Breakage::AccountClosed)
+        .await
+        .expect("close one");
+    workspace.demo_advance_clock("2d").await.expect("clock");
+    workspace.refresh().await.expect("refresh");
+    let view = workspace
+        .flows()
+        .expect("flows")
+        .connection_view(&id)
+        .expect("view");
+    let updated = view.connection.last_updated.expect("updated since");
+    assert_eq!(view.freshness.len(), view.accounts.len());
+    let mut closed = 0;
+    for (account, fresh) in view.accounts.iter().zip(&view.freshness) {
+        assert_eq!(fresh.account_id, account.id);
+        let as_of = fresh.as_of.expect("a date");
+        if account.removed_at_source.is_some() {
+            closed += 1;
+            assert!(as_of < updated, "{as_of} is not before {updated}");
+            assert_eq!(
+                fresh.frozen.as_deref(),
+                Some("account closed or no longer shared")
+            );
+        } else {
+            assert_eq!(as_of, updated);
+            assert_eq!(fresh.frozen, None);
+        }
+    }
+    assert_eq!(closed, 1);
+}

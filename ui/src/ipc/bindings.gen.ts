@@ -87,6 +87,39 @@ export const events = {
 };
 
 /* Types */
+/**  When an account's balance was true, and why it may not be now. */
+export type AccountFreshness = AccountFreshness_Serialize | AccountFreshness_Deserialize;
+
+/**  When an account's balance was true, and why it may not be now. */
+export type AccountFreshness_Deserialize = {
+	accountId: string,
+	/**
+	 *  The balance as of then: the connection's last update while the account is shared, its
+	 *  own balance date once the bank stopped sharing it (its balance froze then).
+	 */
+	asOf?: string | null,
+	/**
+	 *  Why it is not updating, when it is not ("account closed or no longer shared", "removed
+	 *  at Moneyhub", "consent expired, data frozen", "not updating until fixed").
+	 */
+	frozen?: string | null,
+};
+
+/**  When an account's balance was true, and why it may not be now. */
+export type AccountFreshness_Serialize = {
+	accountId: string,
+	/**
+	 *  The balance as of then: the connection's last update while the account is shared, its
+	 *  own balance date once the bank stopped sharing it (its balance froze then).
+	 */
+	asOf: string | null,
+	/**
+	 *  Why it is not updating, when it is not ("account closed or no longer shared", "removed
+	 *  at Moneyhub", "consent expired, data frozen", "not updating until fixed").
+	 */
+	frozen: string | null,
+};
+
 export type Action = "reauth" | "reconsent" | "refresh" | "sync" | "remove";
 
 /**
@@ -325,6 +358,11 @@ export type ConnectionView_Deserialize = {
 	 *  stoppedSyncing"), for support: the one place its raw values are shown.
 	 */
 	moneyhubSays: string,
+	/**
+	 *  How fresh each account's balance is, in the order of `accounts`: the card and the
+	 *  page show the same.
+	 */
+	freshness: AccountFreshness_Deserialize[],
 };
 
 /**  A dashboard row: a connection, its accounts and what to do about it. */
@@ -361,6 +399,11 @@ export type ConnectionView_Serialize = {
 	 *  stoppedSyncing"), for support: the one place its raw values are shown.
 	 */
 	moneyhubSays: string,
+	/**
+	 *  How fresh each account's balance is, in the order of `accounts`: the card and the
+	 *  page show the same.
+	 */
+	freshness: AccountFreshness_Serialize[],
 };
 
 /**  A consent's end in the person's calendar. */

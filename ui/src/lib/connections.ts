@@ -2,6 +2,7 @@
 // is allowed, and the dashboard's one-line summary. Pure functions so every wording is tested.
 
 import type {
+  AccountFreshness,
   Action,
   AuthorizationPurpose,
   ActionCheck,
@@ -211,9 +212,9 @@ export function sortByUrgency<T extends Pick<ConnectionView, 'health' | 'connect
   );
 }
 
-/** Whether the data is frozen because access has lapsed rather than merely late. */
-export function consentLapsed(view: Pick<ConnectionView, 'health'>): boolean {
-  return view.health.consentEnded;
+/** The core's word on how fresh one account's balance is (the card and the page show the same). */
+export function freshnessOf(view: Pick<ConnectionView, 'freshness'>, accountId: string): AccountFreshness | undefined {
+  return view.freshness.find((f) => f.accountId === accountId);
 }
 
 /** "needs-attention" → "Needs attention". */

@@ -94,11 +94,14 @@ impl Flows {
         // A reauth at its bank may already have moved the connection to a new id that this
         // device learns only from the callback: until that arrives or the request expires, the
         // old one is not "removed at Moneyhub".
-        let awaiting_reauth = self.pending_authorizations()?.into_iter().filter_map(|pending| {
-            (pending.purpose == crate::journal::AuthorizationPurpose::Reauth)
-                .then_some(pending.connection_id)
-                .flatten()
-        });
+        let awaiting_reauth = self
+            .pending_authorizations()?
+            .into_iter()
+            .filter_map(|pending| {
+                (pending.purpose == crate::journal::AuthorizationPurpose::Reauth)
+                    .then_some(pending.connection_id)
+                    .flatten()
+            });
         let stored: Vec<StoredConnection> = connections.iter().map(stored_connection).collect();
         let listed: Vec<String> = connections
             .iter()

@@ -138,7 +138,11 @@ impl Flows {
             // The server failed after the request reached it: Moneyhub may have started the
             // sync and counts it against the window either way, so the wait starts now (a
             // card offering "Sync now" would only earn a 429).
-            Err(err @ moneyhub::Error::Http { status: 500..=599, .. }) => {
+            Err(
+                err @ moneyhub::Error::Http {
+                    status: 500..=599, ..
+                },
+            ) => {
                 lock(&self.store).note_manual_sync(&self.profile, connection, Some(now), None)?;
                 return Err(err.into());
             }

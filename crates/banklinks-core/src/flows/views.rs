@@ -51,6 +51,69 @@ pub struct ConnectionView {
     /// Moneyhub's own status, error and extended status verbatim ("error (sync_error),
     /// stoppedSyncing"), for support: the one place its raw values are shown.
     pub moneyhub_says: String,
+    /// How fresh each account's balance is, in the order of `accounts`: the card and the
+    /// page show the same.
+    pub freshness: Vec<AccountFreshness>,
+}
+
+/// When an account's balance was true, and why it may not be now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountFreshness {
+    pub account_id: String,
+    /// The balance as of then: the connection's last update while the account is shared, its
+    /// own balance date once the bank stopped sharing it (its balance froze then).
+    #[specta(type = Option<String>)]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Why it is not updating, when it is not ("account closed or no longer shared", "removed
+    /// at Moneyhub", "consent expired, data frozen", "not updating until fixed").
+    pub frozen: Option<String>,
+}
+
+fn freshness(
+    connection: &StoredConnection,
+    accounts: &[StoredAccount],
+    health: &Health,
+    connection_gone: bool,
+) -> Vec<AccountFreshness> {
+    let balance_day = |account: &StoredAccount| {
+        account
+            .balance_date
+            .as_deref()
+            .and_then(|day| chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .map(|at| at.and_utc())
+    };
+    accounts
+        .iter()
+        .map(|account| {
+            let (as_of, frozen) = if let Some(gone) = account.removed_at_source {
+                (
+                    balance_day(account).map_or(Some(gone), |day| Some(day.min(gone))),
+                    Some("account closed or no longer shared".to_string()),
+                )
+            } else {
+                let frozen = if connection_gone {
+                    Some("removed at Moneyhub".to_string())
+                } else if health.consent_ended {
+                    Some("consent expired, data frozen".to_string())
+                } else if health.severity == health::Severity::Action {
+                    Some("not updating until fixed".to_string())
+                } else {
+                    None
+                };
+                (
+                    connection.last_updated.or_else(|| balance_day(account)),
+                    frozen,
+                )
+            };
+            AccountFreshness {
+                account_id: account.id.clone(),
+                as_of,
+                frozen,
+            }
+        })
+        .collect()
 }
 
 fn moneyhub_says(connection: &StoredConnection) -> String {
@@ -158,6 +221,7 @@ impl Flows {
         };
         let history_arriving = history_arriving(connection.connected_on, history_from, now);
         let moneyhub_says = moneyhub_says(&connection);
+        let freshness = freshness(&connection, &accounts, &health, removed_at_source.is_some());
         Ok(ConnectionView {
             kind: facts.kind,
             connection,
@@ -172,6 +236,7 @@ impl Flows {
             history_from,
             history_arriving,
             moneyhub_says,
+            freshness,
         })
     }
 
