@@ -1433,3 +1433,75 @@ async fn a_closed_accounts_balance_keeps_its_own_date() {
     }
     assert_eq!(closed, 1);
 }
+
+/// Renew all is settled by the core: a trip to another bank that fails leaves the batch's
+/// current renewal alone (the UI used to mark it failed), and the batch's own refusal at the
+/// bank lists it as failed so the batch goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renew_all_is_settled_only_by_its_own_trips() {
+    use crate::workspace::RenewStep;
+
+    let (_dir, workspace) = demo_workspace("Bo").await;
+    let mut due = Vec::new();
+    for _ in 0..2 {
+        due.push(add_connection(&workspace, MOCK_BANK).await);
+    }
+    let other = add_connection(&workspace, MOCK_BANK).await;
+    let now = workspace.now();
+    for (id, days) in [(&due[0], 2), (&due[1], 5)] {
+        admin(
+            &workspace,
+            reqwest::Method::PATCH,
+            &format!("/connections/{id}"),
+            serde_json::json!({ "expiresAt": crate::store::iso(now + Duration::days(days)) }),
+        )
+        .await;
+    }
+    workspace.refresh().await.expect("refresh");
+    let started = workspace.renew_all(RenewStep::Start).await.expect("start");
+    let renewal_url = started.open.expect("the first bank's page");
+    assert_eq!(
+        started.batch.as_ref().and_then(|b| b.current.clone()),
+        Some(due[0].clone())
+    );
+
+    // Meanwhile a reauth of another connection is refused at its bank.
+    let reauth = workspace
+        .begin(AuthorizationRequest::Reauth {
+            connection_id: other.clone(),
+        })
+        .await
+        .expect("begin");
+    let refused = moneyhub_sandbox::journey::walk(&reauth, &[("action", "deny")])
+        .await
+        .expect("bank journey");
+    assert!(refused.contains("error="), "{refused}");
+    assert!(workspace.complete(&typed(&refused)).await.is_err());
+    let status = workspace
+        .renew_all(RenewStep::Status)
+        .await
+        .expect("status");
+    let batch = status.batch.expect("batch");
+    assert_eq!(batch.current, Some(due[0].clone()), "untouched: {batch:?}");
+    assert!(batch.failed.is_empty(), "{batch:?}");
+
+    // The batch's own trip is refused: it is listed, and the next one can start.
+    let refused = moneyhub_sandbox::journey::walk(&renewal_url, &[("action", "deny")])
+        .await
+        .expect("bank journey");
+    assert!(workspace.complete(&typed(&refused)).await.is_err());
+    let status = workspace
+        .renew_all(RenewStep::Status)
+        .await
+        .expect("status");
+    let batch = status.batch.expect("batch");
+    assert_eq!(batch.current, None);
+    assert_eq!(batch.failed.len(), 1, "{batch:?}");
+    assert_eq!(batch.failed[0].connection_id, due[0]);
+    let next = workspace
+        .renew_all(RenewStep::Continue)
+        .await
+        .expect("next");
+    assert!(next.open.is_some());
+    assert_eq!(next.batch.and_then(|b| b.current), Some(due[1].clone()));
+}

@@ -129,8 +129,9 @@ class App {
     subscribe(() =>
       events.authorizationFailed.listen((event) => {
         authorizations.failed(event.payload.error);
-        // A forged or replayed link ends no trip; a refusal at the bank does.
-        if (failureEndsWaiting(event.payload.error)) void renewals.tripFailed(event.payload.error.message);
+        // The core has settled the batch (only when the failed trip was its own); a forged or
+        // replayed link ends no trip.
+        if (failureEndsWaiting(event.payload.error)) void renewals.tripEnded();
       }),
     );
     subscribe(() =>
@@ -177,9 +178,8 @@ class App {
         dashboard.scheduleReload();
         break;
       case 'authorizationExpired': {
-        const ranOut = authorizations.pending.find((p) => p.state === event.state)?.connectionId;
         authorizations.expired(event.state);
-        void renewals.tripFailed('The bank did not send you back in time.', ranOut);
+        void renewals.tripEnded();
         break;
       }
       case 'connectionRemoved':

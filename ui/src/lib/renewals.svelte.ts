@@ -32,13 +32,13 @@ class Renewals {
     if (this.running) await this.next();
   }
 
-  /** A trip to the bank failed or ran out: if it was the batch's, it is listed and the batch
-   * goes on. `connectionId` names the trip's connection when known. */
-  async tripFailed(reason: string, connectionId?: string | null) {
-    const current = this.view?.batch?.current;
-    if (!current || (connectionId && connectionId !== current)) return;
-    await this.#step({ step: 'skip', reason });
-    if (this.running) await this.next();
+  /** A trip to the bank failed or ran out. The core settled the batch itself (a failure at
+   * another bank leaves it alone), so this reads where it stands and, if the batch's trip is
+   * over, opens the next bank. */
+  async tripEnded() {
+    if (!this.view?.batch) return;
+    await this.load();
+    if (this.running && !this.view?.batch?.current) await this.next();
   }
 
   async #step(step: RenewStep) {

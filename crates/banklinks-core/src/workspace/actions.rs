@@ -98,7 +98,25 @@ impl Workspace {
     /// Completes an authorization from the callback the deep-link parser typed.
     pub async fn complete(&self, callback: &AuthCallback) -> Result<Connected, Error> {
         let flows = self.flows()?;
-        let connected = flows.complete(callback).await?;
+        // Which trip this answers, read before completing takes it off the list: a failed
+        // renewal settles the batch only when it was the batch's own trip.
+        let trip = flows
+            .pending_authorizations()?
+            .into_iter()
+            .find(|pending| pending.state == callback.state);
+        let connected = match flows.complete(callback).await {
+            Ok(connected) => connected,
+            Err(err) => {
+                let err = Error::from(err);
+                if let Some(connection) = trip
+                    .filter(|trip| trip.purpose == AuthorizationPurpose::Reconsent)
+                    .and_then(|trip| trip.connection_id)
+                {
+                    self.renewal_failed(&flows, &connection, &err.to_string());
+                }
+                return Err(err);
+            }
+        };
         if connected.purpose == AuthorizationPurpose::Reconsent {
             let previous = connected
                 .previous_connection_id
@@ -107,6 +125,19 @@ impl Workspace {
             self.renewal_finished(&flows, previous, &connected.connection_id);
         }
         Ok(connected)
+    }
+
+    /// Expires the trips to the bank that ran out; a renewal among them is settled as failed.
+    pub(crate) fn expire_trips(&self, flows: &Flows) -> Result<Vec<PendingView>, Error> {
+        let expired = flows.expire_pending()?;
+        for trip in &expired {
+            if trip.purpose == AuthorizationPurpose::Reconsent
+                && let Some(connection) = &trip.connection_id
+            {
+                self.renewal_failed(flows, connection, "The bank did not send you back in time.");
+            }
+        }
+        Ok(expired)
     }
 
     /// Cancels one of the active profile's pending authorizations.
@@ -118,7 +149,7 @@ impl Workspace {
     /// the answer never lists a request the core has given up on.
     pub fn pending_authorizations(&self) -> Result<Vec<PendingView>, Error> {
         let flows = self.flows()?;
-        flows.expire_pending()?;
+        self.expire_trips(&flows)?;
         Ok(flows.pending_authorizations()?)
     }
 

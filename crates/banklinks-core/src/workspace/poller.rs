@@ -86,7 +86,7 @@ impl Workspace {
         // every other profile's go quietly, even with none open (the first tick runs as the
         // app starts).
         if let Some(flows) = &active {
-            match flows.expire_pending() {
+            match self.expire_trips(flows) {
                 Ok(expired) => {
                     outcome.expired_authorizations = expired.into_iter().map(|p| p.state).collect();
                 }

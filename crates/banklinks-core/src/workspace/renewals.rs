@@ -182,6 +182,21 @@ impl Workspace {
         Ok(None)
     }
 
+    /// A reconsent trip failed or ran out: if it was the batch's current one, it is listed
+    /// with the reason and the batch can go on. A failed trip to any other bank changes nothing.
+    pub(crate) fn renewal_failed(&self, flows: &Flows, connection: &str, reason: &str) {
+        let Ok(Some(mut batch)) = load(flows) else {
+            return;
+        };
+        if batch.current.as_deref() != Some(connection) {
+            return;
+        }
+        batch.failed(reason);
+        if let Err(err) = save(flows, Some(&batch)) {
+            tracing::warn!(%err, "could not save the renewal batch");
+        }
+    }
+
     /// A reconsent finished: the batch's current one is renewed (under its new id, if any).
     pub(crate) fn renewal_finished(&self, flows: &Flows, previous: &str, now_id: &str) {
         let Ok(Some(mut batch)) = load(flows) else {
