@@ -10,6 +10,11 @@ export default ts.config(
   ...svelte.configs.recommended,
   {
     languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      // Browser globals with everyday names: a forgotten local `name` once announced "Sync
+      // started for ." (window.name) instead of failing.
+      'no-restricted-globals': ['error', 'name', 'status', 'event', 'origin', 'length', 'parent', 'top', 'close', 'open'],
+    },
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],

@@ -140,7 +140,7 @@ class Dashboard {
   }
 
   async syncNow(view: ConnectionView) {
-    const { id } = view.connection;
+    const { id, name } = view.connection;
     this.tell(id, undefined);
     this.busy = { ...this.busy, [id]: 'sync' };
     const outcome = await ipc.syncNow(id);
@@ -163,7 +163,7 @@ class Dashboard {
   }
 
   async syncWhenAllowed(view: ConnectionView) {
-    const { id } = view.connection;
+    const { id, name } = view.connection;
     this.tell(id, undefined);
     this.busy = { ...this.busy, [id]: 'queue' };
     const outcome = await ipc.syncWhenAllowed(id);
