@@ -489,3 +489,117 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
         Err(EnvironmentError::BadUrl(_))
     ));
 }
+
+/// Flows for a new user of `sandbox`, on a real SQLite file (keep the folder alive).
+async fn flows_on(sandbox: &harness::Sandbox) -> (tempfile::TempDir, Flows, String) {
+    let user = sandbox.create_user().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("banklinks.sqlite")).expect("store");
+    store
+        .ensure_environment(
+            &crate::store::EnvironmentRecord {
+                id: "demo".into(),
+                kind: "demo".into(),
+                name: "Demo".into(),
+                identity_url: sandbox.running.identity_url(),
+                api_url: sandbox.running.api_url(),
+                client_id: DEMO_CLIENT_ID.into(),
+            },
+            harness::start_time(),
+        )
+        .expect("env");
+    store
+        .ensure_profile("p1", "demo", &user, "Alex", harness::start_time())
+        .expect("profile");
+    let config = Config::new(
+        url::Url::parse(&sandbox.running.identity_url()).expect("url"),
+        url::Url::parse(&sandbox.running.api_url()).expect("url"),
+        DEMO_CLIENT_ID,
+        ClientAuth::SecretBasic {
+            secret: DEMO_CLIENT_SECRET.into(),
+        },
+        DEMO_REDIRECT_URI,
+    );
+    let client = Moneyhub::with_environment(
+        config,
+        Arc::new(SandboxTime(sandbox.running.shared.clone())),
+    )
+    .expect("client");
+    let flows = Flows::new(
+        client,
+        Arc::new(Mutex::new(store)),
+        Arc::new(MemoryKeychain::default()),
+        "demo".into(),
+        "p1".into(),
+        user.clone(),
+    );
+    (dir, flows, user)
+}
+
+/// Moneyhub's docs disagree on the manual-sync window (30 minutes in the connections guide, once
+/// per 5 seconds on the rate-limit page), so the sandbox runs at 5 s, 30 min and 1 h. Under every
+/// one the core keeps its own 30-minute pacing (worded as Banklinks', never as Moneyhub's), and
+/// when Moneyhub asks for longer, the check honours exactly the wait it asked for.
+#[tokio::test]
+async fn every_manual_sync_window_moneyhub_may_have_is_honoured_and_none_is_invented() {
+    for window in [
+        Duration::seconds(5),
+        Duration::minutes(30),
+        Duration::hours(1),
+    ] {
+        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+            manual_clock_start: Some(harness::start_time()),
+            sync_window: window,
+            ..moneyhub_sandbox::SandboxConfig::default()
+        })
+        .await;
+        let (_dir, flows, user) = flows_on(&sandbox).await;
+        let url = flows
+            .begin(
+                Purpose::AddConnection {
+                    user_id: user.clone(),
+                    bank: BankChoice::Bank(MOCK_BANK.into()),
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        let id = flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("connected")
+            .connection_id;
+        flows.sync_now(&id, None).await.expect("the first sync");
+        let synced_at = flows.now();
+
+        // Straight after: Banklinks' own pacing, which it does not put down to Moneyhub.
+        let check = flows.sync_check(&id).expect("check");
+        assert!(!check.allowed, "{window}: {check:?}");
+        assert_eq!(
+            check.reason,
+            Some(health::ActionReason::Cooldown { minutes: 30 }),
+            "{window}"
+        );
+        let words = check.reason.expect("a reason").describe();
+        assert!(!words.starts_with("Moneyhub"), "{window}: {words}");
+
+        sandbox.advance("31m").await;
+        flows.check_syncs_in_flight().await.expect("settle");
+        assert!(flows.sync_check(&id).expect("check").allowed, "{window}");
+        match flows.sync_now(&id, None).await {
+            Ok(()) => assert!(
+                window <= Duration::minutes(31),
+                "{window}: Moneyhub took it"
+            ),
+            Err(FlowError::SyncNotYet(at)) => {
+                assert!(window > Duration::minutes(31), "{window}: refused at {at}");
+                // Exactly Moneyhub's wait, and the check says it was Moneyhub's.
+                assert_eq!(at, synced_at + window, "{window}");
+                let check = flows.sync_check(&id).expect("check");
+                assert_eq!(check.reason, Some(health::ActionReason::ServerAsked));
+                assert_eq!(check.available_at, Some(at));
+            }
+            Err(other) => panic!("{window}: {other}"),
+        }
+    }
+}

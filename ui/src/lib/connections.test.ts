@@ -48,7 +48,7 @@ describe('syncAvailabilityText', () => {
       reason: { code: 'cooldown', minutes: 30 },
     });
     expect(syncAvailabilityText(wait, now)).toBe(
-      'Sync available in 23 min (Moneyhub allows one every 30 minutes)',
+      'Sync available in 23 min (Banklinks keeps manual syncs 30 minutes apart, as Moneyhub’s connection guide asks)',
     );
     expect(syncAvailabilityText(wait, '2025-11-21T14:06:00Z')).toBe('Sync available in a moment');
     expect(queueable(wait)).toBe(true);

@@ -123,7 +123,7 @@ export function reasonText(reason: ActionReason, availableAt: string | null, now
     case 'cooldown': {
       const wait = availableAt ? toMs(availableAt) - toMs(now) : 0;
       return wait > 0
-        ? `Sync available in ${formatDuration(wait)} (Moneyhub allows one every ${reason.minutes} minutes)`
+        ? `Sync available in ${formatDuration(wait)} (Banklinks keeps manual syncs ${reason.minutes} minutes apart, as Moneyhub’s connection guide asks)`
         : 'Sync available in a moment';
     }
     case 'dailyCap':

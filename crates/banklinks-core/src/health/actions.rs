@@ -61,7 +61,12 @@ impl ActionReason {
                 "Refresh is only for screen-scraping connections."
             }
             ActionReason::ConsentEnded => "The consent has ended, so a sync cannot fetch anything.",
-            ActionReason::Cooldown { .. } => "Moneyhub allows one sync every 30 minutes.",
+            // Banklinks' own pacing (the seed's 30 minutes): Moneyhub's current rate-limit page
+            // allows one every 5 seconds, so the wait is never put down to Moneyhub; a wait
+            // Moneyhub does ask for is `ServerAsked`.
+            ActionReason::Cooldown { .. } => {
+                "Banklinks keeps manual syncs 30 minutes apart, as Moneyhub's connection guide asks."
+            }
             ActionReason::DailyCap { .. } => "This bank's daily limit of syncs is used up.",
             ActionReason::ServerAsked => "Moneyhub asked to wait before the next sync.",
             ActionReason::RemovedAtMoneyhub => "Moneyhub no longer has this connection.",

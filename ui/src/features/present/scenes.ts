@@ -57,7 +57,7 @@ export const scenes: Scene[] = [
     id: 'sync',
     title: 'Fresh data, within the bank’s limits',
     caption:
-      'Sync now asks the bank for the latest transactions. Moneyhub allows one sync every 30 minutes, so the card says when the next is allowed before anyone clicks.',
+      'Sync now asks the bank for the latest transactions. Banklinks keeps manual syncs 30 minutes apart, as Moneyhub’s guide asks, and the card says when the next is allowed before anyone clicks.',
     action: 'Click “Sync now” on the highlighted card, then show the time of the next sync.',
     route: 'dashboard',
     setup: [],
