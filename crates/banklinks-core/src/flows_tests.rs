@@ -603,3 +603,55 @@ async fn every_manual_sync_window_moneyhub_may_have_is_honoured_and_none_is_inve
         }
     }
 }
+
+/// `links.next` is shown in Moneyhub's docs but not promised: with or without it on full pages,
+/// every transaction comes, once.
+#[tokio::test]
+async fn history_is_paged_by_count_whether_or_not_pages_link_the_next() {
+    let mut totals = Vec::new();
+    for next_links in [true, false] {
+        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+            manual_clock_start: Some(harness::start_time()),
+            next_links,
+            ..moneyhub_sandbox::SandboxConfig::default()
+        })
+        .await;
+        let (_dir, flows, user) = flows_on(&sandbox).await;
+        let url = flows
+            .begin(
+                Purpose::AddConnection {
+                    user_id: user.clone(),
+                    bank: BankChoice::Bank(MOCK_BANK.into()),
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("connected");
+        let mut pages = flows.client().transactions(
+            &user,
+            moneyhub::api::TransactionQuery {
+                page_size: Some(25),
+                ..moneyhub::api::TransactionQuery::default()
+            },
+        );
+        let mut ids = std::collections::HashSet::new();
+        let mut count = 0;
+        let mut page_count = 0;
+        while let Some(page) = pages.next_page().await.expect("a page") {
+            page_count += 1;
+            count += page.len();
+            ids.extend(page.into_iter().map(|t| t.id));
+        }
+        assert!(
+            page_count > 3,
+            "{page_count} pages: the history spans several"
+        );
+        assert_eq!(ids.len(), count, "each once");
+        totals.push(count);
+    }
+    assert_eq!(totals[0], totals[1], "the same history either way");
+}

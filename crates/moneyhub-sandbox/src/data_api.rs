@@ -339,7 +339,7 @@ async fn transactions(
     };
     let data: Vec<wire::WireTransaction> = page.iter().map(wire::transaction).collect();
     let mut links = json!({ "self": uri.to_string() });
-    if offset + limit < total {
+    if shared.config.next_links && offset + limit < total {
         links["next"] = json!(with_offset(&uri, offset + limit));
     }
     if offset > 0 {

@@ -33,6 +33,8 @@ pub struct TransactionPages<'a> {
     query: TransactionQuery,
     offset: u64,
     done: bool,
+    /// The first transaction of the last page, to stop at a server that ignores `offset`.
+    last_first: Option<String>,
 }
 
 impl TransactionPages<'_> {
@@ -67,8 +69,18 @@ impl TransactionPages<'_> {
             .client
             .get_json(&url, &query, &token, "transactions")
             .await?;
+        // A short page is the last. A full one may or may not carry `links.next` (the docs show
+        // it without promising it), so paging goes on by count and never cuts history at a page;
+        // a page that starts like the last one (a server ignoring `offset`) ends it instead of
+        // asking for ever.
+        let first = page.data.first().map(|t| t.id.clone());
+        if first.is_some() && first == self.last_first {
+            self.done = true;
+            return Ok(None);
+        }
+        self.last_first = first;
         self.offset += page.data.len() as u64;
-        self.done = page.data.len() < limit as usize || page.links.and_then(|l| l.next).is_none();
+        self.done = page.data.len() < limit as usize;
         Ok((!page.data.is_empty()).then_some(page.data))
     }
 }
@@ -337,6 +349,7 @@ impl Moneyhub {
             query,
             offset: 0,
             done: false,
+            last_first: None,
         }
     }
 
