@@ -655,3 +655,51 @@ async fn history_is_paged_by_count_whether_or_not_pages_link_the_next() {
     }
     assert_eq!(totals[0], totals[1], "the same history either way");
 }
+
+/// Moneyhub's words for a sync refused because the consent ended are not published: whatever
+/// they are, the core learns it from the connection's own fields (read again on the refusal),
+/// answers `consent_expired`, and the card says so.
+#[tokio::test]
+async fn a_refused_consent_is_known_by_moneyhubs_fields_not_its_words() {
+    for words in ["The consent for this connection has expired", "Forbidden"] {
+        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+            manual_clock_start: Some(harness::start_time()),
+            consent_refusal_words: words,
+            ..moneyhub_sandbox::SandboxConfig::default()
+        })
+        .await;
+        let (_dir, flows, user) = flows_on(&sandbox).await;
+        let url = flows
+            .begin(
+                Purpose::AddConnection {
+                    user_id: user.clone(),
+                    bank: BankChoice::Bank(MOCK_BANK.into()),
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        let id = flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("connected")
+            .connection_id;
+        // The bank ends the consent after Banklinks last looked.
+        sandbox
+            .admin(
+                reqwest::Method::PATCH,
+                &format!("/connections/{id}"),
+                serde_json::json!({ "expiresAt": crate::store::iso(flows.now() - Duration::hours(1)) }),
+            )
+            .await;
+        assert!(flows.sync_check(&id).expect("check").allowed, "{words}");
+        let refused = flows.sync_now(&id, None).await.expect_err("refused");
+        assert_eq!(
+            crate::error::Error::from(refused).code(),
+            crate::error::ErrorCode::ConsentExpired,
+            "{words}"
+        );
+        let view = flows.connection_view(&id).expect("view");
+        assert_eq!(view.health.headline, "Consent expired", "{words}");
+    }
+}

@@ -509,9 +509,9 @@ async fn sync(
         Err(SyncRefusal::RateLimited { retry_after }) => Err(ApiError::too_many_requests(
             u64::try_from(retry_after.num_seconds()).unwrap_or(1),
         )),
-        Err(SyncRefusal::ConsentExpired) => Err(ApiError::forbidden(
-            "The consent for this connection has expired",
-        )),
+        Err(SyncRefusal::ConsentExpired) => {
+            Err(ApiError::forbidden(shared.config.consent_refusal_words))
+        }
         Err(SyncRefusal::ProviderUnavailable) => Err(ApiError::external_provider(
             StatusCode::BAD_GATEWAY,
             "ASPSP error: the bank is unavailable",

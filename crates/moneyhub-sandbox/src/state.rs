@@ -45,6 +45,10 @@ pub struct SandboxConfig {
     /// docs show the link but do not promise it, so tests also run without it: a client must
     /// page on by count.
     pub next_links: bool,
+    /// The words of the 403 for a sync of a connection whose consent has ended. Moneyhub's are
+    /// not published (its own client's tests only say "403 (expired consent)"), so tests also
+    /// run with other words: a client must not read them.
+    pub consent_refusal_words: &'static str,
 }
 
 impl Default for SandboxConfig {
@@ -58,6 +62,7 @@ impl Default for SandboxConfig {
             webhook_url: None,
             data_dir: None,
             next_links: true,
+            consent_refusal_words: "The consent for this connection has expired",
         }
     }
 }

@@ -480,6 +480,9 @@ impl Moneyhub {
         let field = |name: &str| parsed.get(name).and_then(Value::as_str).map(str::to_string);
         let raw = String::from_utf8_lossy(&body).into_owned();
         let _ = what;
+        // A 403 stays a 403: Moneyhub's words for a refused consent are not published (and
+        // "Invalid scopes" is a 403 too), so the caller asks Moneyhub's connection fields
+        // what it meant instead of reading the message.
         Err(match status.as_u16() {
             429 => Error::RateLimited {
                 retry_after: retry_after.or_else(|| {
@@ -490,14 +493,6 @@ impl Moneyhub {
                 }),
                 body: raw,
             },
-            403 if field("message").is_some_and(|m| {
-                m.to_lowercase().contains("consent") && m.to_lowercase().contains("expired")
-            }) =>
-            {
-                Error::ConsentExpired {
-                    message: field("message").unwrap_or_default(),
-                }
-            }
             status => Error::Http {
                 status,
                 code: field("code"),

@@ -135,6 +135,23 @@ impl Flows {
                 )?;
                 return Err(FlowError::SyncNotYet(at));
             }
+            // Refused: whether for an ended consent is said by the connection's own fields,
+            // read again now, not by the refusal's words (which Moneyhub does not publish).
+            Err(
+                refused @ (moneyhub::Error::Http { status: 403, .. }
+                | moneyhub::Error::ConsentExpired { .. }),
+            ) => {
+                if let Err(err) = self.refresh_connection(connection).await {
+                    tracing::info!(%err, "could not read the connection after a refused sync");
+                }
+                if self.connection_view(connection)?.health.consent_ended {
+                    return Err(moneyhub::Error::ConsentExpired {
+                        message: "The consent for this connection has ended.".into(),
+                    }
+                    .into());
+                }
+                return Err(refused.into());
+            }
             // The server failed after the request reached it: Moneyhub may have started the
             // sync and counts it against the window either way, so the wait starts now (a
             // card offering "Sync now" would only earn a 429).
