@@ -703,3 +703,81 @@ async fn a_refused_consent_is_known_by_moneyhubs_fields_not_its_words() {
         assert_eq!(view.health.headline, "Consent expired", "{words}");
     }
 }
+
+/// The docs do not say whether a renewed consent is cleared at once or at Moneyhub's next sync,
+/// so the sandbox plays both. Under either, the card right after a successful renewal says it
+/// worked (never "you already tried that, contact support"), and the next sync brings it back
+/// to "Up to date".
+#[tokio::test]
+async fn a_renewal_is_believed_until_moneyhubs_next_sync_under_either_reading() {
+    for waits in [false, true] {
+        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+            manual_clock_start: Some(harness::start_time()),
+            renewal_waits_for_next_sync: waits,
+            ..moneyhub_sandbox::SandboxConfig::default()
+        })
+        .await;
+        let (_dir, flows, user) = flows_on(&sandbox).await;
+        let url = flows
+            .begin(
+                Purpose::AddConnection {
+                    user_id: user.clone(),
+                    bank: BankChoice::Bank(MOCK_BANK.into()),
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        let id = flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("connected")
+            .connection_id;
+        sandbox.advance("91d").await;
+        flows.refresh().await.expect("refresh");
+        let expired = flows.connection_view(&id).expect("view");
+        assert_eq!(expired.health.headline, "Consent expired", "{waits}");
+        assert_eq!(
+            expired.health.recommended,
+            health::Fix::Reconsent,
+            "{waits}"
+        );
+
+        let url = flows
+            .begin(
+                Purpose::Reconsent {
+                    user_id: user.clone(),
+                    connection_id: id.clone(),
+                    expires_at: None,
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("renewed");
+        let renewed = flows.connection_view(&id).expect("view");
+        assert_ne!(
+            renewed.health.recommended,
+            health::Fix::ContactSupport,
+            "{waits}: {:?}",
+            renewed.health
+        );
+        assert!(!renewed.health.needs_you, "{waits}: {:?}", renewed.health);
+        if waits {
+            assert_eq!(
+                renewed.health.headline,
+                "Consent renewed; Moneyhub confirms at its next sync"
+            );
+        } else {
+            assert_eq!(renewed.health.headline, "Up to date");
+        }
+
+        sandbox.advance("1d").await;
+        flows.refresh().await.expect("refresh");
+        let confirmed = flows.connection_view(&id).expect("view");
+        assert_eq!(confirmed.health.headline, "Up to date", "{waits}");
+    }
+}

@@ -121,6 +121,8 @@ pub struct Tried {
     pub reauth: bool,
     pub reconsent: bool,
     pub refresh: bool,
+    /// When the latest of those fixes was completed.
+    pub latest: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, specta::Type)]
@@ -521,11 +523,32 @@ pub fn assess(
         Fix::Refresh => tried.refresh,
         _ => false,
     };
-    let recommended = if already_tried && severity >= Severity::Warning {
+    // Moneyhub has not synced since the fix was done (it may clear the problem only at its
+    // next sync): the fix worked as far as anyone can tell, and nobody is sent to support.
+    let awaiting_moneyhub = tried
+        .latest
+        .is_some_and(|done| facts.last_synced_at.is_none_or(|attempt| attempt < done));
+    let (severity, headline, recommended) = if already_tried
+        && severity >= Severity::Warning
+        && awaiting_moneyhub
+    {
+        let done = match recommended {
+            Fix::Reconsent => "Consent renewed",
+            Fix::Reauth => "Reauthenticated",
+            _ => "Refreshed",
+        };
+        detail = "Moneyhub still shows the earlier problem until its next sync of this connection; nothing more is needed from you."
+            .into();
+        (
+            Severity::Info,
+            format!("{done}; Moneyhub confirms at its next sync"),
+            Fix::None,
+        )
+    } else if already_tried && severity >= Severity::Warning {
         detail = format!("{detail} You already tried that and the problem is still there.");
-        Fix::ContactSupport
+        (severity, headline, Fix::ContactSupport)
     } else {
-        recommended
+        (severity, headline, recommended)
     };
 
     // A consent about to end needs the person whatever else is going on (a sync running, data

@@ -150,6 +150,7 @@ async fn reset(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> R
     // A later revision, so the reset world is saved even when the old one was never changed.
     let revision = world.revision + 1;
     *world = World::new(seed, now, shared.config.sync_window);
+    world.renewal_waits_for_next_sync = shared.config.renewal_waits_for_next_sync;
     world.revision = revision;
     drop(world);
     let mut oidc = lock(&shared.oidc);

@@ -49,6 +49,8 @@ pub struct SandboxConfig {
     /// not published (its own client's tests only say "403 (expired consent)"), so tests also
     /// run with other words: a client must not read them.
     pub consent_refusal_words: &'static str,
+    /// A renewed consent stays "expired" until the next scheduled sync (see `World`).
+    pub renewal_waits_for_next_sync: bool,
 }
 
 impl Default for SandboxConfig {
@@ -63,6 +65,7 @@ impl Default for SandboxConfig {
             data_dir: None,
             next_links: true,
             consent_refusal_words: "The consent for this connection has expired",
+            renewal_waits_for_next_sync: false,
         }
     }
 }
@@ -177,7 +180,11 @@ impl Shared {
         Self {
             issuer: format!("{base_url}/oidc"),
             base_url,
-            world: Mutex::new(World::new(config.seed, now, config.sync_window)),
+            world: Mutex::new({
+                let mut world = World::new(config.seed, now, config.sync_window);
+                world.renewal_waits_for_next_sync = config.renewal_waits_for_next_sync;
+                world
+            }),
             clock,
             keys: Mutex::new(vec![SigningKey::identity()]),
             clients: Mutex::new(clients),
@@ -214,6 +221,7 @@ impl Shared {
             let mut world = World::restore(saved.world);
             // The flag given now wins over the one the snapshot was saved with.
             world.sync_window = self.config.sync_window;
+            world.renewal_waits_for_next_sync = self.config.renewal_waits_for_next_sync;
             *lock(&self.world) = world;
         }
         let revision = lock(&self.world).revision;

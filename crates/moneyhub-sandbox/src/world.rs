@@ -70,6 +70,9 @@ pub struct World {
     regular_announced: BTreeMap<Uuid, NaiveDate>,
     /// Goes up on every change, so the server knows when to save a snapshot.
     pub revision: u64,
+    /// A renewed consent keeps its "expired" state until the next scheduled sync clears it,
+    /// instead of syncing at once: the docs do not say which Moneyhub does.
+    pub renewal_waits_for_next_sync: bool,
 }
 
 impl World {
@@ -91,6 +94,7 @@ impl World {
             outbox: Vec::new(),
             regular_announced: BTreeMap::new(),
             revision: 0,
+            renewal_waits_for_next_sync: false,
         }
     }
 

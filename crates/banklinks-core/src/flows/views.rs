@@ -390,7 +390,10 @@ fn tried_since_problem(
             JournalEvent::ReauthCompleted => tried.reauth = true,
             JournalEvent::Reconsented => tried.reconsent = true,
             JournalEvent::Refreshed => tried.refresh = true,
-            _ => {}
+            _ => continue,
+        }
+        if !matches!(entry.event, JournalEvent::SyncRequested { .. }) {
+            tried.latest = tried.latest.max(Some(entry.at));
         }
     }
     Ok(tried)

@@ -513,6 +513,7 @@ fn every_case() -> Vec<(Facts, SyncAllowance, Tried)> {
                 reauth: mask & 2 != 0,
                 reconsent: mask & 4 != 0,
                 refresh: mask & 8 != 0,
+                latest: None,
             };
             (facts, allowance, tried)
         })

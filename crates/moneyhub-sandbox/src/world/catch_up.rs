@@ -53,7 +53,7 @@ impl World {
         if connection.expires_at > now {
             events.push(connection.expires_at);
         }
-        let syncing = connection.extended_status.is_none() && !connection.awaiting_user;
+        let syncing = schedules_syncs(connection, now);
         if syncing {
             events.extend(next_automatic_sync(
                 connection.kind,
@@ -108,7 +108,7 @@ impl World {
             let Some(connection) = self.connections.get(id) else {
                 return;
             };
-            let syncing = connection.extended_status.is_none() && !connection.awaiting_user;
+            let syncing = schedules_syncs(connection, cursor);
             let next = syncing
                 .then(|| next_automatic_sync(connection.kind, connection.connected_on, cursor))
                 .flatten()
@@ -235,6 +235,15 @@ enum Reminder {
 }
 
 /// When the reminders for a connection fall (in its current state).
+/// Moneyhub's schedule runs for a connection in good standing, and for one whose consent was
+/// renewed while it still shows "expired" (a sandbox playing `renewal_waits_for_next_sync`):
+/// that next sync is what clears it.
+fn schedules_syncs(connection: &Connection, at: DateTime<Utc>) -> bool {
+    let renewed =
+        connection.extended_status == Some(ExtendedStatus::Expired) && connection.expires_at > at;
+    (connection.extended_status.is_none() || renewed) && !connection.awaiting_user
+}
+
 fn reminder_points(connection: &Connection) -> Vec<(DateTime<Utc>, Reminder)> {
     let mut points: Vec<(DateTime<Utc>, Reminder)> = [5, 3, 1]
         .into_iter()
