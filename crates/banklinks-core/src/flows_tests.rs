@@ -612,7 +612,10 @@ async fn history_is_paged_by_count_whether_or_not_pages_link_the_next() {
     for next_links in [true, false] {
         let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
             manual_clock_start: Some(harness::start_time()),
-            next_links,
+            readings: moneyhub_sandbox::world::Readings {
+                next_links,
+                ..moneyhub_sandbox::world::Readings::default()
+            },
             ..moneyhub_sandbox::SandboxConfig::default()
         })
         .await;
@@ -664,7 +667,10 @@ async fn a_refused_consent_is_known_by_moneyhubs_fields_not_its_words() {
     for words in ["The consent for this connection has expired", "Forbidden"] {
         let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
             manual_clock_start: Some(harness::start_time()),
-            consent_refusal_words: words,
+            readings: moneyhub_sandbox::world::Readings {
+                consent_refusal_words: words.into(),
+                ..moneyhub_sandbox::world::Readings::default()
+            },
             ..moneyhub_sandbox::SandboxConfig::default()
         })
         .await;
@@ -713,7 +719,10 @@ async fn a_renewal_is_believed_until_moneyhubs_next_sync_under_either_reading() 
     for waits in [false, true] {
         let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
             manual_clock_start: Some(harness::start_time()),
-            renewal_waits_for_next_sync: waits,
+            readings: moneyhub_sandbox::world::Readings {
+                renewal_waits_for_next_sync: waits,
+                ..moneyhub_sandbox::world::Readings::default()
+            },
             ..moneyhub_sandbox::SandboxConfig::default()
         })
         .await;

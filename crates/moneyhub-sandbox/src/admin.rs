@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/scenarios/{name}", post(load_scenario))
         .route("/populate", post(populate_route))
         .route("/connections/{connection_id}", patch(force_state))
+        .route("/readings", get(get_readings).put(set_readings))
         .route(
             "/faults",
             get(list_faults).put(set_faults).delete(clear_faults),
@@ -150,7 +151,7 @@ async fn reset(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> R
     // A later revision, so the reset world is saved even when the old one was never changed.
     let revision = world.revision + 1;
     *world = World::new(seed, now, shared.config.sync_window);
-    world.renewal_waits_for_next_sync = shared.config.renewal_waits_for_next_sync;
+    world.readings = shared.config.readings.clone();
     world.revision = revision;
     drop(world);
     let mut oidc = lock(&shared.oidc);
@@ -373,6 +374,23 @@ async fn force_state(
         .get(&connection_id)
         .ok_or_else(|| ApiError::not_found("Connection not found"))?;
     Ok(axum::Json(json!({ "data": wire::connection(connection) })).into_response())
+}
+
+async fn get_readings(State(shared): State<Arc<Shared>>) -> Reply {
+    Ok(axum::Json(json!(shared.world().readings)).into_response())
+}
+
+/// Plays another reading of the docs from now on (every field given, so a test states all of
+/// them).
+async fn set_readings(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Reply {
+    let readings: crate::world::Readings = body(&bytes)?;
+    if readings.consent_refusal_words.len() > 200 {
+        return Err(ApiError::bad_request(
+            "consentRefusalWords may be at most 200 bytes",
+        ));
+    }
+    shared.world().readings = readings;
+    Ok(axum::Json(json!({})).into_response())
 }
 
 async fn list_faults(State(shared): State<Arc<Shared>>) -> Reply {

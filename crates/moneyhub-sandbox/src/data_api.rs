@@ -300,7 +300,7 @@ async fn transactions(
     };
     let text = query.text.as_ref().map(|t| t.to_lowercase());
     // Copy the page out and let go of the world before serialising, so other requests proceed.
-    let (total, page) = {
+    let (total, page, next_links) = {
         let world = shared.world();
         let user_accounts: Vec<Uuid> = world
             .accounts
@@ -335,11 +335,11 @@ async fn transactions(
             .take(limit)
             .map(|t| (*t).clone())
             .collect();
-        (matching.len(), page)
+        (matching.len(), page, world.readings.next_links)
     };
     let data: Vec<wire::WireTransaction> = page.iter().map(wire::transaction).collect();
     let mut links = json!({ "self": uri.to_string() });
-    if shared.config.next_links && offset + limit < total {
+    if next_links && offset + limit < total {
         links["next"] = json!(with_offset(&uri, offset + limit));
     }
     if offset > 0 {
@@ -509,9 +509,9 @@ async fn sync(
         Err(SyncRefusal::RateLimited { retry_after }) => Err(ApiError::too_many_requests(
             u64::try_from(retry_after.num_seconds()).unwrap_or(1),
         )),
-        Err(SyncRefusal::ConsentExpired) => {
-            Err(ApiError::forbidden(shared.config.consent_refusal_words))
-        }
+        Err(SyncRefusal::ConsentExpired) => Err(ApiError::forbidden(
+            shared.world().readings.consent_refusal_words.clone(),
+        )),
         Err(SyncRefusal::ProviderUnavailable) => Err(ApiError::external_provider(
             StatusCode::BAD_GATEWAY,
             "ASPSP error: the bank is unavailable",

@@ -41,16 +41,8 @@ pub struct SandboxConfig {
     pub webhook_url: Option<String>,
     /// Keep the world here across restarts.
     pub data_dir: Option<std::path::PathBuf>,
-    /// Whether a page of transactions that has more after it says so in `links.next`. The
-    /// docs show the link but do not promise it, so tests also run without it: a client must
-    /// page on by count.
-    pub next_links: bool,
-    /// The words of the 403 for a sync of a connection whose consent has ended. Moneyhub's are
-    /// not published (its own client's tests only say "403 (expired consent)"), so tests also
-    /// run with other words: a client must not read them.
-    pub consent_refusal_words: &'static str,
-    /// A renewed consent stays "expired" until the next scheduled sync (see `World`).
-    pub renewal_waits_for_next_sync: bool,
+    /// The readings of the docs it starts with (see [`crate::world::Readings`]).
+    pub readings: crate::world::Readings,
 }
 
 impl Default for SandboxConfig {
@@ -63,9 +55,7 @@ impl Default for SandboxConfig {
             admin: None,
             webhook_url: None,
             data_dir: None,
-            next_links: true,
-            consent_refusal_words: "The consent for this connection has expired",
-            renewal_waits_for_next_sync: false,
+            readings: crate::world::Readings::default(),
         }
     }
 }
@@ -182,7 +172,7 @@ impl Shared {
             base_url,
             world: Mutex::new({
                 let mut world = World::new(config.seed, now, config.sync_window);
-                world.renewal_waits_for_next_sync = config.renewal_waits_for_next_sync;
+                world.readings = config.readings.clone();
                 world
             }),
             clock,
@@ -221,7 +211,7 @@ impl Shared {
             let mut world = World::restore(saved.world);
             // The flag given now wins over the one the snapshot was saved with.
             world.sync_window = self.config.sync_window;
-            world.renewal_waits_for_next_sync = self.config.renewal_waits_for_next_sync;
+            world.readings = self.config.readings.clone();
             *lock(&self.world) = world;
         }
         let revision = lock(&self.world).revision;

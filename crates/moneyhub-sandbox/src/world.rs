@@ -70,9 +70,33 @@ pub struct World {
     regular_announced: BTreeMap<Uuid, NaiveDate>,
     /// Goes up on every change, so the server knows when to save a snapshot.
     pub revision: u64,
-    /// A renewed consent keeps its "expired" state until the next scheduled sync clears it,
-    /// instead of syncing at once: the docs do not say which Moneyhub does.
+    /// Which reading of the docs it plays where they leave a gap.
+    pub readings: Readings,
+}
+
+/// Where Moneyhub's docs leave a gap, the reading the sandbox plays: tests run each, so the
+/// app is right under all of them, not only under the one it assumes. Set from
+/// [`crate::SandboxConfig`] and changed with `PUT /__sandbox/readings`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Readings {
+    /// A page with more after it says so in `links.next` (shown in the docs, not promised).
+    pub next_links: bool,
+    /// The words of the 403 for a sync whose consent ended (Moneyhub's are not published).
+    pub consent_refusal_words: String,
+    /// A renewed consent keeps showing "expired" until the next scheduled sync clears it,
+    /// instead of being cleared (and synced) at once.
     pub renewal_waits_for_next_sync: bool,
+}
+
+impl Default for Readings {
+    fn default() -> Self {
+        Self {
+            next_links: true,
+            consent_refusal_words: "The consent for this connection has expired".into(),
+            renewal_waits_for_next_sync: false,
+        }
+    }
 }
 
 impl World {
@@ -94,7 +118,7 @@ impl World {
             outbox: Vec::new(),
             regular_announced: BTreeMap::new(),
             revision: 0,
-            renewal_waits_for_next_sync: false,
+            readings: Readings::default(),
         }
     }
 

@@ -276,7 +276,7 @@ impl World {
         let connection = self.connections.get_mut(connection_id)?;
         connection.user_consented_at = now;
         let was_expired = connection.extended_status == Some(ExtendedStatus::Expired)
-            && !self.renewal_waits_for_next_sync;
+            && !self.readings.renewal_waits_for_next_sync;
         if was_expired {
             connection.extended_status = None;
             connection.error = None;
