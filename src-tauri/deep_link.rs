@@ -130,6 +130,7 @@ fn act_on<R: Runtime>(app: &AppHandle<R>, link: &DeepLink) {
                         previous_connection_id: done.previous_connection_id,
                         purpose: done.purpose,
                         changes: done.changes,
+                        outcome: done.outcome,
                     }
                     .emit(&app),
                     Err(error) => {

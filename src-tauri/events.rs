@@ -38,6 +38,8 @@ pub struct AuthorizationFinished {
     pub purpose: banklinks_core::journal::AuthorizationPurpose,
     /// What it changed on a connection that was already here.
     pub changes: Option<banklinks_core::flows::Changes>,
+    /// How it ended, in the core's words (naming a problem Moneyhub still reports).
+    pub outcome: String,
 }
 
 /// A bank callback arrived but its authorization could not be completed.

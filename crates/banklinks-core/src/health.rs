@@ -523,11 +523,16 @@ pub fn assess(
         Fix::Refresh => tried.refresh,
         _ => false,
     };
-    // Moneyhub has not synced since the fix was done (it may clear the problem only at its
-    // next sync): the fix worked as far as anyone can tell, and nobody is sent to support.
-    let awaiting_moneyhub = tried
-        .latest
-        .is_some_and(|done| facts.last_synced_at.is_none_or(|attempt| attempt < done));
+    // Moneyhub has not synced since the person went to the bank (it may clear the problem only
+    // at its next sync): the fix worked as far as anyone can tell, and nobody is sent to
+    // support. A sync Moneyhub runs during the trip itself (at consent, before the callback is
+    // back) counts as after it: the trip began at most a pending authorization's lifetime
+    // before it was completed.
+    let awaiting_moneyhub = tried.latest.is_some_and(|done| {
+        facts
+            .last_synced_at
+            .is_none_or(|attempt| attempt < done - crate::flows::PENDING_LIFETIME)
+    });
     let (severity, headline, recommended) = if already_tried
         && severity >= Severity::Warning
         && awaiting_moneyhub

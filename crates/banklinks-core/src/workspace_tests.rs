@@ -1505,3 +1505,67 @@ async fn renew_all_is_settled_only_by_its_own_trips() {
     assert!(next.open.is_some());
     assert_eq!(next.batch.and_then(|b| b.current), Some(due[1].clone()));
 }
+
+/// How a trip to the bank ended is worded from the connection's state after it: a reauth of a
+/// bank that still fails says so instead of "Reauthenticated; it is working again".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_says_it_worked_only_when_it_did() {
+    let (_dir, workspace) = demo_workspace("Eve").await;
+    let bank = crate::demo_harness::bank_id(&workspace, "Sandbox Bank (undocumented error)").await;
+    let id = add_connection(&workspace, &bank).await;
+    workspace.demo_advance_clock("8h").await.expect("clock");
+    let before = workspace
+        .flows()
+        .expect("flows")
+        .connection_view(&id)
+        .expect("view");
+    assert!(before.health.needs_you, "{:?}", before.health);
+    let url = workspace
+        .begin(AuthorizationRequest::Reauth {
+            connection_id: id.clone(),
+        })
+        .await
+        .expect("begin");
+    let callback = moneyhub_sandbox::journey::walk(&url, &[])
+        .await
+        .expect("bank journey");
+    let done = workspace
+        .complete(&typed(&callback))
+        .await
+        .expect("complete");
+    let after = workspace
+        .flows()
+        .expect("flows")
+        .connection_view(&done.connection_id)
+        .expect("view");
+    // The scripted bank fails again on the sync after the reauth.
+    assert!(after.health.needs_you, "{:?}", after.health);
+    assert_eq!(
+        done.outcome,
+        format!(
+            "Reauthenticated, but Moneyhub still reports: {}.",
+            after.health.headline
+        )
+    );
+
+    let healthy = add_connection(&workspace, MOCK_BANK).await;
+    let url = workspace
+        .begin(AuthorizationRequest::Reauth {
+            connection_id: healthy.clone(),
+        })
+        .await
+        .expect("begin");
+    let done = finish_outcome(&workspace, &url).await;
+    assert_eq!(done, "Reauthenticated.");
+}
+
+async fn finish_outcome(workspace: &Workspace, url: &str) -> String {
+    let callback = moneyhub_sandbox::journey::walk(url, &[])
+        .await
+        .expect("bank journey");
+    workspace
+        .complete(&typed(&callback))
+        .await
+        .expect("complete")
+        .outcome
+}

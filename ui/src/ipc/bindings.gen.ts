@@ -209,6 +209,8 @@ export type AuthorizationFinished_Deserialize = {
 	purpose: AuthorizationPurpose,
 	/**  What it changed on a connection that was already here. */
 	changes?: Changes_Deserialize | null,
+	/**  How it ended, in the core's words (naming a problem Moneyhub still reports). */
+	outcome: string,
 };
 
 /**  A bank callback completed an authorization. */
@@ -220,6 +222,8 @@ export type AuthorizationFinished_Serialize = {
 	purpose: AuthorizationPurpose,
 	/**  What it changed on a connection that was already here. */
 	changes: Changes_Serialize | null,
+	/**  How it ended, in the core's words (naming a problem Moneyhub still reports). */
+	outcome: string,
 };
 
 /**  Why the person went to the bank. */

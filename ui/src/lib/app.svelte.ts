@@ -121,8 +121,8 @@ class App {
     subscribe(() => events.flowActivity.listen((event) => this.#onFlow(event.payload.event)));
     subscribe(() =>
       events.authorizationFinished.listen((event) => {
-        const { connectionId, previousConnectionId, purpose, changes } = event.payload;
-        authorizations.succeeded({ connectionId, previousConnectionId: previousConnectionId ?? null, purpose, changes });
+        const { connectionId, previousConnectionId, purpose, changes, outcome } = event.payload;
+        authorizations.succeeded({ connectionId, previousConnectionId: previousConnectionId ?? null, purpose, changes, outcome });
         if (purpose === 'reconsent') void renewals.tripFinished();
       }),
     );

@@ -25,6 +25,8 @@ export type Finished = {
   purpose: AuthorizationPurpose;
   /** What it changed on a connection already here. */
   changes?: Changes | null;
+  /** How it ended, in the core's words. */
+  outcome: string;
 };
 
 class Authorizations {

@@ -5,7 +5,6 @@ import {
   changesText,
   dashboardSummary,
   fixEffect,
-  finishedText,
   fixLabel,
   historyProgressText,
   historySoFarText,
@@ -235,16 +234,6 @@ describe('history progress', () => {
     expect(historyProgressText(0)).toBe('Fetching history…');
     expect(historyProgressText(1)).toBe('Fetching history… 1 transaction so far');
     expect(historyProgressText(1234)).toBe('Fetching history… 1,234 transactions so far');
-  });
-});
-
-describe('finishedText', () => {
-  it('says how the trip ended and nothing that stops being true', () => {
-    expect(finishedText('addConnection')).toBe('Connected.');
-    expect(finishedText('reconsent')).toBe('Consent renewed.');
-    for (const purpose of ['addConnection', 'reauth', 'reconsent', 'refresh'] as const) {
-      expect(finishedText(purpose)).not.toMatch(/fetching|now/i);
-    }
   });
 });
 

@@ -4,7 +4,6 @@
 import type {
   AccountFreshness,
   Action,
-  AuthorizationPurpose,
   ActionCheck,
   ActionReason,
   ConnectionKind,
@@ -256,21 +255,6 @@ export function changesText(changes: {
   if (changes.previousId) lines.push('The bank gave the connection a new identity; its history was kept.');
   if (changes.consentUntil) lines.push(`Consent now runs until ${formatDate(changes.consentUntil)}.`);
   return lines;
-}
-
-/** How a trip to the bank ended, on the card concerned (which names the bank). What follows
- * (history arriving, a sync) is on the card in its own words, so this stays true. */
-export function finishedText(purpose: AuthorizationPurpose): string {
-  switch (purpose) {
-    case 'addConnection':
-      return 'Connected.';
-    case 'reauth':
-      return 'Reauthenticated at your bank.';
-    case 'reconsent':
-      return 'Consent renewed.';
-    case 'refresh':
-      return 'Refreshed at the bank.';
-  }
 }
 
 /** The core's receipt, which says only what happened (no consent to revoke for a connection

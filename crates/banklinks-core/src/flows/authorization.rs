@@ -38,6 +38,30 @@ pub struct Connected {
     /// What a reauth, reconsent or refresh changed (`None` for a new connection, or when
     /// nothing did).
     pub changes: Option<Changes>,
+    /// How the trip ended, in words, from the connection's state after it: a problem Moneyhub
+    /// still reports is named, never covered by "all done".
+    pub outcome: String,
+}
+
+/// The words for a trip's end, decided by what Moneyhub says of the connection afterwards.
+pub(crate) fn trip_outcome(
+    purpose: AuthorizationPurpose,
+    health: &crate::health::Health,
+) -> String {
+    let done = match purpose {
+        AuthorizationPurpose::AddConnection => "Connected",
+        AuthorizationPurpose::Reauth => "Reauthenticated",
+        AuthorizationPurpose::Reconsent => "Consent renewed",
+        AuthorizationPurpose::Refresh => "Refreshed at the bank",
+    };
+    if purpose == AuthorizationPurpose::AddConnection {
+        return format!("{done}.");
+    }
+    if health.needs_you {
+        format!("{done}, but Moneyhub still reports: {}.", health.headline)
+    } else {
+        format!("{done}.")
+    }
 }
 
 /// What a trip to the bank changed on a connection that was already here.
@@ -246,11 +270,13 @@ impl Flows {
                 self.now(),
             )?;
         }
+        let outcome = trip_outcome(purpose, &self.connection_view(&done.connection_id)?.health);
         Ok(Connected {
             changes,
             connection_id: done.connection_id,
             previous_connection_id: done.previous_connection_id,
             purpose,
+            outcome,
         })
     }
 
