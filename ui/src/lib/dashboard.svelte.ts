@@ -71,8 +71,23 @@ class Dashboard {
     this.refreshError = undefined;
   }
 
+  /** Reads the dashboard. A caller that awaits it sees the newest picture: when a later load
+   * started meanwhile (an event's reload), it waits for that one too, so a tour step that
+   * loads a persona and then looks for its card never reads the cards from before. */
   async load() {
-    const seq = ++this.#seq;
+    const mine = this.#fetch(++this.#seq);
+    this.#latest = mine;
+    let waited = mine;
+    await waited;
+    while (this.#latest !== waited) {
+      waited = this.#latest;
+      await waited;
+    }
+  }
+
+  #latest: Promise<void> = Promise.resolve();
+
+  async #fetch(seq: number) {
     const outcome = await ipc.dashboard();
     markStartup('dashboard answered');
     if (seq !== this.#seq) return;
