@@ -113,11 +113,12 @@ pub enum FlowEvent {
     /// Moneyhub accepted a sync; while it runs in the background the view's `syncingSince` is
     /// set.
     SyncRequested { connection_id: String },
-    /// A sync finished and its connection was refreshed: Moneyhub's `fetchStatus` (`None` when
-    /// it did not say) and the transactions that arrived.
+    /// A sync finished and its connection was refreshed: how it ended, in words, and whether
+    /// that was a failure; the transactions that arrived.
     SyncFinished {
         connection_id: String,
-        fetch_status: Option<String>,
+        text: String,
+        failed: bool,
         new_transactions: u32,
     },
     /// A queued "sync as soon as allowed" was added, moved, run or dropped.

@@ -790,3 +790,83 @@ async fn a_renewal_is_believed_until_moneyhubs_next_sync_under_either_reading() 
         assert_eq!(confirmed.health.headline, "Up to date", "{waits}");
     }
 }
+
+/// What a running v3 sync's record looks like is not published: absent (404) until it ends,
+/// listed without an outcome, or listed with an in-progress `fetchStatus`. Under each, the card
+/// keeps saying it syncs while it runs, and once it ends says how, never "Moneyhub did not say
+/// how the sync ended".
+#[tokio::test]
+async fn a_running_sync_is_followed_to_its_end_whatever_its_record_looks_like_meanwhile() {
+    use moneyhub_sandbox::world::RunningSyncRecord;
+    for record in [
+        RunningSyncRecord::WithoutOutcome,
+        RunningSyncRecord::Absent,
+        RunningSyncRecord::InProgress,
+    ] {
+        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+            manual_clock_start: Some(harness::start_time()),
+            readings: moneyhub_sandbox::world::Readings {
+                running_sync_record: record,
+                ..moneyhub_sandbox::world::Readings::default()
+            },
+            ..moneyhub_sandbox::SandboxConfig::default()
+        })
+        .await;
+        let (_dir, flows, user) = flows_on(&sandbox).await;
+        let url = flows
+            .begin(
+                Purpose::AddConnection {
+                    user_id: user.clone(),
+                    bank: BankChoice::Bank(MOCK_BANK.into()),
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        let id = flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("connected")
+            .connection_id;
+        // The sync made on adding is then older than this one, not tied with it.
+        sandbox.advance("1m").await;
+        let mut events = flows.subscribe();
+        flows.sync_now(&id, None).await.expect("sync accepted");
+
+        let running = flows.check_syncs_in_flight().await.expect("check");
+        assert_eq!(running, 1, "{record:?}: still running");
+        assert!(
+            flows
+                .connection_view(&id)
+                .expect("view")
+                .syncing_since
+                .is_some(),
+            "{record:?}: the card says it syncs"
+        );
+        let history = flows.sync_history(&id).await.expect("history");
+        let listed: Vec<&str> = history.iter().map(|run| run.result.as_str()).collect();
+        if record == RunningSyncRecord::Absent {
+            assert!(!listed.contains(&"Running…"), "{record:?}: {listed:?}");
+        } else {
+            assert_eq!(listed.first(), Some(&"Running…"), "{record:?}: {listed:?}");
+        }
+
+        sandbox.advance("1m").await;
+        assert_eq!(flows.check_syncs_in_flight().await.expect("check"), 0);
+        let mut finished = None;
+        while let Ok(event) = events.try_recv() {
+            if let FlowEvent::SyncFinished { text, failed, .. } = event {
+                finished = Some((text, failed));
+            }
+        }
+        let (text, failed) = finished.expect("a finished sync is told");
+        assert!(text.starts_with("Synced: "), "{record:?}: {text}");
+        assert!(!failed, "{record:?}");
+        let history = flows.sync_history(&id).await.expect("history");
+        assert_eq!(
+            history.first().map(|run| run.result.as_str()),
+            Some("Synced"),
+            "{record:?}"
+        );
+    }
+}

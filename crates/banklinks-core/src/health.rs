@@ -114,6 +114,32 @@ pub struct Facts {
     pub syncing: bool,
 }
 
+impl Facts {
+    /// `singleSyncOnly`: Moneyhub syncs the connection once and not again without the person.
+    /// The seed says this applies only to legacy connections today; what it means does not depend
+    /// on the kind, so every rule that reads it (the state, the next automatic sync) reads this.
+    pub fn syncs_only_when_asked(&self) -> bool {
+        self.single_sync_only
+    }
+
+    /// A single-sync legacy connection is brought up to date by the refresh flow, and Moneyhub
+    /// refuses it a manual sync; any other kind's input from the person is a manual sync.
+    fn syncs_by_refresh_only(&self) -> bool {
+        self.syncs_only_when_asked() && self.kind == ConnectionKind::ScreenScraping
+    }
+}
+
+/// Moneyhub's schedule runs for this connection: not once consent has ended, after it stopped
+/// retrying, for a single-sync connection (it waits for the person), or once it is gone.
+pub fn moneyhub_schedules(facts: &Facts, health: &Health) -> bool {
+    let expired = health.consent.as_ref().is_some_and(|c| c.ended)
+        || facts.extended_status == Some(ExtendedStatus::Expired);
+    !expired
+        && facts.removed_at_source.is_none()
+        && facts.extended_status.is_none()
+        && !facts.syncs_only_when_asked()
+}
+
 /// The user's fixes already tried since the connection's current problem started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tried {
@@ -332,10 +358,9 @@ pub fn assess(
     } else {
         Fix::Reauth
     };
-    let single_sync = facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping;
     let sync_now_or_wait = match allowance {
-        // Moneyhub refuses a manual sync of a single-sync connection; refresh is its sync.
-        _ if single_sync => Fix::Refresh,
+        // Moneyhub refuses a manual sync of a single-sync legacy connection; refresh is its sync.
+        _ if facts.syncs_by_refresh_only() => Fix::Refresh,
         SyncAllowance::Now { .. } => Fix::Sync,
         SyncAllowance::At { at, .. } => Fix::Wait { until: Some(at) },
     };
@@ -424,9 +449,7 @@ pub fn assess(
                     .into(),
                 user_fix,
             ),
-            ErrorCode::Resync
-                if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping =>
-            {
+            ErrorCode::Resync if facts.syncs_by_refresh_only() => {
                 (
                     Severity::Action,
                     "Waiting for you to refresh".into(),
@@ -503,14 +526,19 @@ pub fn assess(
             format!("Access to this connection ends soon; {fix_text}."),
             renew,
         )
-    } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
-        // The seed: it syncs once and not again without the person; the refresh flow is
-        // how it updates.
+    } else if facts.syncs_only_when_asked() {
+        // The seed: it syncs once and not again without the person; for a legacy connection
+        // the refresh flow is how it updates.
+        let (how, fix) = if facts.syncs_by_refresh_only() {
+            ("when you refresh it", Fix::Refresh)
+        } else {
+            ("when you sync it", sync_now_or_wait)
+        };
         (
             Severity::Info,
             "Synced once".into(),
-            "This connection syncs once, then only when you refresh it.".into(),
-            Fix::Refresh,
+            format!("This connection syncs once, then only {how}."),
+            fix,
         )
     } else {
         (Severity::Ok, "Up to date".into(), String::new(), Fix::None)

@@ -64,12 +64,13 @@ pub enum JournalEvent {
         #[serde(default)]
         status: Option<String>,
     },
-    /// Moneyhub finished a sync it ran in the background: its `fetchStatus` as Moneyhub wrote
-    /// it (`success`, `error`, `partial`, `mfa-required`, `credentials-error`, or one not
-    /// documented), or none when Moneyhub stopped answering about it.
+    /// Moneyhub finished a sync it ran in the background: its `fetchStatus`, or none when
+    /// Moneyhub stopped answering about it. Kept for the record; people read the entry's
+    /// `outcome`, worded by the core.
     SyncFinished {
+        #[specta(type = Option<String>)]
         #[serde(default)]
-        fetch_status: Option<String>,
+        fetch_status: Option<moneyhub::models::FetchStatus>,
         /// Transactions that arrived with it.
         #[specta(type = f64)]
         #[serde(default)]

@@ -36,6 +36,7 @@ pub mod renewals;
 pub mod sensitive;
 pub mod store;
 pub mod sync_policy;
+pub mod sync_result;
 pub mod workspace;
 #[cfg(test)]
 #[path = "workspace_tests.rs"]

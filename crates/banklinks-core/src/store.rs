@@ -171,6 +171,8 @@ pub struct JournalEntry {
     pub event: JournalEvent,
     /// The bank it was about, in words (its name when written, or the connection's name now).
     pub bank: Option<String>,
+    /// What came of it, where the core words it (how a sync ended).
+    pub outcome: Option<String>,
 }
 
 /// What removing a connection deleted from this device.
@@ -575,11 +577,20 @@ fn pending_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PendingRow> {
 }
 
 fn journal_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
+    let event = JournalEvent::from_row(&row.get::<_, String>(3)?, &row.get::<_, String>(5)?);
+    let outcome = match &event {
+        JournalEvent::SyncFinished {
+            fetch_status,
+            new_transactions,
+        } => Some(crate::sync_result::finished(fetch_status.as_ref(), *new_transactions).text),
+        _ => None,
+    };
     Ok(JournalEntry {
         seq: row.get(0)?,
         connection_id: row.get(1)?,
         at: parse_time(row.get(2)?).unwrap_or_default(),
-        event: JournalEvent::from_row(&row.get::<_, String>(3)?, &row.get::<_, String>(5)?),
+        event,
+        outcome,
         actor: if row.get::<_, String>(4)? == "user" {
             Actor::User
         } else {

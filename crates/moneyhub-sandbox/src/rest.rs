@@ -315,12 +315,13 @@ async fn connection_syncs(
         .iter()
         .rev()
         .filter(|s| s.connection_id == connection_id && s.user_id == user_id)
+        .filter(|s| world.shows_sync(s))
         .collect();
     let page: Vec<Value> = syncs
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|s| wire::sync(s))
+        .map(|s| wire::sync(s, world.readings.running_sync_record))
         .collect();
     Ok(axum::Json(json!({ "data": page, "meta": { "total": syncs.len() } })).into_response())
 }
@@ -344,12 +345,13 @@ async fn user_syncs(
         .iter()
         .rev()
         .filter(|s| s.user_id == user_id)
+        .filter(|s| world.shows_sync(s))
         .collect();
     let page: Vec<Value> = syncs
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|s| wire::sync(s))
+        .map(|s| wire::sync(s, world.readings.running_sync_record))
         .collect();
     Ok(axum::Json(json!({ "data": page, "meta": { "total": syncs.len() } })).into_response())
 }
@@ -370,6 +372,8 @@ async fn one_sync(
         .syncs
         .iter()
         .find(|s| s.id.to_string() == sync_id && s.user_id == user_id)
+        .filter(|s| world.shows_sync(s))
         .ok_or_else(|| ApiError::not_found("Sync not found"))?;
-    Ok(axum::Json(json!({ "data": wire::sync(sync), "meta": {} })).into_response())
+    let record = wire::sync(sync, world.readings.running_sync_record);
+    Ok(axum::Json(json!({ "data": record, "meta": {} })).into_response())
 }

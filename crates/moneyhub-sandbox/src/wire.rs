@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::world::{Account, Connection, SyncRecord, Transaction, User, World};
+use crate::world::{Account, Connection, RunningSyncRecord, SyncRecord, Transaction, User, World};
 
 pub fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -168,9 +168,9 @@ fn short_description(long: &str) -> String {
         .join(" ")
 }
 
-/// A sync run. While an asynchronous one runs it has no `fetchStatus` and no `fetchedAt`
-/// (Moneyhub's schema lists only finished outcomes; the sandbox leaves them out until then).
-pub fn sync(record: &SyncRecord) -> Value {
+/// A sync run. While an asynchronous one runs it has no `fetchedAt`, and no `fetchStatus` or an
+/// in-progress one, as the reading says (a running sync the reading hides is not shown at all).
+pub fn sync(record: &SyncRecord, running_record: RunningSyncRecord) -> Value {
     let mut value = json!({
         "id": record.id,
         "connectionId": record.connection_id,
@@ -182,6 +182,8 @@ pub fn sync(record: &SyncRecord) -> Value {
     if !record.running() {
         value["fetchStatus"] = json!(record.fetch_status);
         value["fetchedAt"] = json!(iso(record.fetched_at.unwrap_or(record.created_at)));
+    } else if running_record == RunningSyncRecord::InProgress {
+        value["fetchStatus"] = json!("in-progress");
     }
     value
 }

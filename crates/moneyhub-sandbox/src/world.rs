@@ -87,6 +87,23 @@ pub struct Readings {
     /// A renewed consent keeps showing "expired" until the next scheduled sync clears it,
     /// instead of being cleared (and synced) at once.
     pub renewal_waits_for_next_sync: bool,
+    /// What the record of a running v3 sync looks like (its shape is not published).
+    #[serde(default)]
+    pub running_sync_record: RunningSyncRecord,
+}
+
+/// The record of a sync that has not ended yet, as `GET …/syncs/{id}` and the connection's sync
+/// list show it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunningSyncRecord {
+    /// Listed, with no `fetchStatus` and no `fetchedAt` (the schema lists only outcomes).
+    #[default]
+    WithoutOutcome,
+    /// Not there at all (404, and not listed) until the sync ends.
+    Absent,
+    /// Listed with an in-progress `fetchStatus` the docs do not name, and no `fetchedAt`.
+    InProgress,
 }
 
 impl Default for Readings {
@@ -95,11 +112,17 @@ impl Default for Readings {
             next_links: true,
             consent_refusal_words: "The consent for this connection has expired".into(),
             renewal_waits_for_next_sync: false,
+            running_sync_record: RunningSyncRecord::default(),
         }
     }
 }
 
 impl World {
+    /// Whether Moneyhub's API shows this sync's record now (the reading may hide a running one).
+    pub fn shows_sync(&self, sync: &SyncRecord) -> bool {
+        !(sync.running() && self.readings.running_sync_record == RunningSyncRecord::Absent)
+    }
+
     pub fn new(seed: u64, now: DateTime<Utc>, sync_window: Duration) -> Self {
         Self {
             seed,

@@ -220,6 +220,41 @@ pub struct SyncStarted {
     pub status: String,
 }
 
+/// How one of Moneyhub's sync runs ended (`fetchStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FetchStatus {
+    Success,
+    Partial,
+    Error,
+    MfaRequired,
+    CredentialsError,
+    /// A value the published docs do not list, kept as Moneyhub wrote it. The docs do not say
+    /// what a running v3 sync's record carries: it may be an in-progress value of this kind.
+    #[serde(untagged)]
+    Undocumented(String),
+}
+
+impl FetchStatus {
+    /// Reads a value as Moneyhub (or a store that kept it) wrote it.
+    pub fn from_wire(value: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(value.to_string()))
+            .unwrap_or_else(|_| FetchStatus::Undocumented(value.to_string()))
+    }
+
+    /// The value as Moneyhub writes it.
+    pub fn as_wire(&self) -> &str {
+        match self {
+            FetchStatus::Success => "success",
+            FetchStatus::Partial => "partial",
+            FetchStatus::Error => "error",
+            FetchStatus::MfaRequired => "mfa-required",
+            FetchStatus::CredentialsError => "credentials-error",
+            FetchStatus::Undocumented(value) => value,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRun {
@@ -228,10 +263,10 @@ pub struct SyncRun {
     pub connection_id: Option<String>,
     #[serde(default)]
     pub action: Option<String>,
-    /// `success`, `error`, `partial`, `mfa-required`, `credentials-error` (or a value not
-    /// documented yet); absent while the sync runs.
+    /// Absent while the sync runs (or, under another reading of the docs, an undocumented
+    /// in-progress value).
     #[serde(default)]
-    pub fetch_status: Option<String>,
+    pub fetch_status: Option<FetchStatus>,
     #[serde(default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -239,8 +274,14 @@ pub struct SyncRun {
 }
 
 impl SyncRun {
+    /// A documented outcome ends a run; a value the docs do not list ends it only with a
+    /// `fetchedAt`, since a running sync may carry one (its record's shape is not published).
     pub fn finished(&self) -> bool {
-        self.fetch_status.is_some()
+        match &self.fetch_status {
+            None => false,
+            Some(FetchStatus::Undocumented(_)) => self.fetched_at.is_some(),
+            Some(_) => true,
+        }
     }
 }
 

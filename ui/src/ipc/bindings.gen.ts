@@ -621,10 +621,10 @@ export type FlowEvent_Deserialize =
  */
 { kind: "syncRequested"; connectionId: string } | 
 /**
- *  A sync finished and its connection was refreshed: Moneyhub's `fetchStatus` (`None` when
- *  it did not say) and the transactions that arrived.
+ *  A sync finished and its connection was refreshed: how it ended, in words, and whether
+ *  that was a failure; the transactions that arrived.
  */
-{ kind: "syncFinished"; connectionId: string; fetchStatus?: string | null; newTransactions: number } | 
+{ kind: "syncFinished"; connectionId: string; text: string; failed: boolean; newTransactions: number } | 
 /**  A queued "sync as soon as allowed" was added, moved, run or dropped. */
 { kind: "syncQueueChanged" } | 
 /**  A pending authorization ran out before the bank sent the person back. */
@@ -650,10 +650,10 @@ export type FlowEvent_Serialize =
  */
 { kind: "syncRequested"; connectionId: string } | 
 /**
- *  A sync finished and its connection was refreshed: Moneyhub's `fetchStatus` (`None` when
- *  it did not say) and the transactions that arrived.
+ *  A sync finished and its connection was refreshed: how it ended, in words, and whether
+ *  that was a failure; the transactions that arrived.
  */
-{ kind: "syncFinished"; connectionId: string; fetchStatus: string | null; newTransactions: number } | 
+{ kind: "syncFinished"; connectionId: string; text: string; failed: boolean; newTransactions: number } | 
 /**  A queued "sync as soon as allowed" was added, moved, run or dropped. */
 { kind: "syncQueueChanged" } | 
 /**  A pending authorization ran out before the bank sent the person back. */
@@ -769,6 +769,8 @@ export type JournalEntry_Deserialize = {
 	event: JournalEvent_Deserialize,
 	/**  The bank it was about, in words (its name when written, or the connection's name now). */
 	bank?: string | null,
+	/**  What came of it, where the core words it (how a sync ended). */
+	outcome?: string | null,
 };
 
 export type JournalEntry_Serialize = {
@@ -779,6 +781,8 @@ export type JournalEntry_Serialize = {
 	event: JournalEvent_Serialize,
 	/**  The bank it was about, in words (its name when written, or the connection's name now). */
 	bank: string | null,
+	/**  What came of it, where the core words it (how a sync ended). */
+	outcome: string | null,
 };
 
 export type JournalEvent = JournalEvent_Serialize | JournalEvent_Deserialize;
@@ -793,9 +797,9 @@ export type JournalEvent_Deserialize =
 /**  Moneyhub accepted a manual sync. */
 { kind: "sync_requested"; status?: string | null } | 
 /**
- *  Moneyhub finished a sync it ran in the background: its `fetchStatus` as Moneyhub wrote
- *  it (`success`, `error`, `partial`, `mfa-required`, `credentials-error`, or one not
- *  documented), or none when Moneyhub stopped answering about it.
+ *  Moneyhub finished a sync it ran in the background: its `fetchStatus`, or none when
+ *  Moneyhub stopped answering about it. Kept for the record; people read the entry's
+ *  `outcome`, worded by the core.
  */
 { kind: "sync_finished"; fetchStatus?: string | null; 
 /**  Transactions that arrived with it. */
@@ -842,9 +846,9 @@ export type JournalEvent_Serialize =
 /**  Moneyhub accepted a manual sync. */
 { kind: "sync_requested"; status: string | null } | 
 /**
- *  Moneyhub finished a sync it ran in the background: its `fetchStatus` as Moneyhub wrote
- *  it (`success`, `error`, `partial`, `mfa-required`, `credentials-error`, or one not
- *  documented), or none when Moneyhub stopped answering about it.
+ *  Moneyhub finished a sync it ran in the background: its `fetchStatus`, or none when
+ *  Moneyhub stopped answering about it. Kept for the record; people read the entry's
+ *  `outcome`, worded by the core.
  */
 { kind: "sync_finished"; fetchStatus: string | null; 
 /**  Transactions that arrived with it. */
@@ -1271,12 +1275,9 @@ export type SyncRun_Deserialize = {
 	id: string,
 	/**  `auto-update` (Moneyhub's schedule) or `client-update` (asked for). */
 	action?: string | null,
-	/**
-	 *  `success`, `error`, `partial`, `mfa-required`, `credentials-error`, or none while it
-	 *  runs (or one the docs do not list, verbatim).
-	 */
-	fetchStatus?: string | null,
 	createdAt?: string | null,
+	/**  How it ended, in the core's words ("Running…" while it runs). */
+	result: string,
 };
 
 /**
@@ -1287,12 +1288,9 @@ export type SyncRun_Serialize = {
 	id: string,
 	/**  `auto-update` (Moneyhub's schedule) or `client-update` (asked for). */
 	action: string | null,
-	/**
-	 *  `success`, `error`, `partial`, `mfa-required`, `credentials-error`, or none while it
-	 *  runs (or one the docs do not list, verbatim).
-	 */
-	fetchStatus: string | null,
 	createdAt: string | null,
+	/**  How it ended, in the core's words ("Running…" while it runs). */
+	result: string,
 };
 
 /**  A page of a connection's transactions. */

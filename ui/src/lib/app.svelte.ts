@@ -174,7 +174,7 @@ class App {
         dashboard.scheduleReload();
         break;
       case 'syncFinished':
-        dashboard.syncFinished(event.connectionId, event.fetchStatus, event.newTransactions);
+        dashboard.syncFinished(event.connectionId, event.text, event.failed);
         dashboard.scheduleReload();
         break;
       case 'authorizationExpired': {

@@ -9,7 +9,6 @@ import { clock } from './clock.svelte';
 import { dashboardSummary, removalText, type Receipt } from './connections';
 import { formatUpcoming } from './format';
 import { explain } from './errors';
-import { syncResultText } from './journal';
 import { navigate } from './router.svelte';
 import { session } from './session.svelte';
 
@@ -197,12 +196,8 @@ class Dashboard {
   }
 
   /** A sync Moneyhub ran in the background finished: its card says how it went. */
-  syncFinished(connectionId: string, fetchStatus: string | null, newTransactions: number) {
-    const failed = fetchStatus !== 'success' && fetchStatus !== 'partial';
-    this.tell(connectionId, {
-      tone: failed ? 'warning' : 'info',
-      text: `${syncResultText(fetchStatus, newTransactions)}.`,
-    });
+  syncFinished(connectionId: string, text: string, failed: boolean) {
+    this.tell(connectionId, { tone: failed ? 'warning' : 'info', text: `${text}.` });
   }
 
   async removeConnection(view: ConnectionView): Promise<Outcome<unknown>> {

@@ -15,6 +15,7 @@ const forbidden: [RegExp, string][] = [
   [/connection\??\.extendedStatus\b/, 'Moneyhub’s raw `extendedStatus`'],
   [/connection\??\.expiresAt\b/, 'the consent’s raw end (the core counts and words it: `health.consent`)'],
   [/consentDaysLeft/, 'a consent day count of the UI’s own'],
+  [/fetchStatus/, 'Moneyhub’s raw `fetchStatus` (the core words how a sync ended)'],
   [/['"](mfa_required|sync_error|credentials_error|resync|sync_partial|stoppedSyncing)['"]/, 'a Moneyhub code'],
 ];
 

@@ -48,7 +48,7 @@ export function purposeText(purpose: AuthorizationPurpose): string {
 }
 
 /** The event's details as a sentence, or '' when there is nothing to add. */
-export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
+export function journalDetailText(entry: Pick<JournalEntry, 'event'> & Partial<Pick<JournalEntry, 'outcome'>>): string {
   const event = entry.event;
   switch (event.kind) {
     case 'authorization_started':
@@ -69,7 +69,7 @@ export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
     case 'sync_requested':
       return event.status ? `Moneyhub answered: ${event.status}` : '';
     case 'sync_finished':
-      return syncResultText(event.fetchStatus ?? null, event.newTransactions ?? 0);
+      return entry.outcome ?? '';
     case 'accounts_gone':
       return `No longer shared by the bank: ${(event.names ?? []).join(', ')} (kept here as history)`;
     case 'removed_at_moneyhub':
@@ -89,47 +89,6 @@ export function journalDetailText(entry: Pick<JournalEntry, 'event'>): string {
     case 'refreshed':
     case 'unknown':
       return '';
-  }
-}
-
-/** One sync run's outcome as Moneyhub recorded it, in words. */
-export function syncRunResult(fetchStatus: string | null): string {
-  switch (fetchStatus) {
-    case 'success':
-      return 'Synced';
-    case 'partial':
-      return 'Partly synced';
-    case 'error':
-      return 'Failed';
-    case 'mfa-required':
-      return 'The bank needed you';
-    case 'credentials-error':
-      return 'The bank refused the login';
-    case null:
-      return 'Running…';
-    default:
-      return `Ended “${fetchStatus}”`;
-  }
-}
-
-/** A finished sync's result in words: new data, nothing new, or the failure. */
-export function syncResultText(fetchStatus: string | null, newTransactions: number): string {
-  switch (fetchStatus) {
-    case 'success':
-    case 'partial': {
-      const what = newTransactions > 0 ? `${plural(newTransactions, 'new transaction')}` : 'nothing new';
-      return fetchStatus === 'partial' ? `Partly synced: ${what}` : `Synced: ${what}`;
-    }
-    case 'mfa-required':
-      return 'The sync failed: the bank needs you to confirm it is you';
-    case 'credentials-error':
-      return 'The sync failed: the bank no longer accepts the login';
-    case 'error':
-      return 'The sync failed at the bank';
-    case null:
-      return 'Moneyhub did not say how the sync ended';
-    default:
-      return `The sync ended “${fetchStatus}”`;
   }
 }
 

@@ -14,6 +14,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
+use moneyhub::models::FetchStatus;
 
 use super::{FlowError, FlowEvent, Flows, lock};
 use crate::health::{Action, ActionCheck};
@@ -191,7 +192,7 @@ impl Flows {
     /// limit), each with its `fetchStatus`, no longer watched; and how many still run.
     pub(super) async fn syncs_over(
         &self,
-    ) -> Result<(Vec<(String, Option<String>)>, usize), FlowError> {
+    ) -> Result<(Vec<(String, Option<FetchStatus>)>, usize), FlowError> {
         let in_flight = lock(&self.store).syncs_in_flight(&self.profile)?;
         let now = self.now();
         let mut over = Vec::new();
@@ -222,9 +223,10 @@ impl Flows {
     pub(super) fn sync_finished(
         &self,
         connection: &str,
-        fetch_status: Option<String>,
+        fetch_status: Option<FetchStatus>,
         arrived: u64,
     ) {
+        let result = crate::sync_result::finished(fetch_status.as_ref(), arrived);
         let journalled = lock(&self.store).append_journal(
             &self.profile,
             Some(connection),
@@ -240,7 +242,8 @@ impl Flows {
         }
         self.emit(FlowEvent::SyncFinished {
             connection_id: connection.to_string(),
-            fetch_status,
+            text: result.text,
+            failed: result.failed,
             new_transactions: u32::try_from(arrived).unwrap_or(u32::MAX),
         });
     }
@@ -355,11 +358,16 @@ impl Flows {
             Ok(runs) => {
                 let runs: Vec<SyncRun> = runs
                     .into_iter()
-                    .map(|run| SyncRun {
-                        id: run.id,
-                        action: run.action,
-                        fetch_status: run.fetch_status,
-                        created_at: run.created_at,
+                    .map(|run| {
+                        // A running sync's record may carry an in-progress value: not an outcome.
+                        let fetch_status = run.fetch_status.clone().filter(|_| run.finished());
+                        SyncRun {
+                            id: run.id,
+                            action: run.action,
+                            result: crate::sync_result::run(fetch_status.as_ref()),
+                            fetch_status,
+                            created_at: run.created_at,
+                        }
                     })
                     .collect();
                 lock(&self.store).save_sync_runs(&self.profile, connection, &runs)?;

@@ -203,7 +203,7 @@ impl Flows {
         let next_automatic_sync = facts
             .kind
             .schedule()
-            .filter(|_| moneyhub_will_sync(&facts, &health))
+            .filter(|_| health::moneyhub_schedules(&facts, &health))
             .and_then(|schedule| {
                 sync_policy::next_automatic_sync(
                     schedule,
@@ -359,18 +359,6 @@ fn facts(connection: &StoredConnection, accounts: &[StoredAccount], local: Local
         provider_degraded: local.provider_degraded,
         daily_sync_cap: local.daily_sync_cap,
     }
-}
-
-/// Moneyhub's schedule runs for this connection: not once consent has ended, after it stopped
-/// retrying, for a single-sync connection (it waits for a refresh), or once it is gone.
-fn moneyhub_will_sync(facts: &Facts, health: &Health) -> bool {
-    use health::ExtendedStatus;
-    let expired = health.consent.as_ref().is_some_and(|c| c.ended)
-        || facts.extended_status == Some(ExtendedStatus::Expired);
-    !expired
-        && facts.removed_at_source.is_none()
-        && facts.extended_status.is_none()
-        && !facts.single_sync_only
 }
 
 /// Fixes the user completed since the connection's data last updated (the problem's start).

@@ -146,7 +146,7 @@ pub(super) fn actions(facts: &Facts, allowance: SyncAllowance, expired: bool) ->
     }
     let sync = if expired {
         ActionCheck::deny(Action::Sync, ActionReason::ConsentEnded)
-    } else if facts.single_sync_only && facts.kind == ConnectionKind::ScreenScraping {
+    } else if facts.syncs_by_refresh_only() {
         ActionCheck::deny(Action::Sync, ActionReason::SingleSyncOnly)
     } else {
         match allowance {

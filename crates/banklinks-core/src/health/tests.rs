@@ -888,3 +888,43 @@ fn a_resync_banklinks_infers_is_told_in_banklinks_words_not_moneyhubs() {
     let health = assess(&said, NOW, &Tried::default(), now());
     assert!(health.detail.contains("multi factor"), "{}", health.detail);
 }
+
+#[test]
+fn single_sync_only_means_the_same_to_the_card_and_to_the_schedule_whatever_the_kind() {
+    // The seed says singleSyncOnly is legacy-only today; if Moneyhub sends it on an api
+    // connection, its meaning (no automatic sync without the person) holds all the same.
+    for kind in [ConnectionKind::ScreenScraping, ConnectionKind::OpenBanking] {
+        let facts = Facts {
+            single_sync_only: true,
+            ..healthy(kind)
+        };
+        let health = assess(&facts, NOW, &Tried::default(), now());
+        assert_eq!(health.headline, "Synced once", "{kind:?}");
+        assert!(!moneyhub_schedules(&facts, &health), "{kind:?}");
+        let sync = health.check(Action::Sync).expect("always listed");
+        if kind == ConnectionKind::ScreenScraping {
+            assert_eq!(health.recommended, Fix::Refresh);
+            assert!(!sync.allowed);
+            assert_eq!(
+                health.detail,
+                "This connection syncs once, then only when you refresh it."
+            );
+        } else {
+            assert_eq!(
+                health.recommended,
+                Fix::Sync,
+                "a manual sync is the person's input here"
+            );
+            assert!(sync.allowed);
+            assert_eq!(
+                health.detail,
+                "This connection syncs once, then only when you sync it."
+            );
+        }
+        let plain = healthy(kind);
+        assert!(moneyhub_schedules(
+            &plain,
+            &assess(&plain, NOW, &Tried::default(), now())
+        ));
+    }
+}

@@ -19,11 +19,14 @@ pub struct SyncRun {
     pub id: String,
     /// `auto-update` (Moneyhub's schedule) or `client-update` (asked for).
     pub action: Option<String>,
-    /// `success`, `error`, `partial`, `mfa-required`, `credentials-error`, or none while it
-    /// runs (or one the docs do not list, verbatim).
-    pub fetch_status: Option<String>,
+    /// How it ended (none while it runs); people read `result`.
+    #[serde(skip)]
+    #[specta(skip)]
+    pub fetch_status: Option<moneyhub::models::FetchStatus>,
     #[specta(type = Option<String>)]
     pub created_at: Option<DateTime<Utc>>,
+    /// How it ended, in the core's words ("Running…" while it runs).
+    pub result: String,
 }
 
 /// A sync Moneyhub runs in the background for a connection.
@@ -216,7 +219,7 @@ impl Store {
                     run.id,
                     connection,
                     run.action,
-                    run.fetch_status,
+                    run.fetch_status.as_ref().map(|status| status.as_wire()),
                     run.created_at.map(iso)
                 ])?;
             }
@@ -237,10 +240,14 @@ impl Store {
              ORDER BY created_at DESC, id DESC LIMIT ?3",
         )?;
         let rows = query.query_map(params![profile, connection, limit], |r| {
+            let fetch_status = r
+                .get::<_, Option<String>>(2)?
+                .map(|status| moneyhub::models::FetchStatus::from_wire(&status));
             Ok(SyncRun {
                 id: r.get(0)?,
                 action: r.get(1)?,
-                fetch_status: r.get(2)?,
+                result: crate::sync_result::run(fetch_status.as_ref()),
+                fetch_status,
                 created_at: parse_time(r.get(3)?),
             })
         })?;
