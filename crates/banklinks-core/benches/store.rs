@@ -59,6 +59,7 @@ fn main() {
                 balance_minor: 123_456,
                 balance_date: None,
                 removed_at_source: None,
+                provider_account_id: None,
             })
         })
         .collect();

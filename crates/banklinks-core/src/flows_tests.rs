@@ -38,49 +38,9 @@ async fn journey(sandbox: &harness::Sandbox, url: &url::Url) -> AuthCallback {
 #[tokio::test]
 async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     let sandbox = harness::Sandbox::start().await;
-    let user = sandbox.create_user().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("banklinks.sqlite");
-    let store = Store::open(&db_path).expect("store");
-    store
-        .ensure_environment(
-            &crate::store::EnvironmentRecord {
-                id: "demo".into(),
-                kind: "demo".into(),
-                name: "Demo".into(),
-                identity_url: sandbox.running.identity_url(),
-                api_url: sandbox.running.api_url(),
-                client_id: DEMO_CLIENT_ID.into(),
-            },
-            harness::start_time(),
-        )
-        .expect("env");
-    store
-        .ensure_profile("p1", "demo", &user, "Alex", harness::start_time())
-        .expect("profile");
-    let config = Config::new(
-        url::Url::parse(&sandbox.running.identity_url()).expect("url"),
-        url::Url::parse(&sandbox.running.api_url()).expect("url"),
-        DEMO_CLIENT_ID,
-        ClientAuth::SecretBasic {
-            secret: DEMO_CLIENT_SECRET.into(),
-        },
-        DEMO_REDIRECT_URI,
-    );
-    let client = Moneyhub::with_environment(
-        config,
-        Arc::new(SandboxTime(sandbox.running.shared.clone())),
-    )
-    .expect("client");
     let keychain = Arc::new(MemoryKeychain::default());
-    let flows = Flows::new(
-        client,
-        Arc::new(Mutex::new(store)),
-        keychain.clone(),
-        "demo".into(),
-        "p1".into(),
-        user.clone(),
-    );
+    let (dir, flows, user) = flows_with(&sandbox, keychain.clone()).await;
+    let db_path = dir.path().join("banklinks.sqlite");
     let mut events = flows.subscribe();
 
     // Add a connection.
@@ -490,8 +450,46 @@ async fn demo_personas_show_every_kind_of_problem_and_profiles_never_mix() {
     ));
 }
 
+/// A sandbox on the manual clock, playing `readings` where the docs leave a gap.
+async fn sandbox_playing(readings: moneyhub_sandbox::world::Readings) -> harness::Sandbox {
+    harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
+        manual_clock_start: Some(harness::start_time()),
+        readings,
+        ..moneyhub_sandbox::SandboxConfig::default()
+    })
+    .await
+}
+
+/// The person adds a connection at `bank` through the bank's page: its id.
+async fn add_at(flows: &Flows, sandbox: &harness::Sandbox, user: &str, bank: String) -> String {
+    let url = flows
+        .begin(
+            Purpose::AddConnection {
+                user_id: user.to_string(),
+                bank: BankChoice::Bank(bank),
+            },
+            None,
+        )
+        .await
+        .expect("begin");
+    flows
+        .complete(&journey(sandbox, &url).await)
+        .await
+        .expect("connected")
+        .connection_id
+}
+
 /// Flows for a new user of `sandbox`, on a real SQLite file (keep the folder alive).
 async fn flows_on(sandbox: &harness::Sandbox) -> (tempfile::TempDir, Flows, String) {
+    flows_with(sandbox, Arc::new(MemoryKeychain::default())).await
+}
+
+/// Flows for a new user of `sandbox` keeping its secrets in `keychain`, on a real SQLite file
+/// (`banklinks.sqlite` in the folder returned; keep it alive).
+async fn flows_with(
+    sandbox: &harness::Sandbox,
+    keychain: Arc<MemoryKeychain>,
+) -> (tempfile::TempDir, Flows, String) {
     let user = sandbox.create_user().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("banklinks.sqlite")).expect("store");
@@ -528,7 +526,7 @@ async fn flows_on(sandbox: &harness::Sandbox) -> (tempfile::TempDir, Flows, Stri
     let flows = Flows::new(
         client,
         Arc::new(Mutex::new(store)),
-        Arc::new(MemoryKeychain::default()),
+        keychain,
         "demo".into(),
         "p1".into(),
         user.clone(),
@@ -554,21 +552,7 @@ async fn every_manual_sync_window_moneyhub_may_have_is_honoured_and_none_is_inve
         })
         .await;
         let (_dir, flows, user) = flows_on(&sandbox).await;
-        let url = flows
-            .begin(
-                Purpose::AddConnection {
-                    user_id: user.clone(),
-                    bank: BankChoice::Bank(MOCK_BANK.into()),
-                },
-                None,
-            )
-            .await
-            .expect("begin");
-        let id = flows
-            .complete(&journey(&sandbox, &url).await)
-            .await
-            .expect("connected")
-            .connection_id;
+        let id = add_at(&flows, &sandbox, &user, MOCK_BANK.into()).await;
         flows.sync_now(&id, None).await.expect("the first sync");
         let synced_at = flows.now();
 
@@ -610,30 +594,13 @@ async fn every_manual_sync_window_moneyhub_may_have_is_honoured_and_none_is_inve
 async fn history_is_paged_by_count_whether_or_not_pages_link_the_next() {
     let mut totals = Vec::new();
     for next_links in [true, false] {
-        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
-            manual_clock_start: Some(harness::start_time()),
-            readings: moneyhub_sandbox::world::Readings {
-                next_links,
-                ..moneyhub_sandbox::world::Readings::default()
-            },
-            ..moneyhub_sandbox::SandboxConfig::default()
+        let sandbox = sandbox_playing(moneyhub_sandbox::world::Readings {
+            next_links,
+            ..moneyhub_sandbox::world::Readings::default()
         })
         .await;
         let (_dir, flows, user) = flows_on(&sandbox).await;
-        let url = flows
-            .begin(
-                Purpose::AddConnection {
-                    user_id: user.clone(),
-                    bank: BankChoice::Bank(MOCK_BANK.into()),
-                },
-                None,
-            )
-            .await
-            .expect("begin");
-        flows
-            .complete(&journey(&sandbox, &url).await)
-            .await
-            .expect("connected");
+        add_at(&flows, &sandbox, &user, MOCK_BANK.into()).await;
         let mut pages = flows.client().transactions(
             &user,
             moneyhub::api::TransactionQuery {
@@ -665,31 +632,13 @@ async fn history_is_paged_by_count_whether_or_not_pages_link_the_next() {
 #[tokio::test]
 async fn a_refused_consent_is_known_by_moneyhubs_fields_not_its_words() {
     for words in ["The consent for this connection has expired", "Forbidden"] {
-        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
-            manual_clock_start: Some(harness::start_time()),
-            readings: moneyhub_sandbox::world::Readings {
-                consent_refusal_words: words.into(),
-                ..moneyhub_sandbox::world::Readings::default()
-            },
-            ..moneyhub_sandbox::SandboxConfig::default()
+        let sandbox = sandbox_playing(moneyhub_sandbox::world::Readings {
+            consent_refusal_words: words.into(),
+            ..moneyhub_sandbox::world::Readings::default()
         })
         .await;
         let (_dir, flows, user) = flows_on(&sandbox).await;
-        let url = flows
-            .begin(
-                Purpose::AddConnection {
-                    user_id: user.clone(),
-                    bank: BankChoice::Bank(MOCK_BANK.into()),
-                },
-                None,
-            )
-            .await
-            .expect("begin");
-        let id = flows
-            .complete(&journey(&sandbox, &url).await)
-            .await
-            .expect("connected")
-            .connection_id;
+        let id = add_at(&flows, &sandbox, &user, MOCK_BANK.into()).await;
         // The bank ends the consent after Banklinks last looked.
         sandbox
             .admin(
@@ -717,31 +666,13 @@ async fn a_refused_consent_is_known_by_moneyhubs_fields_not_its_words() {
 #[tokio::test]
 async fn a_renewal_is_believed_until_moneyhubs_next_sync_under_either_reading() {
     for waits in [false, true] {
-        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
-            manual_clock_start: Some(harness::start_time()),
-            readings: moneyhub_sandbox::world::Readings {
-                renewal_waits_for_next_sync: waits,
-                ..moneyhub_sandbox::world::Readings::default()
-            },
-            ..moneyhub_sandbox::SandboxConfig::default()
+        let sandbox = sandbox_playing(moneyhub_sandbox::world::Readings {
+            renewal_waits_for_next_sync: waits,
+            ..moneyhub_sandbox::world::Readings::default()
         })
         .await;
         let (_dir, flows, user) = flows_on(&sandbox).await;
-        let url = flows
-            .begin(
-                Purpose::AddConnection {
-                    user_id: user.clone(),
-                    bank: BankChoice::Bank(MOCK_BANK.into()),
-                },
-                None,
-            )
-            .await
-            .expect("begin");
-        let id = flows
-            .complete(&journey(&sandbox, &url).await)
-            .await
-            .expect("connected")
-            .connection_id;
+        let id = add_at(&flows, &sandbox, &user, MOCK_BANK.into()).await;
         sandbox.advance("91d").await;
         flows.refresh().await.expect("refresh");
         let expired = flows.connection_view(&id).expect("view");
@@ -803,31 +734,13 @@ async fn a_running_sync_is_followed_to_its_end_whatever_its_record_looks_like_me
         RunningSyncRecord::Absent,
         RunningSyncRecord::InProgress,
     ] {
-        let sandbox = harness::Sandbox::start_with(moneyhub_sandbox::SandboxConfig {
-            manual_clock_start: Some(harness::start_time()),
-            readings: moneyhub_sandbox::world::Readings {
-                running_sync_record: record,
-                ..moneyhub_sandbox::world::Readings::default()
-            },
-            ..moneyhub_sandbox::SandboxConfig::default()
+        let sandbox = sandbox_playing(moneyhub_sandbox::world::Readings {
+            running_sync_record: record,
+            ..moneyhub_sandbox::world::Readings::default()
         })
         .await;
         let (_dir, flows, user) = flows_on(&sandbox).await;
-        let url = flows
-            .begin(
-                Purpose::AddConnection {
-                    user_id: user.clone(),
-                    bank: BankChoice::Bank(MOCK_BANK.into()),
-                },
-                None,
-            )
-            .await
-            .expect("begin");
-        let id = flows
-            .complete(&journey(&sandbox, &url).await)
-            .await
-            .expect("connected")
-            .connection_id;
+        let id = add_at(&flows, &sandbox, &user, MOCK_BANK.into()).await;
         // The sync made on adding is then older than this one, not tied with it.
         sandbox.advance("1m").await;
         let mut events = flows.subscribe();
@@ -869,4 +782,105 @@ async fn a_running_sync_is_followed_to_its_end_whatever_its_record_looks_like_me
             "{record:?}"
         );
     }
+}
+
+/// The seed: an AISP may not return consistent account ids on reauth. Whether the bank keeps
+/// the account and transaction ids or issues new ones with the connection's new id, a reauth
+/// loses nothing and counts nothing twice: the same accounts, each transaction once, and "what
+/// changed" lists no account as both added and gone.
+#[tokio::test]
+async fn a_reauth_that_issues_new_account_and_transaction_ids_keeps_each_record_once() {
+    for reauth_renews_ids in [false, true] {
+        let sandbox = sandbox_playing(moneyhub_sandbox::world::Readings {
+            reauth_renews_ids,
+            ..moneyhub_sandbox::world::Readings::default()
+        })
+        .await;
+        let (_dir, flows, user) = flows_on(&sandbox).await;
+        let bank = sandbox.bank_id("Sandbox Bank (new id on reauth)").await;
+        let first = add_at(&flows, &sandbox, &user, bank).await;
+        // Background history arrives, then the person reauthenticates.
+        sandbox.advance("1h").await;
+        flows.refresh().await.expect("refresh");
+        let kept_before = kept_records(&flows, &first);
+        let url = flows
+            .begin(
+                Purpose::Reauth {
+                    user_id: user.clone(),
+                    connection_id: first.clone(),
+                },
+                None,
+            )
+            .await
+            .expect("begin");
+        let moved = flows
+            .complete(&journey(&sandbox, &url).await)
+            .await
+            .expect("reauth");
+        assert_ne!(moved.connection_id, first);
+        let (accounts, transactions) = kept_records(&flows, &moved.connection_id);
+        assert_eq!(
+            accounts, kept_before.0,
+            "renews ids: {reauth_renews_ids}: the same accounts, none gone"
+        );
+        // Each record once: what is kept is exactly what Moneyhub lists now.
+        let listed = listed_transactions(&flows, &user).await;
+        assert!(
+            transactions == listed,
+            "renews ids: {reauth_renews_ids}: each transaction once: {} kept, {} listed",
+            transactions.len(),
+            listed.len()
+        );
+        assert!(transactions.len() >= kept_before.1.len());
+        let changes = moved.changes.expect("the id changed");
+        assert!(
+            changes.accounts_added.is_empty() && changes.accounts_gone.is_empty(),
+            "renews ids: {reauth_renews_ids}: {changes:?}"
+        );
+        assert!(
+            !flows
+                .journal()
+                .expect("journal")
+                .iter()
+                .any(|e| matches!(e.event, crate::journal::JournalEvent::AccountsGone { .. })),
+            "renews ids: {reauth_renews_ids}: no account went"
+        );
+    }
+}
+
+/// The connection's accounts still shared (by name) and the ids of their kept transactions.
+fn kept_records(flows: &Flows, connection: &str) -> (Vec<String>, Vec<String>) {
+    let store = flows.store();
+    let row = store
+        .connection_row("p1", connection)
+        .expect("read")
+        .expect("the connection");
+    let mut names = Vec::new();
+    let mut ids = Vec::new();
+    for account in row.accounts {
+        for t in store
+            .transactions("p1", &account.id, 100_000, 0)
+            .expect("transactions")
+        {
+            ids.push(t.id);
+        }
+        if account.removed_at_source.is_none() {
+            names.push(account.name);
+        }
+    }
+    names.sort();
+    ids.sort();
+    (names, ids)
+}
+
+async fn listed_transactions(flows: &Flows, user: &str) -> Vec<String> {
+    let mut pages = flows
+        .client()
+        .transactions(user, moneyhub::api::TransactionQuery::default());
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next_page().await.expect("a page") {
+        ids.extend(page.into_iter().map(|t| t.id));
+    }
+    ids.sort();
+    ids
 }

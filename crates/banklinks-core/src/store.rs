@@ -18,6 +18,7 @@ mod pending_and_sync;
 mod reads;
 mod reconcile;
 mod regular;
+mod reissued;
 
 pub use reads::BalancePoint;
 pub use reconcile::{KEEP_GONE_DATA, SyncInFlight, SyncRun};
@@ -45,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_regular_payments",
         include_str!("store/0006_regular_payments.sql"),
+    ),
+    (
+        "0007_account_identity",
+        include_str!("store/0007_account_identity.sql"),
     ),
 ];
 
@@ -135,6 +140,10 @@ pub struct StoredAccount {
     /// history.
     #[specta(type = Option<String>)]
     pub removed_at_source: Option<DateTime<Utc>>,
+    /// The bank's own id for it (`providerAccountId`), when Moneyhub gives one.
+    #[serde(skip)]
+    #[specta(skip)]
+    pub provider_account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -366,10 +375,11 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut upsert = tx.prepare_cached(
-                "INSERT INTO accounts (profile_id, id, connection_id, name, account_type, currency, balance_minor, balance_date, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO accounts (profile_id, id, connection_id, name, account_type, currency, balance_minor, balance_date, updated_at, provider_account_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT(profile_id, id) DO UPDATE SET connection_id = excluded.connection_id, name = excluded.name, account_type = excluded.account_type,
-                   currency = excluded.currency, balance_minor = excluded.balance_minor, balance_date = excluded.balance_date, updated_at = excluded.updated_at",
+                   currency = excluded.currency, balance_minor = excluded.balance_minor, balance_date = excluded.balance_date, updated_at = excluded.updated_at,
+                   provider_account_id = COALESCE(excluded.provider_account_id, accounts.provider_account_id)",
             )?;
             let mut balance = tx.prepare_cached(
                 "INSERT INTO balances (profile_id, account_id, day, amount_minor, currency) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -385,7 +395,8 @@ impl Store {
                     a.currency,
                     a.balance_minor,
                     a.balance_date,
-                    iso(now)
+                    iso(now),
+                    a.provider_account_id
                 ])?;
                 let day = a
                     .balance_date

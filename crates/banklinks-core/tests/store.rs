@@ -41,6 +41,7 @@ fn account(id: &str, connection: &str, balance: i64) -> StoredAccount {
         balance_minor: balance,
         balance_date: Some("2026-03-02".into()),
         removed_at_source: None,
+        provider_account_id: None,
     }
 }
 
@@ -351,4 +352,72 @@ fn a_process_killed_mid_import_leaves_the_database_consistent() {
         .len();
     assert!(count > 0, "some batches committed before the kill");
     assert_eq!(count % 5_000, 0, "only whole batches: {count}");
+}
+
+/// Accounts issued anew take over the kept ones only where it is certain they are the same bank
+/// account: by the bank's own id, or by a name and type nothing else shares. Two look-alikes
+/// without the bank's id stay apart (history is never merged into the wrong account). Two
+/// identical purchases on one day stay two.
+#[test]
+fn accounts_issued_anew_take_over_only_their_own_history() {
+    let (_dir, mut store) = fresh();
+    store
+        .save_connections("p1", &[connection("bank:1")], now())
+        .expect("connections");
+    let with_bank_id = |id: &str, bank_id: &str| StoredAccount {
+        provider_account_id: Some(bank_id.into()),
+        name: format!("Account {bank_id}"),
+        ..account(id, "bank:1", 10_000)
+    };
+    let kept = [
+        with_bank_id("old-1", "111"),
+        with_bank_id("old-2", "222"),
+        account("twin-1", "bank:1", 1),
+        account("twin-2", "bank:1", 2),
+    ];
+    store.save_accounts("p1", &kept, now()).expect("accounts");
+    let coffee = |id: &str, account: &str| StoredTransaction {
+        description: "COFFEE".into(),
+        ..transaction(id, account, false, 1)
+    };
+    store
+        .import_transactions(
+            "p1",
+            &[coffee("t-old-a", "old-1"), coffee("t-old-b", "old-1")],
+        )
+        .expect("transactions");
+
+    let listed = [
+        with_bank_id("new-2", "222"),
+        with_bank_id("new-1", "111"),
+        account("twin-3", "bank:1", 1),
+        account("twin-4", "bank:1", 2),
+    ];
+    let adopted = store
+        .adopt_reissued_accounts("p1", "bank:1", &listed)
+        .expect("adopt");
+    let mut adopted: Vec<_> = adopted.into_iter().collect();
+    adopted.sort();
+    assert_eq!(adopted, ["new-1", "new-2"], "look-alikes are not guessed");
+
+    let page = [coffee("t-new-a", "new-1"), coffee("t-new-b", "new-1")];
+    let mut seen = std::collections::HashSet::new();
+    let accounts: std::collections::HashSet<String> =
+        ["new-1".to_string(), "new-2".to_string()].into();
+    store
+        .adopt_reissued_transactions("p1", &accounts, &page, &mut seen)
+        .expect("adopt transactions");
+    assert_eq!(
+        store.import_transactions("p1", &page).expect("import"),
+        0,
+        "both purchases were kept already"
+    );
+    let mut ids: Vec<String> = store
+        .transactions("p1", "new-1", 10, 0)
+        .expect("read")
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["t-new-a", "t-new-b"]);
 }

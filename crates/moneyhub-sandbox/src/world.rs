@@ -90,6 +90,11 @@ pub struct Readings {
     /// What the record of a running v3 sync looks like (its shape is not published).
     #[serde(default)]
     pub running_sync_record: RunningSyncRecord,
+    /// A reauth that gives the connection a new id gives its accounts and their transactions
+    /// new ids too (the seed: "the AISP does not return consistent account ids when re
+    /// authorising"); the bank's own account id (`providerAccountId`) stays.
+    #[serde(default)]
+    pub reauth_renews_ids: bool,
 }
 
 /// The record of a sync that has not ended yet, as `GET …/syncs/{id}` and the connection's sync
@@ -113,6 +118,7 @@ impl Default for Readings {
             consent_refusal_words: "The consent for this connection has expired".into(),
             renewal_waits_for_next_sync: false,
             running_sync_record: RunningSyncRecord::default(),
+            reauth_renews_ids: false,
         }
     }
 }

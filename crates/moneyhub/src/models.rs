@@ -142,6 +142,10 @@ pub struct Account {
     pub provider_name: Option<String>,
     #[serde(default)]
     pub provider_reference: Option<String>,
+    /// The bank's own id for the account: unlike `id`, it stays when an AISP issues the
+    /// account anew on reauth.
+    #[serde(default)]
+    pub provider_account_id: Option<String>,
     #[serde(default)]
     pub date_modified: Option<DateTime<Utc>>,
 }

@@ -79,7 +79,9 @@ pub struct Changes {
     pub consent_until: Option<DateTime<Utc>>,
 }
 
-/// The accounts shared (id → name) and the consent's end, to compare before and after.
+/// The accounts shared (identity → name) and the consent's end, to compare before and after.
+/// An account's identity outlives a new id the bank may give it on reauth: the bank's own id,
+/// else its name and type where no other account shares them, else its id.
 type Shape = (
     std::collections::BTreeMap<String, String>,
     Option<DateTime<Utc>>,
@@ -114,11 +116,27 @@ impl Flows {
         let row = lock(&self.store)
             .connection_row(&self.profile, connection)
             .ok()??;
-        let accounts = row
+        let shared: Vec<_> = row
             .accounts
             .into_iter()
             .filter(|a| a.removed_at_source.is_none())
-            .map(|a| (a.id, a.name))
+            .collect();
+        let alike = |a: &crate::store::StoredAccount| {
+            shared
+                .iter()
+                .filter(|b| b.name == a.name && b.account_type == a.account_type)
+                .count()
+        };
+        let accounts = shared
+            .iter()
+            .map(|a| {
+                let identity = match &a.provider_account_id {
+                    Some(bank_id) => format!("bank:{bank_id}"),
+                    None if alike(a) == 1 => format!("shape:{}:{}", a.name, a.account_type),
+                    None => format!("id:{}", a.id),
+                };
+                (identity, a.name.clone())
+            })
             .collect();
         Some((accounts, row.connection.expires_at))
     }

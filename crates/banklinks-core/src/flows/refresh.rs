@@ -77,16 +77,7 @@ impl Flows {
                 // The user is gone, and every connection with it: the cards say so (sync is
                 // refused, nothing "needs a sync"), and what was saved stays whatever the
                 // setting, since a 404 is a poor reason to delete someone's history.
-                let mut store = lock(&self.store);
-                for gone in store.mark_connections_gone(&self.profile, &[], now)? {
-                    store.append_journal(
-                        &self.profile,
-                        Some(&gone),
-                        &JournalEvent::RemovedAtMoneyhub,
-                        Actor::Automatic,
-                        now,
-                    )?;
-                }
+                self.mark_gone_except(&mut lock(&self.store), &[], true, now)?;
                 return Err(FlowError::UserGone);
             }
             other => other?,
@@ -111,7 +102,20 @@ impl Flows {
         let mut store = lock(&self.store);
         store.save_connections(&self.profile, &stored, now)?;
         let keep = store.setting(KEEP_GONE_DATA)?.as_deref() != Some("off");
-        for gone in store.mark_connections_gone(&self.profile, &listed, now)? {
+        self.mark_gone_except(&mut store, &listed, keep, now)?;
+        Ok(connections)
+    }
+
+    /// Every connection not `listed` is marked removed at Moneyhub and journalled once; unless
+    /// `keep`, its data goes too.
+    fn mark_gone_except(
+        &self,
+        store: &mut crate::store::Store,
+        listed: &[String],
+        keep: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), FlowError> {
+        for gone in store.mark_connections_gone(&self.profile, listed, now)? {
             store.append_journal(
                 &self.profile,
                 Some(&gone),
@@ -123,7 +127,7 @@ impl Flows {
                 store.remove_connection(&self.profile, &gone, Actor::Automatic, now)?;
             }
         }
-        Ok(connections)
+        Ok(())
     }
 
     /// All the user's accounts in one request, by connection; `None` when an account does not
@@ -169,11 +173,13 @@ impl Flows {
                 balance_minor: a.balance.amount.value,
                 balance_date: a.balance.date.map(|d| d.format("%Y-%m-%d").to_string()),
                 removed_at_source: None,
+                provider_account_id: a.provider_account_id.clone(),
             })
             .collect();
         let account_ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
-        let fetched_before = {
+        let (adopted, fetched_before) = {
             let mut store = lock(&self.store);
+            let adopted = store.adopt_reissued_accounts(&self.profile, &connection.id, &rows)?;
             store.save_accounts(&self.profile, &rows, now)?;
             let closed =
                 store.mark_accounts_gone(&self.profile, &connection.id, &account_ids, now)?;
@@ -189,7 +195,10 @@ impl Flows {
                     store.delete_gone_accounts(&self.profile, &connection.id)?;
                 }
             }
-            store.transactions_fetched_at(&self.profile, &connection.id)?
+            (
+                adopted,
+                store.transactions_fetched_at(&self.profile, &connection.id)?,
+            )
         };
         if accounts.is_empty() {
             return Ok(0);
@@ -206,11 +215,19 @@ impl Flows {
         }
         let query = TransactionQuery {
             account_ids: account_ids.clone(),
-            start_date_modified: fetched_before.map(|at| (at - OVERLAP).date_naive()),
+            // Accounts issued anew come whole: their transactions' new ids are matched to the
+            // kept ones, whenever those were last modified.
+            start_date_modified: fetched_before
+                .filter(|_| adopted.is_empty())
+                .map(|at| (at - OVERLAP).date_naive()),
             ..TransactionQuery::default()
         };
         let arrived = self
-            .import_pages(first_fetch.then_some(connection.id.as_str()), query)
+            .import_pages(
+                first_fetch.then_some(connection.id.as_str()),
+                query,
+                &adopted,
+            )
             .await?;
         if crate::sync_policy::provider_daily_cap(&connection.name).is_some() {
             // A capped provider counts every sync of the day, Moneyhub's own included: its
@@ -253,15 +270,27 @@ impl Flows {
         &self,
         progress_of: Option<&str>,
         query: TransactionQuery,
+        reissued_accounts: &HashSet<String>,
     ) -> Result<u64, FlowError> {
         let mut pages = self.client.transactions(&self.user_id, query);
         let mut saved: u32 = 0;
         let mut arrived = 0;
+        let mut listed = HashSet::new();
         while let Some(page) = pages.next_page().await? {
             saved = saved.saturating_add(u32::try_from(page.len()).unwrap_or(u32::MAX));
             let rows: Vec<StoredTransaction> =
                 page.into_iter().filter_map(stored_transaction).collect();
-            arrived += lock(&self.store).import_transactions(&self.profile, &rows)?;
+            let mut store = lock(&self.store);
+            if !reissued_accounts.is_empty() {
+                store.adopt_reissued_transactions(
+                    &self.profile,
+                    reissued_accounts,
+                    &rows,
+                    &mut listed,
+                )?;
+            }
+            arrived += store.import_transactions(&self.profile, &rows)?;
+            drop(store);
             if let Some(connection_id) = progress_of {
                 self.emit(FlowEvent::HistoryProgress {
                     connection_id: connection_id.to_string(),

@@ -190,7 +190,7 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         let mut accounts = self.db.prepare_cached(
-            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date, removed_at_source FROM accounts WHERE profile_id = ?1 AND (?2 IS NULL OR connection_id = ?2) ORDER BY connection_id, name",
+            "SELECT id, connection_id, name, account_type, currency, balance_minor, balance_date, removed_at_source, provider_account_id FROM accounts WHERE profile_id = ?1 AND (?2 IS NULL OR connection_id = ?2) ORDER BY connection_id, name",
         )?;
         let all = accounts.query_map(params![profile, only], |row| {
             Ok(StoredAccount {
@@ -202,6 +202,7 @@ impl Store {
                 balance_minor: row.get(5)?,
                 balance_date: row.get(6)?,
                 removed_at_source: parse_time(row.get(7)?),
+                provider_account_id: row.get(8)?,
             })
         })?;
         let index: std::collections::HashMap<String, usize> = rows

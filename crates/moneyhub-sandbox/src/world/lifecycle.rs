@@ -205,11 +205,16 @@ impl World {
                     })
                     .is_some_and(|index| wanted.contains(&index));
                 if keep {
-                    if let Some(account) = self.accounts.get_mut(account_id) {
+                    let account_id = if self.readings.reauth_renews_ids {
+                        self.reissue_account(*account_id, now)
+                    } else {
+                        *account_id
+                    };
+                    if let Some(account) = self.accounts.get_mut(&account_id) {
                         account.connection_id = id.clone();
                     }
                     if let Some(moved) = self.connections.get_mut(&id) {
-                        moved.account_ids.push(*account_id);
+                        moved.account_ids.push(account_id);
                     }
                 } else {
                     self.remove_account(*account_id);
@@ -317,6 +322,45 @@ impl World {
         self.syncs
             .retain(|sync| sync.connection_id != connection_id);
         Some(connection)
+    }
+
+    /// The bank issues an account anew: a new id for it and for each of its transactions (the
+    /// same records, modified now), as if deleted and listed again; the bank's own account id
+    /// stays. Answers the new id.
+    fn reissue_account(&mut self, old: Uuid, now: DateTime<Utc>) -> Uuid {
+        let Some(mut account) = self.accounts.remove(&old) else {
+            return old;
+        };
+        let new = self.uuid();
+        account.id = new;
+        account.date_modified = now;
+        self.accounts.insert(new, account);
+        let pending = self.pending.remove(&old).unwrap_or_default();
+        let mut still_pending = Vec::new();
+        let mut renewed = Vec::new();
+        for id in self
+            .transactions_by_account
+            .remove(&old)
+            .unwrap_or_default()
+        {
+            let Some(mut transaction) = self.transactions.remove(&id) else {
+                continue;
+            };
+            let fresh = self.uuid();
+            transaction.id = fresh;
+            transaction.account_id = new;
+            transaction.modified = now;
+            if pending.contains(&id) {
+                still_pending.push(fresh);
+            }
+            renewed.push(fresh);
+            self.transactions.insert(fresh, transaction);
+        }
+        self.transactions_by_account.insert(new, renewed);
+        if !still_pending.is_empty() {
+            self.pending.insert(new, still_pending);
+        }
+        new
     }
 
     fn remove_account(&mut self, account_id: Uuid) {
