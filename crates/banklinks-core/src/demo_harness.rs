@@ -77,9 +77,27 @@ pub async fn add_connection(workspace: &Workspace, bank_id: &str) -> String {
     finish_at_the_bank(workspace, &url).await
 }
 
+/// The person reauthenticates `connection_id` at its bank; how the trip ended.
+pub async fn reauth_at_the_bank(
+    workspace: &Workspace,
+    connection_id: &str,
+) -> crate::flows::Connected {
+    let url = workspace
+        .begin(AuthorizationRequest::Reauth {
+            connection_id: connection_id.into(),
+        })
+        .await
+        .expect("begin");
+    walk_and_complete(workspace, &url).await
+}
+
 /// The person walks the bank's pages from `url` and the callback completes the authorization;
 /// answers the connection id.
 pub async fn finish_at_the_bank(workspace: &Workspace, url: &str) -> String {
+    walk_and_complete(workspace, url).await.connection_id
+}
+
+async fn walk_and_complete(workspace: &Workspace, url: &str) -> crate::flows::Connected {
     let callback = moneyhub_sandbox::journey::walk(url, &[])
         .await
         .expect("bank journey");
@@ -88,7 +106,6 @@ pub async fn finish_at_the_bank(workspace: &Workspace, url: &str) -> String {
         .complete(&typed(&callback))
         .await
         .expect("complete")
-        .connection_id
 }
 
 /// The id of the Demo bank called `name`.
@@ -103,14 +120,19 @@ pub async fn bank_id(workspace: &Workspace, name: &str) -> String {
         .id
 }
 
-/// One call to the Demo sandbox's admin API, which must succeed.
-pub async fn admin(workspace: &Workspace, method: reqwest::Method, path: &str, body: Value) {
-    let identity = workspace
+/// Where the Demo sandbox serves its identity endpoints (and its admin API beneath them).
+pub async fn identity_url(workspace: &Workspace) -> String {
+    workspace
         .overview()
         .await
         .expect("overview")
         .environment
-        .identity_url;
+        .identity_url
+}
+
+/// One call to the Demo sandbox's admin API, which must succeed.
+pub async fn admin(workspace: &Workspace, method: reqwest::Method, path: &str, body: Value) {
+    let identity = identity_url(workspace).await;
     let answer = reqwest::Client::new()
         .request(method, format!("{identity}/__sandbox{path}"))
         .json(&body)

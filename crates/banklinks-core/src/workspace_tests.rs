@@ -1341,12 +1341,7 @@ async fn an_unreadable_sync_run_blocks_no_refresh() {
     let bank = crate::demo_harness::bank_id(&workspace, "Sandbox Bank (slow syncs)").await;
     let id = add_connection(&workspace, &bank).await;
     workspace.sync_now(&id).await.expect("sync");
-    let identity = workspace
-        .overview()
-        .await
-        .expect("overview")
-        .environment
-        .identity_url;
+    let identity = crate::demo_harness::identity_url(&workspace).await;
     let identity_path = url::Url::parse(&identity)
         .expect("the identity service's address")
         .path()
@@ -1520,19 +1515,7 @@ async fn a_trip_says_it_worked_only_when_it_did() {
         .connection_view(&id)
         .expect("view");
     assert!(before.health.needs_you, "{:?}", before.health);
-    let url = workspace
-        .begin(AuthorizationRequest::Reauth {
-            connection_id: id.clone(),
-        })
-        .await
-        .expect("begin");
-    let callback = moneyhub_sandbox::journey::walk(&url, &[])
-        .await
-        .expect("bank journey");
-    let done = workspace
-        .complete(&typed(&callback))
-        .await
-        .expect("complete");
+    let done = crate::demo_harness::reauth_at_the_bank(&workspace, &id).await;
     let after = workspace
         .flows()
         .expect("flows")
@@ -1549,23 +1532,6 @@ async fn a_trip_says_it_worked_only_when_it_did() {
     );
 
     let healthy = add_connection(&workspace, MOCK_BANK).await;
-    let url = workspace
-        .begin(AuthorizationRequest::Reauth {
-            connection_id: healthy.clone(),
-        })
-        .await
-        .expect("begin");
-    let done = finish_outcome(&workspace, &url).await;
-    assert_eq!(done, "Reauthenticated.");
-}
-
-async fn finish_outcome(workspace: &Workspace, url: &str) -> String {
-    let callback = moneyhub_sandbox::journey::walk(url, &[])
-        .await
-        .expect("bank journey");
-    workspace
-        .complete(&typed(&callback))
-        .await
-        .expect("complete")
-        .outcome
+    let done = crate::demo_harness::reauth_at_the_bank(&workspace, &healthy).await;
+    assert_eq!(done.outcome, "Reauthenticated.");
 }
