@@ -3,6 +3,7 @@
 //! the decision goes into the core and the command calls it.
 
 mod bench;
+mod bundles;
 mod commands;
 mod deep_link;
 mod error;
