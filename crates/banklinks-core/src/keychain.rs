@@ -6,8 +6,10 @@
 //! [`KeychainError`] it can show to the user; silently keeping secrets in memory or in a file
 //! would look like it works until the app restarts, or leak them to disk.
 
+mod parted;
 mod time_limited;
 
+pub use parted::{PART_UNITS, Parted};
 pub use time_limited::{KEYCHAIN_TIME_LIMIT, TimeLimited};
 
 use crate::sensitive::Sensitive;
@@ -50,10 +52,11 @@ pub enum KeychainError {
     Platform { detail: String },
 }
 
-/// The keychain of the operating system, with every entry under one service name.
+/// The keychain of the operating system, with every entry under one service name, and long
+/// secrets kept in parts (see [`Parted`]: one Windows item holds no private key).
 #[derive(Debug, Clone)]
 pub struct OsKeychain {
-    service: String,
+    items: Parted<OsItems>,
 }
 
 impl OsKeychain {
@@ -61,14 +64,39 @@ impl OsKeychain {
     /// app's real entries.
     pub fn new(service: impl Into<String>) -> Self {
         Self {
-            service: service.into(),
+            items: Parted::new(OsItems {
+                service: service.into(),
+            }),
         }
     }
 
     pub fn service(&self) -> &str {
-        &self.service
+        &self.items.inner().service
     }
+}
 
+impl SecretStore for OsKeychain {
+    fn backend(&self) -> Result<String, KeychainError> {
+        self.items.backend()
+    }
+    fn put(&self, account: &str, secret: &Sensitive<String>) -> Result<(), KeychainError> {
+        self.items.put(account, secret)
+    }
+    fn get(&self, account: &str) -> Result<Option<Sensitive<String>>, KeychainError> {
+        self.items.get(account)
+    }
+    fn delete(&self, account: &str) -> Result<bool, KeychainError> {
+        self.items.delete(account)
+    }
+}
+
+/// One item per account in the operating system's keychain.
+#[derive(Debug, Clone)]
+struct OsItems {
+    service: String,
+}
+
+impl OsItems {
     fn entry(&self, account: &str) -> Result<keyring::Entry, KeychainError> {
         if let Err(err) = keyring::Entry::store_status() {
             return Err(unavailable(err));
@@ -77,7 +105,7 @@ impl OsKeychain {
     }
 }
 
-impl SecretStore for OsKeychain {
+impl SecretStore for OsItems {
     fn backend(&self) -> Result<String, KeychainError> {
         keyring::Entry::store_status()
             .as_ref()
@@ -165,6 +193,8 @@ fn classify(err: keyring::Error, account: &str) -> KeychainError {
 pub(crate) struct MemoryKeychain {
     entries: std::sync::Mutex<std::collections::HashMap<String, String>>,
     pub(crate) locked: std::sync::atomic::AtomicBool,
+    /// The most UTF-16 units one item holds, where the platform has a limit (Windows: 1,280).
+    pub(crate) item_limit_utf16: Option<usize>,
 }
 
 #[cfg(test)]
@@ -191,6 +221,14 @@ impl SecretStore for MemoryKeychain {
         Ok("memory (tests only)".into())
     }
     fn put(&self, account: &str, secret: &Sensitive<String>) -> Result<(), KeychainError> {
+        let units = secret.expose().encode_utf16().count();
+        if self.item_limit_utf16.is_some_and(|limit| units > limit) {
+            return Err(KeychainError::Platform {
+                detail: format!(
+                    "Attribute 'password' is longer than platform limit ({units} units)"
+                ),
+            });
+        }
         self.check()?
             .insert(account.into(), secret.expose().clone());
         Ok(())

@@ -35,6 +35,35 @@ fn a_secret_round_trips_through_the_real_keychain_and_is_gone_after_delete() {
     assert!(!store.delete(account).expect("second delete"));
 }
 
+/// A private key is longer than one Windows item holds: the real keychain keeps it in parts
+/// on every platform, reads it whole, and deletes every part.
+#[test]
+#[ignore = "needs an unlocked Secret Service: scripts/test runs it inside dbus-run-session with gnome-keyring"]
+fn a_private_key_round_trips_in_parts_and_leaves_nothing_behind() {
+    let store = OsKeychain::new("banklinks-test.os-keychain-parts");
+    let account = "environment/private-key";
+    let body: String = (0..1_700)
+        .map(|i| if i % 64 == 63 { '\n' } else { 'Q' })
+        .collect();
+    let key = Sensitive::new(format!(
+        "-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+    ));
+    store.put(account, &key).expect("put");
+    assert_eq!(
+        store.get(account).expect("get").expect("present").expose(),
+        key.expose()
+    );
+    assert!(store.delete(account).expect("delete"));
+    assert!(store.get(account).expect("get after delete").is_none());
+    assert!(
+        store
+            .get(&format!("{account}#2"))
+            .expect("get a part")
+            .is_none(),
+        "no part stays behind"
+    );
+}
+
 const CHILD_FLAG: &str = "BANKLINKS_KEYCHAIN_TEST_CHILD";
 
 /// The keyring crate connects once per process, so the "no keychain" case runs in a child
