@@ -74,10 +74,13 @@ pub fn run() {
         .build(tauri::generate_context!());
 
     match result {
-        Ok(app) => app.run(|app, event| {
-            if let tauri::RunEvent::Exit = event {
-                poller::close_workspace(app);
-            }
+        Ok(app) => app.run(|app, event| match event {
+            tauri::RunEvent::Exit => poller::close_workspace(app),
+            // macOS asks the running app to show itself when its Dock icon or Finder entry is
+            // opened again; after closing to the menu bar that is the way back, besides the icon.
+            #[cfg(target_os = "macos")]
+            tauri::RunEvent::Reopen { .. } => deep_link::focus_main_window(app),
+            _ => {}
         }),
         Err(err) => {
             tracing::error!(%err, "Banklinks could not start");
