@@ -29,7 +29,10 @@ const FIRST_STEP_WAITS_AT_MOST: Duration = Duration::from_secs(10);
 pub fn open_workspace<R: Runtime>(app: &AppHandle<R>) {
     let data_dir = std::env::var_os("BANKLINKS_DATA_DIR")
         .map(std::path::PathBuf::from)
-        .or_else(|| app.path().app_data_dir().ok())
+        // The machine's own folder, not Windows' roaming profile: the cache and the Demo world
+        // are tens of MB that must not travel with a roaming login (on macOS and Linux the two
+        // folders are the same).
+        .or_else(|| app.path().app_local_data_dir().ok())
         .unwrap_or_else(|| std::env::temp_dir().join("banklinks"));
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
