@@ -3,6 +3,8 @@
 //!
 //! They are `#[ignore]`d because they need that environment; `scripts/test` provides it and runs
 //! them with `--ignored --test-threads=1` (WebKit allows one automation session at a time).
+//! Linux only: WebKitWebDriver, Xvfb and the Secret Service are what they drive.
+#![cfg(target_os = "linux")]
 
 #[path = "window/support.rs"]
 mod support;

@@ -2,6 +2,7 @@
 //!
 //! Each test uses its own service name and removes what it wrote.
 
+#[cfg(target_os = "linux")]
 use std::process::Command;
 
 use banklinks_core::Sensitive;
@@ -64,10 +65,13 @@ fn a_private_key_round_trips_in_parts_and_leaves_nothing_behind() {
     );
 }
 
+#[cfg(target_os = "linux")]
 const CHILD_FLAG: &str = "BANKLINKS_KEYCHAIN_TEST_CHILD";
 
 /// The keyring crate connects once per process, so the "no keychain" case runs in a child
-/// process whose session bus address leads nowhere.
+/// process whose session bus address leads nowhere. Only Linux has a keychain a test can take
+/// away (macOS and Windows always have theirs).
+#[cfg(target_os = "linux")]
 #[test]
 fn without_a_secret_service_every_call_fails_as_unavailable() {
     if std::env::var_os(CHILD_FLAG).is_some() {
