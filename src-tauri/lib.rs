@@ -9,6 +9,7 @@ mod deep_link;
 mod error;
 mod events;
 pub mod ipc;
+mod log_file;
 mod opener;
 mod poller;
 mod state;
@@ -16,6 +17,8 @@ mod tray;
 
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub use state::AppState;
 
@@ -25,12 +28,8 @@ const DEFAULT_KEYCHAIN_SERVICE: &str = "app.banklinks.desktop";
 
 pub fn run() {
     bench::mark_start();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("BANKLINKS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let context = tauri::generate_context!();
+    init_logging(&context.config().identifier);
 
     let keychain_service = std::env::var("BANKLINKS_KEYCHAIN_SERVICE")
         .ok()
@@ -71,7 +70,7 @@ pub fn run() {
             deep_link::listen(app.handle())?;
             Ok(())
         })
-        .build(tauri::generate_context!());
+        .build(context);
 
     match result {
         Ok(app) => app.run(|app, event| match event {
@@ -86,6 +85,34 @@ pub fn run() {
             tracing::error!(%err, "Banklinks could not start");
             std::process::exit(1);
         }
+    }
+}
+
+/// Logs to stderr and to a rotating file in the platform's log folder (`<data dir>/logs` when
+/// `BANKLINKS_DATA_DIR` names the data folder, as tests do).
+fn init_logging(identifier: &str) {
+    let filter =
+        EnvFilter::try_from_env("BANKLINKS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let folder = std::env::var_os("BANKLINKS_DATA_DIR")
+        .map(|data| std::path::PathBuf::from(data).join("logs"))
+        .or_else(|| log_file::folder(identifier));
+    let (file, failed) =
+        match folder.map(|dir| log_file::RotatingLog::open(&dir, log_file::ROTATE_AT)) {
+            Some(Ok(log)) => (Some(log), None),
+            Some(Err(err)) => (None, Some(err)),
+            None => (None, None),
+        };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(file.map(|log| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(log))
+        }))
+        .init();
+    if let Some(err) = failed {
+        tracing::warn!(%err, "no log file: logging to stderr only");
     }
 }
 
