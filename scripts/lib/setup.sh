@@ -12,7 +12,26 @@ SYSTEM_PACKAGES=(
   xdg-utils desktop-file-utils libglib2.0-bin libarchive-tools
 )
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# These scripts set up Debian/Ubuntu machines; elsewhere they say what to run instead.
+case "$(uname -s)" in
+  Linux)
+    if ! command -v apt-get >/dev/null 2>&1; then
+      echo "These scripts install with apt (Debian/Ubuntu). Elsewhere install Tauri's Linux packages yourself, then: npm install && npx tauri dev (run), cargo test --workspace && npm --prefix ui run test (test). See the README's Platforms." >&2
+      exit 1
+    fi
+    ;;
+  Darwin)
+    echo "On macOS: npm install && npx tauri dev (run); cargo test --workspace && npm --prefix ui run test (test); npx tauri build (the .app and .dmg). See the README's Platforms." >&2
+    exit 1
+    ;;
+  *)
+    echo "On Windows: npm install; npx tauri dev (run); cargo test --workspace; npm --prefix ui run test (test); npx tauri build (the installer). See the README's Platforms." >&2
+    exit 1
+    ;;
+esac
+
+# Each step says when it starts, from the script's start, so a slow CI run shows where.
+say() { printf '\n\033[1m==> %s\033[0m (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 ensure_system_packages() {
   local missing=()

@@ -6,7 +6,9 @@
 use std::process::Command;
 
 use banklinks_core::Sensitive;
-use banklinks_core::keychain::{KeychainError, OsKeychain, SecretStore};
+#[cfg(target_os = "linux")]
+use banklinks_core::keychain::KeychainError;
+use banklinks_core::keychain::{OsKeychain, SecretStore};
 
 #[test]
 #[ignore = "needs an unlocked Secret Service: scripts/test runs it inside dbus-run-session with gnome-keyring"]
