@@ -33,6 +33,21 @@ esac
 # Each step says when it starts, from the script's start, so a slow CI run shows where.
 say() { printf '\n\033[1m==> %s\033[0m (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
+# On some machines /dev/null is a regular file (something replaced the device before we ran).
+# Then whatever a program throws away lands in it and whatever reads it gets that back: cargo's
+# target probe runs `rustc -` on its stdin, and clippy failed in CI reading a C compiler's
+# error line that a build script had thrown away. Put the device back.
+ensure_dev_null() {
+  if [ -c /dev/null ]; then
+    return
+  fi
+  say "/dev/null is a regular file here: making it the null device again"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" rm -f /dev/null
+  "${sudo[@]}" mknod -m 666 /dev/null c 1 3
+}
+
 ensure_system_packages() {
   local missing=()
   for package in "${SYSTEM_PACKAGES[@]}"; do
