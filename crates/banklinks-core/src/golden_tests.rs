@@ -29,6 +29,8 @@ enum Setup {
     /// Consent ends within `n` days (`n` days less an hour from now).
     ConsentEndsIn(i64),
     ConsentEndedYesterday,
+    /// As Moneyhub says of a bank that gives no `tppConsent`: renewing needs a reauth.
+    ConsentEndedWithoutTppConsent,
     /// The last successful update was `n` days ago.
     UpdatedDaysAgo(i64),
     ForcedError(&'static str),
@@ -56,6 +58,8 @@ struct Row {
     bank: &'static str,
     setup: Setup,
     headline: &'static str,
+    /// Whether it needs the person: the dashboard's count, the tray's label and a notification.
+    needs_you: bool,
     fix: &'static str,
     actions: &'static str,
     next_sync: bool,
@@ -78,35 +82,38 @@ const GONE: &str = "!reauth:removedAtMoneyhub !reconsent:removedAtMoneyhub !refr
 
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
-    Row { state: "healthy", bank: "Monzo", setup: Setup::Nothing, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "consent due in 14 days", bank: "Monzo", setup: Setup::ConsentEndsIn(14), headline: "Consent ends in 14 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(14), detail: "" },
-    Row { state: "consent due in 7 days", bank: "Monzo", setup: Setup::ConsentEndsIn(7), headline: "Consent ends in 7 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(7), detail: "" },
-    Row { state: "consent due in 3 days", bank: "Monzo", setup: Setup::ConsentEndsIn(3), headline: "Consent ends in 3 days", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(3), detail: "" },
-    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends tomorrow", fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), detail: "" },
-    Row { state: "expired, tppConsent", bank: "Monzo", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", fix: "reconsent", actions: OB_NO_SYNC_EXPIRED, next_sync: false, consent_days: Some(-1), detail: "" },
-    Row { state: "expired, no tppConsent (legacy)", bank: "Nutmeg", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", fix: "reauth", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
-    Row { state: "resync after 2 days", bank: "Monzo", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "mortgage, 3 days: not yet resync", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "mortgage, resync after 40 days", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "mortgage with a current account, resync after 2 days", bank: "Sandbox Bank (mortgage and current account)", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "loan, resync after 40 days", bank: "Zopa", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "loan, 3 days: not yet resync", bank: "Zopa", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "stoppedSyncing", bank: "Danske Bank", setup: Setup::ClockMoves("4d"), headline: "Stopped syncing", fix: "reauth", actions: OB, next_sync: false, consent_days: Some(86), detail: "3 days" },
-    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "security question" },
-    Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "singleSyncOnly before its sync", bank: "Vanguard Investor", setup: Setup::NeverSynced, headline: "Waiting for first data", fix: "wait", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "first sync" },
-    Row { state: "singleSyncOnly after its sync", bank: "Vanguard Investor", setup: Setup::Nothing, headline: "Synced once", fix: "refresh", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "refresh" },
-    Row { state: "an undocumented error", bank: "Sandbox Bank (undocumented error)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "provider_error" },
-    Row { state: "status error, no error code", bank: "Sandbox Bank (error without a code)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "without saying why" },
-    Row { state: "an undocumented extendedStatus", bank: "Sandbox Bank (undocumented status)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports a problem", fix: "reauth", actions: OB, next_sync: false, consent_days: Some(90), detail: "suspended" },
-    Row { state: "cooldown", bank: "Monzo", setup: Setup::SyncedNow, headline: "Up to date", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "Triodos with 4 used", bank: "Triodos Bank", setup: Setup::DailyCapUsed, headline: "Up to date", fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:dailyCap remove", next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "fetching" },
-    Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
-    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
+    Row { state: "healthy", bank: "Monzo", setup: Setup::Nothing, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "consent due in 14 days", bank: "Monzo", setup: Setup::ConsentEndsIn(14), headline: "Consent ends in 14 days", needs_you: false, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(14), detail: "" },
+    Row { state: "consent due in 7 days", bank: "Monzo", setup: Setup::ConsentEndsIn(7), headline: "Consent ends in 7 days", needs_you: false, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(7), detail: "" },
+    Row { state: "consent due in 3 days", bank: "Monzo", setup: Setup::ConsentEndsIn(3), headline: "Consent ends in 3 days", needs_you: true, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(3), detail: "" },
+    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends tomorrow", needs_you: true, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), detail: "" },
+    Row { state: "expired, tppConsent", bank: "Monzo", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", needs_you: true, fix: "reconsent", actions: OB_NO_SYNC_EXPIRED, next_sync: false, consent_days: Some(-1), detail: "" },
+    Row { state: "expired, no tppConsent (legacy)", bank: "Nutmeg", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", needs_you: true, fix: "reauth", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
+    Row { state: "expired, no tppConsent (api)", bank: "Monzo", setup: Setup::ConsentEndedWithoutTppConsent, headline: "Consent expired", needs_you: true, fix: "reauth", actions: "reauth !reconsent:needsFullReauth !refresh:refreshOnlyScreenScraping !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
+    Row { state: "resync after 2 days", bank: "Monzo", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "mortgage, 3 days: not yet resync", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", needs_you: false, fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "mortgage, resync after 40 days", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", needs_you: true, fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "mortgage with a current account, resync after 2 days", bank: "Sandbox Bank (mortgage and current account)", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "loan, resync after 40 days", bank: "Zopa", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", needs_you: true, fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "loan, 3 days: not yet resync", bank: "Zopa", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", needs_you: false, fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "stoppedSyncing", bank: "Danske Bank", setup: Setup::ClockMoves("4d"), headline: "Stopped syncing", needs_you: true, fix: "reauth", actions: OB, next_sync: false, consent_days: Some(86), detail: "3 days" },
+    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", needs_you: true, fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "security question" },
+    Row { state: "mfa_required (api)", bank: "Monzo", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "security question" },
+    Row { state: "sync_error at a healthy bank", bank: "Monzo", setup: Setup::ForcedError("sync_error"), headline: "Sync failed", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", needs_you: false, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", needs_you: true, fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "singleSyncOnly before its sync", bank: "Vanguard Investor", setup: Setup::NeverSynced, headline: "Waiting for first data", needs_you: false, fix: "wait", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "first sync" },
+    Row { state: "singleSyncOnly after its sync", bank: "Vanguard Investor", setup: Setup::Nothing, headline: "Synced once", needs_you: false, fix: "refresh", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "refresh" },
+    Row { state: "an undocumented error", bank: "Sandbox Bank (undocumented error)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "provider_error" },
+    Row { state: "status error, no error code", bank: "Sandbox Bank (error without a code)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "without saying why" },
+    Row { state: "an undocumented extendedStatus", bank: "Sandbox Bank (undocumented status)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports a problem", needs_you: true, fix: "reauth", actions: OB, next_sync: false, consent_days: Some(90), detail: "suspended" },
+    Row { state: "cooldown", bank: "Monzo", setup: Setup::SyncedNow, headline: "Up to date", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "Triodos with 4 used", bank: "Triodos Bank", setup: Setup::DailyCapUsed, headline: "Up to date", needs_you: false, fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:dailyCap remove", next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "fetching" },
+    Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
+    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
+    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
 ];
 
 #[test]
@@ -219,6 +226,13 @@ async fn run(row: &Row, readings: &Value) -> ConnectionView {
         }
         Setup::ConsentEndedYesterday => {
             patch(json!({ "expiresAt": iso(now - Duration::days(1) + Duration::minutes(1)) })).await
+        }
+        Setup::ConsentEndedWithoutTppConsent => {
+            patch(json!({
+                "expiresAt": iso(now - Duration::days(1) + Duration::minutes(1)),
+                "tppConsent": false
+            }))
+            .await
         }
         Setup::UpdatedDaysAgo(days) => {
             patch(json!({ "lastUpdated": iso(now - Duration::days(days)) })).await
@@ -356,6 +370,35 @@ fn check(row: &Row, view: &ConnectionView) -> Result<(), String> {
     }
     if !health.detail.contains(row.detail) {
         problems.push(format!("reason {:?} lacks {:?}", health.detail, row.detail));
+    }
+    // The same words on every surface: the tray counts what the card says needs you, and a
+    // notification tells the card's own headline (or its consent line), nothing else.
+    if health.needs_you != row.needs_you {
+        problems.push(format!(
+            "needs you {}, want {}",
+            health.needs_you, row.needs_you
+        ));
+    }
+    let tray = crate::workspace::Attention::from_views(std::slice::from_ref(view)).summary();
+    let want_tray = if row.needs_you {
+        "1 needs you"
+    } else {
+        "All connections are fine"
+    };
+    if tray != want_tray {
+        problems.push(format!("tray {tray:?}, want {want_tray:?}"));
+    }
+    let notices = crate::notices::due(std::slice::from_ref(view), &Default::default());
+    let consent_line = health.consent.as_ref().map(|c| c.text.as_str());
+    for notice in &notices {
+        let own_words = notice.body == health.headline
+            || consent_line.is_some_and(|line| notice.body.starts_with(line));
+        if !own_words {
+            problems.push(format!("a notification says {:?}", notice.body));
+        }
+    }
+    if row.needs_you && notices.is_empty() {
+        problems.push("needs you, but no notification".into());
     }
     if problems.is_empty() {
         Ok(())

@@ -36,6 +36,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/scenarios/{name}", post(load_scenario))
         .route("/populate", post(populate_route))
         .route("/connections/{connection_id}", patch(force_state))
+        .route(
+            "/transactions/{transaction_id}",
+            axum::routing::delete(delete_transaction),
+        )
         .route("/readings", get(get_readings).put(set_readings))
         .route(
             "/faults",
@@ -315,6 +319,8 @@ struct ForceState {
     /// Moneyhub has not finished the connection's first sync: `status: never`, no update yet
     /// (the state `moneyhub-api.md` lists as `never`).
     never_synced: Option<bool>,
+    /// Whether the bank lets the consent be renewed without the bank (`tppConsent`).
+    tpp_consent: Option<bool>,
 }
 
 async fn force_state(
@@ -356,6 +362,9 @@ async fn force_state(
     }
     if let Some(at) = expires_at {
         connection.expires_at = at;
+    }
+    if let Some(tpp_consent) = request.tpp_consent {
+        connection.tpp_consent = tpp_consent;
     }
     if let Some(at) = last_updated {
         connection.last_updated = Some(at.min(now));
@@ -477,6 +486,19 @@ async fn banks(State(shared): State<Arc<Shared>>) -> Reply {
         .map(|i| json!({ "id": i.id, "name": i.name, "type": i.kind, "script": i.script, "sync": i.sync, "auth": i.auth, "accountTypes": i.account_types, "historyMonths": i.history_months, "dailySyncCap": i.daily_sync_cap() }))
         .collect();
     Ok(axum::Json(banks).into_response())
+}
+
+/// The bank deletes a transaction: Moneyhub no longer lists it.
+async fn delete_transaction(
+    State(shared): State<Arc<Shared>>,
+    Path(transaction_id): Path<String>,
+) -> Reply {
+    let id = uuid::Uuid::parse_str(&transaction_id)
+        .map_err(|_| ApiError::bad_request("a transaction id is a UUID"))?;
+    if !shared.world().delete_at_source(id) {
+        return Err(ApiError::not_found("Transaction not found"));
+    }
+    Ok(axum::Json(json!({})).into_response())
 }
 
 async fn recent_webhooks(State(shared): State<Arc<Shared>>) -> Reply {
