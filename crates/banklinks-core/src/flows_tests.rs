@@ -884,3 +884,55 @@ async fn listed_transactions(flows: &Flows, user: &str) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// A transaction the bank deletes is announced only by webhook (`deletedTransactions`), which
+/// a desktop cannot receive: after Moneyhub's next sync the device no longer keeps it, and
+/// keeps every other one.
+#[tokio::test]
+async fn a_transaction_the_bank_deletes_goes_from_the_device_after_moneyhubs_next_sync() {
+    let sandbox = sandbox_playing(moneyhub_sandbox::world::Readings::default()).await;
+    let (_dir, flows, user) = flows_on(&sandbox).await;
+    let id = add_at(&flows, &sandbox, &user, MOCK_BANK.into()).await;
+    sandbox.advance("1h").await;
+    flows.refresh().await.expect("refresh");
+    let now = flows.now();
+    let posted_before: Vec<crate::store::StoredTransaction> = {
+        let store = flows.store();
+        let row = store.connection_row("p1", &id).expect("read").expect("row");
+        row.accounts
+            .iter()
+            .flat_map(|account| {
+                store
+                    .transactions("p1", &account.id, 100_000, 0)
+                    .expect("transactions")
+            })
+            .filter(|t| !t.pending)
+            .collect()
+    };
+    let deleted = posted_before
+        .iter()
+        .find(|t| t.booked_at > now - Duration::days(5))
+        .expect("a posted transaction of the last days")
+        .id
+        .clone();
+    sandbox
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/transactions/{deleted}"),
+            serde_json::json!({}),
+        )
+        .await;
+    // Moneyhub's schedule syncs the connection; the next refresh follows.
+    sandbox.advance("8h").await;
+    flows.refresh().await.expect("refresh");
+    let (_, after) = kept_records(&flows, &id);
+    assert!(!after.contains(&deleted), "the deleted transaction is gone");
+    assert!(
+        posted_before
+            .iter()
+            .filter(|t| t.id != deleted)
+            .all(|t| after.contains(&t.id)),
+        "every other posted one stays (pending ones may post under new ids meanwhile)"
+    );
+    assert_eq!(after, listed_transactions(&flows, &user).await);
+}

@@ -23,6 +23,10 @@ use crate::store::{
 /// How far before the last fetch a refresh looks again, for late changes Moneyhub dates back.
 const OVERLAP: Duration = Duration::days(3);
 
+/// How far back a transaction the bank deleted is noticed: the days compared whole after each
+/// sync Moneyhub ran.
+const RECENT_DELETIONS: Duration = Duration::days(7);
+
 impl Flows {
     /// Fetches the profile's connections, then each one's accounts and what changed in its
     /// transactions, into the store.
@@ -237,11 +241,19 @@ impl Flows {
             }
         }
         // A pending transaction that posted under a new id arrives as a new row while its old
-        // row goes: it is not news ("Synced: 1 new transaction" would count it twice over).
-        let replaced = if fetched_before.is_some() {
-            self.drop_vanished_pending(&account_ids).await?
-        } else {
-            0
+        // row goes: it is not news ("Synced: 1 new transaction" would count it twice over). The
+        // recent days are also compared whole after Moneyhub has synced since the last fetch,
+        // since a bank's deletion comes with a sync and is announced only by webhook.
+        let replaced = match fetched_before {
+            Some(before) => {
+                let synced_since = connection
+                    .last_synced_at
+                    .or(connection.last_updated)
+                    .is_some_and(|at| at > before);
+                self.drop_unlisted(&account_ids, synced_since.then_some(now))
+                    .await?
+            }
+            None => 0,
         };
         lock(&self.store).set_transactions_fetched_at(&self.profile, &connection.id, now)?;
         Ok(arrived.saturating_sub(replaced))
@@ -301,14 +313,24 @@ impl Flows {
         Ok(arrived)
     }
 
-    /// Moneyhub replaces a pending transaction that posts under a new id (it sends
-    /// `deletedTransactions` for the old one): the pending ones stored that it no longer lists
-    /// go. Only the days since the oldest stored pending one are asked for.
+    /// Moneyhub replaces a pending transaction that posts under a new id, and stops listing
+    /// one the bank deleted (it sends `deletedTransactions`, which a desktop cannot receive):
+    /// what is stored and no longer listed goes. The days since the oldest stored pending one
+    /// are asked for, and with `recent_to` the last [`RECENT_DELETIONS`] before it too.
     /// Answers how many pending transactions went (most posted under a new id).
-    async fn drop_vanished_pending(&self, account_ids: &[String]) -> Result<u64, FlowError> {
-        let earliest = lock(&self.store).earliest_pending_day(&self.profile, account_ids)?;
-        let Some(earliest) = earliest else {
-            return Ok(0);
+    async fn drop_unlisted(
+        &self,
+        account_ids: &[String],
+        recent_to: Option<DateTime<Utc>>,
+    ) -> Result<u64, FlowError> {
+        let pending = lock(&self.store).earliest_pending_day(&self.profile, account_ids)?;
+        let recent = recent_to.map(|now| now - RECENT_DELETIONS);
+        let earliest = match (pending, recent) {
+            (Some(pending), Some(recent)) => pending.min(recent),
+            (one, other) => match one.or(other) {
+                Some(earliest) => earliest,
+                None => return Ok(0),
+            },
         };
         let query = TransactionQuery {
             account_ids: account_ids.to_vec(),
@@ -324,8 +346,8 @@ impl Flows {
         }
         let mut store = lock(&self.store);
         store.import_transactions(&self.profile, &rows)?;
-        let dropped = store.drop_vanished_pending(&self.profile, account_ids, earliest, &seen)?;
-        Ok(u64::try_from(dropped).unwrap_or(u64::MAX))
+        let dropped = store.drop_unlisted(&self.profile, account_ids, earliest, &seen)?;
+        Ok(u64::try_from(dropped.pending).unwrap_or(u64::MAX))
     }
 
     /// When the profile last heard from Moneyhub in full (survives restarts; "Updated …" in the

@@ -8,6 +8,15 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, StoreError, iso, parse_time};
 
+/// Transactions gone from the store because Moneyhub no longer lists them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    /// Pending ones (most posted under a new id).
+    pub pending: usize,
+    /// Posted ones the bank deleted.
+    pub posted: usize,
+}
+
 /// The setting: "off" deletes what Moneyhub no longer has; anything else keeps it as history.
 pub const KEEP_GONE_DATA: &str = "keep_gone_data";
 
@@ -300,32 +309,39 @@ impl Store {
         Ok(earliest)
     }
 
-    /// Deletes the pending transactions on these accounts dated from `since` that Moneyhub no
-    /// longer lists (`seen` holds every id it listed from `since`): a pending transaction that
-    /// posted under a new id. Answers how many went.
-    pub fn drop_vanished_pending(
+    /// Deletes the transactions on these accounts dated from `since` that Moneyhub no longer
+    /// lists (`seen` holds every id it listed from `since`): a pending one that posted under a
+    /// new id, or one the bank deleted. Answers how many went of each kind.
+    pub fn drop_unlisted(
         &mut self,
         profile: &str,
         accounts: &[String],
         since: DateTime<Utc>,
         seen: &std::collections::HashSet<String>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Dropped, StoreError> {
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut dropped = 0;
+        let mut dropped = Dropped::default();
         {
             let mut query = tx.prepare_cached(
-                "SELECT id FROM transactions WHERE profile_id = ?1 AND account_id = ?2 AND status = 'pending' AND booked_at >= ?3",
+                "SELECT id, status FROM transactions WHERE profile_id = ?1 AND account_id = ?2 AND booked_at >= ?3",
             )?;
             let mut delete =
                 tx.prepare_cached("DELETE FROM transactions WHERE profile_id = ?1 AND id = ?2")?;
             for account in accounts {
-                let ids: Vec<String> = query
-                    .query_map(params![profile, account, iso(since)], |r| r.get(0))?
+                let rows: Vec<(String, String)> = query
+                    .query_map(params![profile, account, iso(since)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
                     .collect::<Result<_, _>>()?;
-                for id in ids.into_iter().filter(|id| !seen.contains(id)) {
-                    dropped += delete.execute(params![profile, id])?;
+                for (id, status) in rows.into_iter().filter(|(id, _)| !seen.contains(id)) {
+                    let gone = delete.execute(params![profile, id])?;
+                    if status == "pending" {
+                        dropped.pending += gone;
+                    } else {
+                        dropped.posted += gone;
+                    }
                 }
             }
         }

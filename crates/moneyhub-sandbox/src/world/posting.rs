@@ -88,6 +88,34 @@ impl World {
         fresh
     }
 
+    /// The bank deletes a transaction (posted or pending): Moneyhub stops listing it and says
+    /// so (`deletedTransactions`). Answers whether there was one.
+    pub fn delete_at_source(&mut self, id: Uuid) -> bool {
+        let Some(transaction) = self.transactions.remove(&id) else {
+            return false;
+        };
+        let account_id = transaction.account_id;
+        if let Some(ids) = self.transactions_by_account.get_mut(&account_id) {
+            ids.retain(|other| *other != id);
+        }
+        if let Some(ids) = self.pending.get_mut(&account_id) {
+            ids.retain(|other| *other != id);
+        }
+        self.revision += 1;
+        let user_id = self
+            .accounts
+            .get(&account_id)
+            .and_then(|account| self.connections.get(&account.connection_id))
+            .map(|connection| connection.user_id.clone())
+            .unwrap_or_default();
+        self.emit(
+            "deletedTransactions",
+            &user_id,
+            serde_json::json!({ "accounts": [{ "id": account_id, "transactions": [id] }] }),
+        );
+        true
+    }
+
     /// The account's transactions still pending.
     pub fn pending_of(&self, account_id: Uuid) -> Vec<Uuid> {
         self.pending.get(&account_id).cloned().unwrap_or_default()
