@@ -57,9 +57,7 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .menu(&menu)
         .tooltip("Banklinks")
         .on_menu_event(on_menu_event);
-    if let Some(icon) = app.default_window_icon() {
-        builder = builder.icon(icon.clone());
-    }
+    builder = with_icon(builder, app);
     let icon = builder.build(app)?;
     app.manage(Tray {
         icon,
@@ -238,6 +236,25 @@ fn sync_all<R: Runtime>(app: &AppHandle<R>) {
         }
         refresh(&app);
     });
+}
+
+/// macOS draws a menu-bar icon given as a template image in the bar's own colour (light or dark
+/// menu bar), as menu-bar icons are expected to look: the app icon's links alone
+/// (`icons/tray-template.png`, drawn by `scripts/lib/tray-template.py`).
+#[cfg(target_os = "macos")]
+fn with_icon<R: Runtime>(builder: TrayIconBuilder<R>, _app: &AppHandle<R>) -> TrayIconBuilder<R> {
+    builder
+        .icon(tauri::include_image!("icons/tray-template.png"))
+        .icon_as_template(true)
+}
+
+/// Elsewhere the tray shows the app icon in its colours.
+#[cfg(not(target_os = "macos"))]
+fn with_icon<R: Runtime>(builder: TrayIconBuilder<R>, app: &AppHandle<R>) -> TrayIconBuilder<R> {
+    match app.default_window_icon() {
+        Some(icon) => builder.icon(icon.clone()),
+        None => builder,
+    }
 }
 
 /// The main window, shown unless the app was started at login to wait in the tray.
