@@ -13,11 +13,14 @@
 //! - `POST /sync` once every 30 minutes per connection.
 //! - an error Moneyhub did not document, or none with `status: error`, is never "Up to date".
 //!
+//! - "failing since" only while Moneyhub's attempts go on after its last success
+//!   (`lastSyncedAt` after `lastUpdated`) and it has not stopped.
+//!
 //! Each row also says which actions are offered (a `!` marks one refused, with its reason),
 //! whether a next automatic sync is shown, and the consent countdown.
 
 use crate::ErrorCode;
-use crate::demo_harness::{add_connection, admin, bank_id, demo_workspace};
+use crate::demo_harness::{add_connection, admin, bank_id, demo_workspace, reauth_at_the_bank};
 use crate::flows::ConnectionView;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -47,6 +50,11 @@ enum Setup {
     SyncRunning,
     /// The bank server stops answering; the refresh fails with `offline`.
     Offline,
+    /// Moneyhub answers a manual sync with 429 and a `Retry-After`.
+    ServerRateLimited,
+    /// The person reauthenticates; under one reading every id changes (the connection's, its
+    /// accounts', their transactions'), and nothing may be lost or counted twice.
+    Reauthenticated,
     /// Deleted outside Banklinks.
     RemovedAtMoneyhub,
     /// The Moneyhub user is deleted; the refresh fails with `user_gone`.
@@ -64,6 +72,9 @@ struct Row {
     actions: &'static str,
     next_sync: bool,
     consent_days: Option<i64>,
+    /// "Moneyhub keeps trying and failing since …": its attempts go on after its last success
+    /// (`lastSyncedAt` after `lastUpdated`) and it has not stopped.
+    trying: bool,
     /// Words the card's reason must contain, when it matters.
     detail: &'static str,
 }
@@ -82,38 +93,41 @@ const GONE: &str = "!reauth:removedAtMoneyhub !reconsent:removedAtMoneyhub !refr
 
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
-    Row { state: "healthy", bank: "Monzo", setup: Setup::Nothing, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "consent due in 14 days", bank: "Monzo", setup: Setup::ConsentEndsIn(14), headline: "Consent ends in 14 days", needs_you: false, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(14), detail: "" },
-    Row { state: "consent due in 7 days", bank: "Monzo", setup: Setup::ConsentEndsIn(7), headline: "Consent ends in 7 days", needs_you: false, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(7), detail: "" },
-    Row { state: "consent due in 3 days", bank: "Monzo", setup: Setup::ConsentEndsIn(3), headline: "Consent ends in 3 days", needs_you: true, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(3), detail: "" },
-    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends tomorrow", needs_you: true, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), detail: "" },
-    Row { state: "expired, tppConsent", bank: "Monzo", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", needs_you: true, fix: "reconsent", actions: OB_NO_SYNC_EXPIRED, next_sync: false, consent_days: Some(-1), detail: "" },
-    Row { state: "expired, no tppConsent (legacy)", bank: "Nutmeg", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", needs_you: true, fix: "reauth", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
-    Row { state: "expired, no tppConsent (api)", bank: "Monzo", setup: Setup::ConsentEndedWithoutTppConsent, headline: "Consent expired", needs_you: true, fix: "reauth", actions: "reauth !reconsent:needsFullReauth !refresh:refreshOnlyScreenScraping !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), detail: "" },
-    Row { state: "resync after 2 days", bank: "Monzo", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "mortgage, 3 days: not yet resync", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", needs_you: false, fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "mortgage, resync after 40 days", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", needs_you: true, fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "mortgage with a current account, resync after 2 days", bank: "Sandbox Bank (mortgage and current account)", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "loan, resync after 40 days", bank: "Zopa", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", needs_you: true, fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "loan, 3 days: not yet resync", bank: "Zopa", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", needs_you: false, fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "stoppedSyncing", bank: "Danske Bank", setup: Setup::ClockMoves("4d"), headline: "Stopped syncing", needs_you: true, fix: "reauth", actions: OB, next_sync: false, consent_days: Some(86), detail: "3 days" },
-    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", needs_you: true, fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), detail: "security question" },
-    Row { state: "mfa_required (api)", bank: "Monzo", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "security question" },
-    Row { state: "sync_error at a healthy bank", bank: "Monzo", setup: Setup::ForcedError("sync_error"), headline: "Sync failed", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", needs_you: false, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", needs_you: true, fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "singleSyncOnly before its sync", bank: "Vanguard Investor", setup: Setup::NeverSynced, headline: "Waiting for first data", needs_you: false, fix: "wait", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "first sync" },
-    Row { state: "singleSyncOnly after its sync", bank: "Vanguard Investor", setup: Setup::Nothing, headline: "Synced once", needs_you: false, fix: "refresh", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), detail: "refresh" },
-    Row { state: "an undocumented error", bank: "Sandbox Bank (undocumented error)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "provider_error" },
-    Row { state: "status error, no error code", bank: "Sandbox Bank (error without a code)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), detail: "without saying why" },
-    Row { state: "an undocumented extendedStatus", bank: "Sandbox Bank (undocumented status)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports a problem", needs_you: true, fix: "reauth", actions: OB, next_sync: false, consent_days: Some(90), detail: "suspended" },
-    Row { state: "cooldown", bank: "Monzo", setup: Setup::SyncedNow, headline: "Up to date", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "Triodos with 4 used", bank: "Triodos Bank", setup: Setup::DailyCapUsed, headline: "Up to date", needs_you: false, fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:dailyCap remove", next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), detail: "fetching" },
-    Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), detail: "" },
-    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
-    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), detail: "deleted outside Banklinks" },
+    Row { state: "healthy", bank: "Monzo", setup: Setup::Nothing, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "consent due in 14 days", bank: "Monzo", setup: Setup::ConsentEndsIn(14), headline: "Consent ends in 14 days", needs_you: false, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(14), trying: false, detail: "" },
+    Row { state: "consent due in 7 days", bank: "Monzo", setup: Setup::ConsentEndsIn(7), headline: "Consent ends in 7 days", needs_you: false, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(7), trying: false, detail: "" },
+    Row { state: "consent due in 3 days", bank: "Monzo", setup: Setup::ConsentEndsIn(3), headline: "Consent ends in 3 days", needs_you: true, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(3), trying: false, detail: "" },
+    Row { state: "consent due in 1 day", bank: "Monzo", setup: Setup::ConsentEndsIn(1), headline: "Consent ends tomorrow", needs_you: true, fix: "reconsent", actions: OB, next_sync: true, consent_days: Some(1), trying: false, detail: "" },
+    Row { state: "expired, tppConsent", bank: "Monzo", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", needs_you: true, fix: "reconsent", actions: OB_NO_SYNC_EXPIRED, next_sync: false, consent_days: Some(-1), trying: false, detail: "" },
+    Row { state: "expired, no tppConsent (legacy)", bank: "Nutmeg", setup: Setup::ConsentEndedYesterday, headline: "Consent expired", needs_you: true, fix: "reauth", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), trying: false, detail: "" },
+    Row { state: "expired, no tppConsent (api)", bank: "Monzo", setup: Setup::ConsentEndedWithoutTppConsent, headline: "Consent expired", needs_you: true, fix: "reauth", actions: "reauth !reconsent:needsFullReauth !refresh:refreshOnlyScreenScraping !sync:consentEnded remove", next_sync: false, consent_days: Some(-1), trying: false, detail: "" },
+    Row { state: "resync after 2 days", bank: "Monzo", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "mortgage, 3 days: not yet resync", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", needs_you: false, fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "mortgage, resync after 40 days", bank: "Halifax Mortgages", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", needs_you: true, fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "mortgage with a current account, resync after 2 days", bank: "Sandbox Bank (mortgage and current account)", setup: Setup::UpdatedDaysAgo(3), headline: "Not updated recently", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "loan, resync after 40 days", bank: "Zopa", setup: Setup::UpdatedDaysAgo(41), headline: "Not updated recently", needs_you: true, fix: "sync", actions: LEGACY, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "loan, 3 days: not yet resync", bank: "Zopa", setup: Setup::UpdatedDaysAgo(3), headline: "Up to date", needs_you: false, fix: "none", actions: LEGACY, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "stoppedSyncing", bank: "Danske Bank", setup: Setup::ClockMoves("4d"), headline: "Stopped syncing", needs_you: true, fix: "reauth", actions: OB, next_sync: false, consent_days: Some(86), trying: false, detail: "3 days" },
+    Row { state: "mfa_required (legacy)", bank: "Hargreaves Lansdown", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", needs_you: true, fix: "refresh", actions: LEGACY, next_sync: true, consent_days: Some(90), trying: true, detail: "security question" },
+    Row { state: "mfa_required (api)", bank: "Monzo", setup: Setup::ForcedError("mfa_required"), headline: "Your bank needs you", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "security question" },
+    Row { state: "sync_error at a healthy bank", bank: "Monzo", setup: Setup::ForcedError("sync_error"), headline: "Sync failed", needs_you: true, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "credentials_error", bank: "Monzo", setup: Setup::ForcedError("credentials_error"), headline: "Bank login needed", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "sync_partial", bank: "Sandbox Bank (partial syncs)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Partly synced", needs_you: false, fix: "sync", actions: OB, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "provider down", bank: "Danske Bank", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Sync failed", needs_you: true, fix: "wait", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "" },
+    Row { state: "singleSyncOnly before its sync", bank: "Vanguard Investor", setup: Setup::NeverSynced, headline: "Waiting for first data", needs_you: false, fix: "wait", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), trying: false, detail: "first sync" },
+    Row { state: "singleSyncOnly after its sync", bank: "Vanguard Investor", setup: Setup::Nothing, headline: "Synced once", needs_you: false, fix: "refresh", actions: "reauth !reconsent:reconsentOnlyOpenBanking refresh !sync:singleSyncOnly remove", next_sync: false, consent_days: Some(90), trying: false, detail: "refresh" },
+    Row { state: "an undocumented error", bank: "Sandbox Bank (undocumented error)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "provider_error" },
+    Row { state: "status error, no error code", bank: "Sandbox Bank (error without a code)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports an error", needs_you: true, fix: "reauth", actions: OB, next_sync: true, consent_days: Some(90), trying: true, detail: "without saying why" },
+    Row { state: "an undocumented extendedStatus", bank: "Sandbox Bank (undocumented status)", setup: Setup::ClockMoves(NEXT_SLOT), headline: "Moneyhub reports a problem", needs_you: true, fix: "reauth", actions: OB, next_sync: false, consent_days: Some(90), trying: false, detail: "suspended" },
+    Row { state: "Moneyhub still trying", bank: "Danske Bank", setup: Setup::ClockMoves("2d"), headline: "Sync failed", needs_you: true, fix: "wait", actions: OB, next_sync: true, consent_days: Some(88), trying: true, detail: "" },
+    Row { state: "a server 429", bank: "Monzo", setup: Setup::ServerRateLimited, headline: "Up to date", needs_you: false, fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:serverAsked remove", next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "reauthenticated (the ids may change)", bank: "Monzo", setup: Setup::Reauthenticated, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "cooldown", bank: "Monzo", setup: Setup::SyncedNow, headline: "Up to date", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "Triodos with 4 used", bank: "Triodos Bank", setup: Setup::DailyCapUsed, headline: "Up to date", needs_you: false, fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:dailyCap remove", next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), trying: false, detail: "fetching" },
+    Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
+    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), trying: false, detail: "deleted outside Banklinks" },
+    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), trying: false, detail: "deleted outside Banklinks" },
 ];
 
 #[test]
@@ -172,6 +186,21 @@ async fn every_state_says_the_same_whatever_words_refuse_a_consent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_says_the_same_when_a_running_sync_has_no_record_yet() {
+    every_state_says_what_the_seeds_say_under("runningSyncRecord", json!("absent")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_says_the_same_when_a_running_sync_says_it_is_in_progress() {
+    every_state_says_what_the_seeds_say_under("runningSyncRecord", json!("inProgress")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_says_the_same_when_a_reauth_renews_every_id() {
+    every_state_says_what_the_seeds_say_under("reauthRenewsIds", json!(true)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_state_says_the_same_when_a_renewal_is_confirmed_at_the_next_sync() {
     every_state_says_what_the_seeds_say_under("renewalWaitsForNextSync", json!(true)).await;
 }
@@ -215,7 +244,7 @@ async fn run(row: &Row, readings: &Value) -> ConnectionView {
     )
     .await;
     let bank = bank_id(&workspace, row.bank).await;
-    let id = add_connection(&workspace, &bank).await;
+    let mut id = add_connection(&workspace, &bank).await;
     let now = workspace.now();
     let patch = |body: Value| admin(reqwest::Method::PATCH, format!("/connections/{id}"), body);
     match row.setup {
@@ -271,6 +300,26 @@ async fn run(row: &Row, readings: &Value) -> ConnectionView {
             assert_eq!(refused.code(), ErrorCode::SyncNotYet, "{refused}");
         }
         Setup::SyncRunning => workspace.sync_now(&id).await.expect("sync"),
+        Setup::ServerRateLimited => {
+            admin(
+                reqwest::Method::PUT,
+                "/faults".into(),
+                json!([{ "pathPrefix": "/v3/sync", "status": 429, "times": 1 }]),
+            )
+            .await;
+            let refused = workspace.sync_now(&id).await.expect_err("429");
+            assert_eq!(refused.code(), ErrorCode::SyncNotYet, "{refused}");
+        }
+        Setup::Reauthenticated => {
+            // The whole history first, so only the reauth could change what is held.
+            workspace.demo_advance_clock("1h").await.expect("clock");
+            workspace.refresh().await.expect("refresh");
+            let before = held_data(&workspace, &id).await;
+            id = reauth_at_the_bank(&workspace, &id).await.connection_id;
+            workspace.refresh().await.expect("refresh");
+            let after = held_data(&workspace, &id).await;
+            assert_eq!(after, before, "a reauth loses or doubles nothing");
+        }
         Setup::Offline => {
             workspace.demo_set_online(false).await.expect("offline");
             let refused = workspace.refresh().await.expect_err("offline");
@@ -312,6 +361,23 @@ async fn run(row: &Row, readings: &Value) -> ConnectionView {
         .into_iter()
         .find(|v| v.connection.id == id)
         .expect("the connection is listed")
+}
+
+/// What the device holds for a connection: its accounts' names and how many transactions.
+async fn held_data(workspace: &crate::workspace::Workspace, id: &str) -> (Vec<String>, u64) {
+    let view = workspace
+        .dashboard()
+        .expect("dashboard")
+        .into_iter()
+        .find(|v| v.connection.id == id)
+        .expect("the connection is listed");
+    let mut names: Vec<String> = view.accounts.into_iter().map(|a| a.name).collect();
+    names.sort();
+    let total = workspace
+        .transactions(id, "", 1, 0)
+        .expect("transactions")
+        .total;
+    (names, total)
 }
 
 fn check(row: &Row, view: &ConnectionView) -> Result<(), String> {
@@ -366,6 +432,13 @@ fn check(row: &Row, view: &ConnectionView) -> Result<(), String> {
         problems.push(format!(
             "consent days {consent_days:?}, want {:?}",
             row.consent_days
+        ));
+    }
+    if health.failing_since.is_some() != row.trying {
+        problems.push(format!(
+            "failing since {:?}, want {}",
+            health.failing_since,
+            if row.trying { "a time" } else { "none" }
         ));
     }
     if !health.detail.contains(row.detail) {
