@@ -197,12 +197,18 @@ async fn e2e_a_connection_deleted_at_moneyhub_is_marked_and_its_fix_removes_it()
 
     app.wait_for_text(&card(&id, "connection-status"), "Removed at Moneyhub")
         .await;
-    app.wait_for_text(&card(&id, "removed-at-moneyhub"), "Removed at Moneyhub on")
-        .await;
     app.wait_for_attribute(&card(&id, "connection-fix"), "data-fix", "remove")
         .await;
     let reason = app.text(&card(&id, "connection-fix-reason")).await;
     assert!(reason.contains("deleted outside Banklinks"), "{reason}");
+    assert!(
+        reason.contains("stopped listing this connection on"),
+        "the day it went: {reason}"
+    );
+    assert_eq!(app.count(&card(&id, "consent-countdown")).await, 0);
+    assert_eq!(app.count(&card(&id, "history-arriving")).await, 0);
+    let frozen = app.text(&card(&id, "account-staleness")).await;
+    assert!(frozen.ends_with(" — removed at Moneyhub"), "{frozen:?}");
     assert!(!app.is_enabled(&card(&id, "sync-button")).await);
     let availability = app.text(&card(&id, "sync-availability")).await;
     assert!(availability.contains("no longer has"), "{availability}");
@@ -211,9 +217,17 @@ async fn e2e_a_connection_deleted_at_moneyhub_is_marked_and_its_fix_removes_it()
 
     app.click(&card(&id, "connection-fix")).await;
     app.click("[data-testid=action-remove]").await;
+    // The dialog and the receipt after it say the same: nothing is left to revoke.
+    let summary = app.text("[data-testid=remove-summary]").await;
+    assert!(
+        summary.starts_with("Moneyhub no longer has") && !summary.contains("revokes"),
+        "{summary}"
+    );
     app.click("[data-testid=confirm-remove]").await;
-    app.wait_for_text("[data-testid=removal-receipt]", "Removed")
+    let receipt = app
+        .wait_for_text("[data-testid=removal-receipt]", "no consent to revoke")
         .await;
+    assert!(receipt.contains("deleted from this device"), "{receipt}");
     app.wait_for_count("[data-testid=connection-card]", 0).await;
     app.click("[data-testid=nav-journal]").await;
     app.wait_for_text(

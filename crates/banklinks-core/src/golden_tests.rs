@@ -126,8 +126,8 @@ const ROWS: &[Row] = &[
     Row { state: "Triodos with 4 used", bank: "Triodos Bank", setup: Setup::DailyCapUsed, headline: "Up to date", needs_you: false, fix: "none", actions: "reauth reconsent !refresh:refreshOnlyScreenScraping !sync:dailyCap remove", next_sync: true, consent_days: Some(90), trying: false, detail: "" },
     Row { state: "syncing in progress", bank: "Sandbox Bank (slow syncs)", setup: Setup::SyncRunning, headline: "Syncing", needs_you: false, fix: "none", actions: OB_COOLDOWN, next_sync: true, consent_days: Some(90), trying: false, detail: "fetching" },
     Row { state: "offline (what was saved stays)", bank: "Monzo", setup: Setup::Offline, headline: "Up to date", needs_you: false, fix: "none", actions: OB, next_sync: true, consent_days: Some(90), trying: false, detail: "" },
-    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), trying: false, detail: "deleted outside Banklinks" },
-    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: Some(90), trying: false, detail: "deleted outside Banklinks" },
+    Row { state: "removed at Moneyhub", bank: "Monzo", setup: Setup::RemovedAtMoneyhub, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: None, trying: false, detail: "deleted outside Banklinks" },
+    Row { state: "user deleted (what was saved stays)", bank: "Monzo", setup: Setup::UserDeleted, headline: "Removed at Moneyhub", needs_you: true, fix: "remove", actions: GONE, next_sync: false, consent_days: None, trying: false, detail: "deleted outside Banklinks" },
 ];
 
 #[test]
@@ -433,6 +433,10 @@ fn check(row: &Row, view: &ConnectionView) -> Result<(), String> {
             "consent days {consent_days:?}, want {:?}",
             row.consent_days
         ));
+    }
+    if view.history_arriving && (health.consent_ended || view.removed_at_source.is_some()) {
+        problems
+            .push("says older history is on its way from a connection that shares nothing".into());
     }
     if health.failing_since.is_some() != row.trying {
         problems.push(format!(

@@ -346,7 +346,11 @@ pub fn assess(
     let now = moment.now;
     let expired = facts.extended_status == Some(ExtendedStatus::Expired)
         || facts.expires_at.is_some_and(|at| at <= now);
-    let consent = facts.expires_at.map(|at| consent(at, expired, moment));
+    // A connection Moneyhub no longer has has no consent to count down, on any surface.
+    let consent = facts
+        .expires_at
+        .filter(|_| facts.removed_at_source.is_none())
+        .map(|at| consent(at, expired, moment));
     let renew = if facts.kind.open_banking() && facts.tpp_consent {
         Fix::Reconsent
     } else {
@@ -381,59 +385,61 @@ pub fn assess(
         )
     });
 
-    let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) = if facts
-        .removed_at_source
-        .is_some()
-    {
-        // The date is the card's to word, in the person's own zone.
-        (
-            Severity::Action,
-            "Removed at Moneyhub".into(),
-            "Moneyhub no longer has this connection: it was deleted outside Banklinks. What \
-                 was saved here stays as history. Remove it here, or add the bank again."
-                .into(),
-            Fix::Remove,
-        )
-    } else if expired {
-        let how = if renew == Fix::Reconsent {
-            "Renew your consent (no need to log in to your bank)."
-        } else {
-            "Log in to your bank again to renew access."
-        };
-        // No date here: the card words the one expiry date in the person's own zone, so
-        // two lines can never name different days.
-        (
-            Severity::Action,
-            "Consent expired".into(),
-            format!("Your consent has ended, so the data is frozen as it was. {how}"),
-            renew,
-        )
-    } else if facts.extended_status == Some(ExtendedStatus::StoppedSyncing) {
-        (
-            Severity::Action,
-            "Stopped syncing".into(),
-            "Moneyhub stopped retrying after 3 days of failed syncs.".into(),
-            user_fix,
-        )
-    } else if facts.syncing {
-        (
-            Severity::Info,
-            "Syncing".into(),
-            "Moneyhub is fetching from the bank now; this updates when it has finished.".into(),
-            // Nothing for the person to do: the card shows the result when it comes.
-            Fix::None,
-        )
-    } else if facts.extended_status == Some(ExtendedStatus::Undocumented) {
-        let said = facts.raw_extended_status.as_deref().unwrap_or("unknown");
-        (
-            Severity::Action,
-            "Moneyhub reports a problem".into(),
-            format!("Moneyhub marks this connection “{said}”, a state Banklinks does not know."),
-            user_fix,
-        )
-    } else if let Some(code) = error {
-        let words = inferred.as_deref().unwrap_or(moneyhub_words(code));
-        match code {
+    let (severity, headline, mut detail, recommended): (Severity, String, String, Fix) =
+        if let Some(gone) = facts.removed_at_source {
+            (
+                Severity::Action,
+                "Removed at Moneyhub".into(),
+                format!(
+                    "Moneyhub stopped listing this connection on {}: it was deleted outside \
+                     Banklinks. What was saved here stays as history. Remove it here, or add \
+                     the bank again.",
+                    moment.day(gone)
+                ),
+                Fix::Remove,
+            )
+        } else if expired {
+            let how = if renew == Fix::Reconsent {
+                "Renew your consent (no need to log in to your bank)."
+            } else {
+                "Log in to your bank again to renew access."
+            };
+            // No date here: the card words the one expiry date in the person's own zone, so
+            // two lines can never name different days.
+            (
+                Severity::Action,
+                "Consent expired".into(),
+                format!("Your consent has ended, so the data is frozen as it was. {how}"),
+                renew,
+            )
+        } else if facts.extended_status == Some(ExtendedStatus::StoppedSyncing) {
+            (
+                Severity::Action,
+                "Stopped syncing".into(),
+                "Moneyhub stopped retrying after 3 days of failed syncs.".into(),
+                user_fix,
+            )
+        } else if facts.syncing {
+            (
+                Severity::Info,
+                "Syncing".into(),
+                "Moneyhub is fetching from the bank now; this updates when it has finished.".into(),
+                // Nothing for the person to do: the card shows the result when it comes.
+                Fix::None,
+            )
+        } else if facts.extended_status == Some(ExtendedStatus::Undocumented) {
+            let said = facts.raw_extended_status.as_deref().unwrap_or("unknown");
+            (
+                Severity::Action,
+                "Moneyhub reports a problem".into(),
+                format!(
+                    "Moneyhub marks this connection “{said}”, a state Banklinks does not know."
+                ),
+                user_fix,
+            )
+        } else if let Some(code) = error {
+            let words = inferred.as_deref().unwrap_or(moneyhub_words(code));
+            match code {
             ErrorCode::CredentialsError => (
                 Severity::Action,
                 "Bank login needed".into(),
@@ -502,47 +508,47 @@ pub fn assess(
                 user_fix,
             ),
         }
-    } else if facts.status == Status::Never {
-        (
-            Severity::Info,
-            "Waiting for first data".into(),
-            "Moneyhub has not finished the first sync yet.".into(),
-            Fix::Wait { until: None },
-        )
-    } else if let Some(consent) = consent.as_ref().filter(|consent| consent.due) {
-        let severity = if consent.urgent {
-            Severity::Warning
+        } else if facts.status == Status::Never {
+            (
+                Severity::Info,
+                "Waiting for first data".into(),
+                "Moneyhub has not finished the first sync yet.".into(),
+                Fix::Wait { until: None },
+            )
+        } else if let Some(consent) = consent.as_ref().filter(|consent| consent.due) {
+            let severity = if consent.urgent {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            let fix_text = if renew == Fix::Reconsent {
+                "renew it in a couple of clicks"
+            } else {
+                "log in to your bank again to keep it"
+            };
+            (
+                severity,
+                consent.text.clone(),
+                format!("Access to this connection ends soon; {fix_text}."),
+                renew,
+            )
+        } else if facts.syncs_only_when_asked() {
+            // The seed: it syncs once and not again without the person; for a legacy connection
+            // the refresh flow is how it updates.
+            let (how, fix) = if facts.syncs_by_refresh_only() {
+                ("when you refresh it", Fix::Refresh)
+            } else {
+                ("when you sync it", sync_now_or_wait)
+            };
+            (
+                Severity::Info,
+                "Synced once".into(),
+                format!("This connection syncs once, then only {how}."),
+                fix,
+            )
         } else {
-            Severity::Info
+            (Severity::Ok, "Up to date".into(), String::new(), Fix::None)
         };
-        let fix_text = if renew == Fix::Reconsent {
-            "renew it in a couple of clicks"
-        } else {
-            "log in to your bank again to keep it"
-        };
-        (
-            severity,
-            consent.text.clone(),
-            format!("Access to this connection ends soon; {fix_text}."),
-            renew,
-        )
-    } else if facts.syncs_only_when_asked() {
-        // The seed: it syncs once and not again without the person; for a legacy connection
-        // the refresh flow is how it updates.
-        let (how, fix) = if facts.syncs_by_refresh_only() {
-            ("when you refresh it", Fix::Refresh)
-        } else {
-            ("when you sync it", sync_now_or_wait)
-        };
-        (
-            Severity::Info,
-            "Synced once".into(),
-            format!("This connection syncs once, then only {how}."),
-            fix,
-        )
-    } else {
-        (Severity::Ok, "Up to date".into(), String::new(), Fix::None)
-    };
 
     // The fix was already tried and the problem is still there: only Moneyhub can help now.
     let already_tried = match recommended {

@@ -291,6 +291,8 @@ export type ConnectionDetail_Deserialize = {
 	/**  Per account, its daily balances. */
 	balances: ([string, BalancePoint[]])[],
 	transactionCount: number | null,
+	/**  What removing it will do, in the words of the receipt that follows. */
+	removalSummary: string,
 	/**  The series Moneyhub detected in its accounts' transactions, soonest first per account. */
 	regularPayments: RegularPayment_Deserialize[],
 };
@@ -302,6 +304,8 @@ export type ConnectionDetail_Serialize = {
 	/**  Per account, its daily balances. */
 	balances: ([string, BalancePoint[]])[],
 	transactionCount: number | null,
+	/**  What removing it will do, in the words of the receipt that follows. */
+	removalSummary: string,
 	/**  The series Moneyhub detected in its accounts' transactions, soonest first per account. */
 	regularPayments: RegularPayment_Serialize[],
 };

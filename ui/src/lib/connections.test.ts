@@ -11,7 +11,6 @@ import {
   kindLabels,
   nextChange,
   queueable,
-  removalSummary,
   personaTitle,
   removalText,
   renewProgressText,
@@ -206,15 +205,6 @@ describe('ordering and labels', () => {
 });
 
 describe('removal', () => {
-  it('says exactly what will go', () => {
-    expect(removalSummary('Monzo', 2, 1234)).toBe(
-      'This revokes Banklinks’ consent at Monzo and deletes 2 accounts and 1,234 transactions from Moneyhub and this device.',
-    );
-    const gone = removalSummary('Monzo', 2, 1234, true);
-    expect(gone).not.toMatch(/revokes|from Moneyhub/);
-    expect(gone).toMatch(/from this device\.$/);
-  });
-
   it('gives the core’s receipt as it is', () => {
     const text = 'Removed Monzo: consent revoked, 2 accounts and 340 transactions deleted from Moneyhub and this device.';
     expect(removalText({ text })).toBe(text);

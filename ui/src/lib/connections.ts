@@ -263,22 +263,6 @@ export function removalText(receipt: Receipt): string {
   return receipt.text;
 }
 
-/** "This revokes Banklinks’ consent at Monzo and deletes 2 accounts and 1,234 transactions from
- * Moneyhub and this device." */
-export function removalSummary(
-  bank: string,
-  accounts: number,
-  transactions: number | null,
-  goneAtMoneyhub = false,
-): string {
-  const what =
-    transactions === null
-      ? `${plural(accounts, 'account')} and all their transactions`
-      : `${plural(accounts, 'account')} and ${plural(transactions, 'transaction')}`;
-  if (goneAtMoneyhub) return `Moneyhub no longer has ${bank}, so there is no consent to revoke. This deletes ${what} from this device.`;
-  return `This revokes Banklinks’ consent at ${bank} and deletes ${what} from Moneyhub and this device.`;
-}
-
 /** "3 months of history so far", from the oldest transaction here. */
 /** A new connection's history coming in: "Fetching history…", then "… 1 transaction so far". */
 export function historyProgressText(transactions: number): string {

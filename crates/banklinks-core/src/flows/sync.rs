@@ -415,8 +415,40 @@ impl Flows {
 /// this device." Only what happened: a connection Moneyhub no longer had had no consent to
 /// revoke there.
 pub(crate) fn removal_text(bank: &str, receipt: &RemovalReceipt, revoked: bool) -> String {
+    let what = accounts_and_transactions(receipt.accounts, receipt.transactions);
+    if revoked {
+        format!("Removed {bank}: consent revoked, {what} deleted from Moneyhub and this device.")
+    } else {
+        format!(
+            "Removed {bank}: Moneyhub no longer had it, so there was no consent to revoke; {what} deleted from this device."
+        )
+    }
+}
+
+/// What the removal dialog says will happen, before anything does: the same facts as the
+/// receipt that follows ("This revokes Banklinks’ consent at Monzo and deletes 2 accounts and
+/// 1,234 transactions from Moneyhub and this device.").
+pub(crate) fn removal_summary(
+    bank: &str,
+    accounts: u64,
+    transactions: u64,
+    gone_at_moneyhub: bool,
+) -> String {
+    let what = accounts_and_transactions(accounts, transactions);
+    if gone_at_moneyhub {
+        format!(
+            "Moneyhub no longer has {bank}, so there is no consent to revoke. This deletes {what} from this device."
+        )
+    } else {
+        format!(
+            "This revokes Banklinks’ consent at {bank} and deletes {what} from Moneyhub and this device."
+        )
+    }
+}
+
+/// "2 accounts and 1,234 transactions", written as the rest of the app writes counts.
+fn accounts_and_transactions(accounts: u64, transactions: u64) -> String {
     let count = |n: u64, what: &str| {
-        // 1,234 as the rest of the app writes counts.
         let digits = n.to_string();
         let mut grouped = String::new();
         for (i, digit) in digits.chars().enumerate() {
@@ -427,23 +459,28 @@ pub(crate) fn removal_text(bank: &str, receipt: &RemovalReceipt, revoked: bool) 
         }
         format!("{grouped} {what}{}", if n == 1 { "" } else { "s" })
     };
-    let what = format!(
+    format!(
         "{} and {}",
-        count(receipt.accounts, "account"),
-        count(receipt.transactions, "transaction")
-    );
-    if revoked {
-        format!("Removed {bank}: consent revoked, {what} deleted from Moneyhub and this device.")
-    } else {
-        format!(
-            "Removed {bank}: Moneyhub no longer had it, so there was no consent to revoke; {what} deleted from this device."
-        )
-    }
+        count(accounts, "account"),
+        count(transactions, "transaction")
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_removal_dialog_says_what_the_receipt_will() {
+        assert_eq!(
+            removal_summary("Monzo", 2, 1234, false),
+            "This revokes Banklinks’ consent at Monzo and deletes 2 accounts and 1,234 transactions from Moneyhub and this device."
+        );
+        assert_eq!(
+            removal_summary("Monzo", 1, 1, true),
+            "Moneyhub no longer has Monzo, so there is no consent to revoke. This deletes 1 account and 1 transaction from this device."
+        );
+    }
 
     #[test]
     fn a_receipt_says_only_what_happened() {

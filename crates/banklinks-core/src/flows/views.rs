@@ -157,6 +157,8 @@ pub struct ConnectionDetail {
     pub balances: Vec<(String, Vec<BalancePoint>)>,
     #[specta(type = f64)]
     pub transaction_count: u64,
+    /// What removing it will do, in the words of the receipt that follows.
+    pub removal_summary: String,
     /// The series Moneyhub detected in its accounts' transactions, soonest first per account.
     pub regular_payments: Vec<RegularPayment>,
 }
@@ -219,7 +221,10 @@ impl Flows {
         } else {
             None
         };
-        let history_arriving = history_arriving(connection.connected_on, history_from, now);
+        // Nothing more arrives from a connection Moneyhub no longer has or no longer shares.
+        let history_arriving = history_arriving(connection.connected_on, history_from, now)
+            && removed_at_source.is_none()
+            && !health.consent_ended;
         let moneyhub_says = moneyhub_says(&connection);
         let freshness = freshness(&connection, &accounts, &health, removed_at_source.is_some());
         Ok(ConnectionView {
@@ -271,11 +276,18 @@ impl Flows {
         let (_, transaction_count) =
             store.connection_transactions(&self.profile, connection, "", 0, 0)?;
         let view = self.view(&store, row)?;
+        let removal_summary = super::sync::removal_summary(
+            &view.connection.name,
+            view.accounts.len() as u64,
+            transaction_count,
+            view.removed_at_source.is_some(),
+        );
         Ok(ConnectionDetail {
             view,
             journal,
             balances,
             transaction_count,
+            removal_summary,
             regular_payments,
         })
     }

@@ -725,6 +725,16 @@ fn undocumented_errors_removed_connections_and_syncs_in_progress() {
         (health.severity, health.recommended),
         (Severity::Action, Fix::Remove)
     );
+    // The day it went, in the person's calendar; and no consent left to count down anywhere.
+    let day = crate::calendar::Moment::from(now()).day(now() - Duration::days(1));
+    assert!(
+        health
+            .detail
+            .contains(&format!("stopped listing this connection on {day}")),
+        "{}",
+        health.detail
+    );
+    assert_eq!(health.consent, None);
     for action in [
         Action::Reauth,
         Action::Reconsent,
