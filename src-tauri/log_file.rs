@@ -24,7 +24,7 @@ pub struct RotatingLog {
 
 impl RotatingLog {
     pub fn open(folder: &Path, rotate_at: u64) -> io::Result<Self> {
-        std::fs::create_dir_all(folder)?;
+        banklinks_core::private_folder::create_private_dir(folder)?;
         let path = folder.join(FILE_NAME);
         let file = open_for_append(&path)?;
         let written = file.metadata()?.len();

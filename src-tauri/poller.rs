@@ -32,11 +32,22 @@ pub fn open_workspace<R: Runtime>(app: &AppHandle<R>) {
         // The machine's own folder, not Windows' roaming profile: the cache and the Demo world
         // are tens of MB that must not travel with a roaming login (on macOS and Linux the two
         // folders are the same).
-        .or_else(|| app.path().app_local_data_dir().ok())
-        .unwrap_or_else(|| std::env::temp_dir().join("banklinks"));
+        .or_else(|| app.path().app_local_data_dir().ok());
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = crate::state(&app);
+        // Never a shared, predictable folder such as /tmp/banklinks, where another user could
+        // plant a database or read this one: without a home folder, nothing is kept at all.
+        let Some(data_dir) = data_dir else {
+            tracing::error!("no data folder: this user has no home folder the app can find");
+            *lock(&state.workspace_error) = Some(IpcError::internal(
+                "Banklinks found no folder of yours to keep its data in (is HOME set?), so it \
+                 keeps nothing rather than use a shared one.",
+            ));
+            state.opened.send_replace(true);
+            crate::tray::refresh(&app);
+            return;
+        };
         let keychain: Arc<dyn SecretStore> = Arc::new(state.keychain.clone());
         match Workspace::open(data_dir, keychain).await.map(Arc::new) {
             Ok(workspace) => {

@@ -31,6 +31,7 @@ mod kill_tests;
 mod locks;
 pub mod network;
 pub mod notices;
+pub mod private_folder;
 pub mod random;
 pub mod renewals;
 pub mod sensitive;

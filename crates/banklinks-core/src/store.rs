@@ -219,7 +219,11 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private_folder::create_private_dir(dir)?;
+        }
+        // Made private before SQLite sees it: its `-wal` and `-shm` take the database's mode.
+        if !path.exists() {
+            crate::private_folder::create_private_file(path)?;
         }
         match Self::open_and_migrate(path) {
             Ok(db) => Ok(Self {

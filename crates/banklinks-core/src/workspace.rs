@@ -106,6 +106,7 @@ impl Workspace {
     pub async fn open(data_dir: PathBuf, keychain: Arc<dyn SecretStore>) -> Result<Self, Error> {
         let keychain: Arc<dyn SecretStore> =
             Arc::new(TimeLimited::new(keychain, KEYCHAIN_TIME_LIMIT));
+        crate::private_folder::make_private(&data_dir).map_err(StoreError::Io)?;
         let path = data_dir.join("banklinks.sqlite");
         let (store, startup_notice) = match Store::open(&path) {
             Ok(store) => (store, None),

@@ -679,6 +679,68 @@ async fn the_demo_world_is_saved_when_the_app_closes() {
     );
 }
 
+/// On a shared machine another user reads nothing of the data folder: under the umask most
+/// systems give (022), a folder made before this rule (0755, a 0644 store) is tightened when
+/// opened, and everything Banklinks writes afterwards (the store and its `-wal`/`-shm`, the
+/// Demo world and clock, exports' folder aside) is 0600 in 0700 folders.
+#[cfg(unix)]
+#[allow(unsafe_code)] // Only to set the umask, which std does not offer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o022) };
+    let outside = tempfile::tempdir().expect("temp dir");
+    let dir = outside.path().join("data");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let planted = dir.join("notes.txt");
+    std::fs::write(&planted, b"from an older version").expect("file");
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+
+    let workspace = Workspace::open(dir.clone(), Arc::new(MemoryKeychain::default()))
+        .await
+        .expect("open");
+    workspace
+        .create_profile("Sam", None)
+        .await
+        .expect("profile");
+    add_connection(&workspace, MOCK_BANK).await;
+    workspace.close().await;
+
+    let mut open_to_others = Vec::new();
+    let mut files = 0;
+    let mut folders = vec![dir.clone()];
+    while let Some(folder) = folders.pop() {
+        let mode = std::fs::metadata(&folder)
+            .expect("folder")
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode != 0o700 {
+            open_to_others.push(format!("{} {mode:o}", folder.display()));
+        }
+        for entry in std::fs::read_dir(&folder).expect("list") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            files += 1;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode != 0o600 {
+                open_to_others.push(format!("{} {mode:o}", path.display()));
+            }
+        }
+    }
+    assert!(
+        files >= 3,
+        "the store, the world and its clock were written"
+    );
+    assert!(open_to_others.is_empty(), "{open_to_others:#?}");
+}
+
 /// What Moneyhub no longer lists is reconciled against the real sandbox and the real store:
 /// pending transactions that posted under new ids go (nothing twice), a closed account and a
 /// connection deleted elsewhere are kept as history and marked, with journal entries and the

@@ -41,7 +41,7 @@ pub enum Restore {
 /// What a start in `dir` can restore, reading no more than the clock when the clock file is
 /// there.
 pub fn restore(dir: &Path) -> std::io::Result<Restore> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     if !path(dir).exists() {
         return Ok(Restore::Nothing);
     }
@@ -83,7 +83,7 @@ pub fn path(dir: &Path) -> PathBuf {
 
 /// Reads the snapshot in `dir`, if any. A damaged one is renamed `sandbox.json.damaged-<time>`.
 pub fn load(dir: &Path) -> std::io::Result<Option<Saved>> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let file = path(dir);
     let bytes = match std::fs::read(&file) {
         Ok(bytes) => bytes,
@@ -107,6 +107,15 @@ pub fn load(dir: &Path) -> std::io::Result<Option<Saved>> {
             Ok(None)
         }
     }
+}
+
+/// The world's folder, readable by its owner alone (0700 on Unix).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn set_aside(file: &Path, why: &str) -> std::io::Result<()> {
@@ -142,7 +151,13 @@ fn write_atomically(
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let temporary = file.with_extension("json.tmp");
-    let mut writer = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // The world is a person's (simulated) finances beside their real ones in the data folder:
+    // readable by its owner alone, whatever the umask.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut writer = std::io::BufWriter::new(options.open(&temporary)?);
     write(&mut writer)?;
     writer
         .into_inner()

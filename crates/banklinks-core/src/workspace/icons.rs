@@ -81,7 +81,7 @@ impl Workspace {
                 })
                 .collect()
         };
-        if missing.is_empty() || std::fs::create_dir_all(&dir).is_err() {
+        if missing.is_empty() || crate::private_folder::create_private_dir(&dir).is_err() {
             return;
         }
         let fetch_all = async {
@@ -95,7 +95,9 @@ impl Workspace {
                     if let Some(bytes) = icon {
                         let path = dir.join(format!("{bank}.svg"));
                         let partial = dir.join(format!("{bank}.svg.partial"));
-                        if std::fs::write(&partial, bytes).is_ok() {
+                        let written = crate::private_folder::create_private_file(&partial)
+                            .and_then(|mut file| std::io::Write::write_all(&mut file, &bytes));
+                        if written.is_ok() {
                             let _ = std::fs::rename(&partial, &path);
                         }
                     }
