@@ -118,7 +118,12 @@ async fn move_clock(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes)
     let now = match (request.advance, request.to) {
         (Some(advance), None) => {
             let by = parse_duration(&advance).filter(|d| *d >= Duration::zero() && *d <= MAX_CLOCK_STEP).ok_or_else(|| ApiError::bad_request("advance must be like \"1h\", \"7d\" or a number of seconds, up to 400 days"))?;
-            shared.clock.advance(by)
+            shared.clock.advance(by).map_err(|now| {
+                ApiError::bad_request(format!(
+                    "the clock goes no further than the year 9999; it is {}",
+                    wire::iso(now)
+                ))
+            })?
         }
         (None, Some(to)) => {
             let to = DateTime::parse_from_rfc3339(&to)
@@ -220,6 +225,10 @@ async fn load_scenario(
 
 /// The most one populate call may make: the world is built under its lock.
 const MAX_POPULATED_CONNECTIONS: usize = 2_000;
+/// The most users and connections the world holds in all, however many calls fill it: it lives
+/// in the app's memory and is saved whole every few seconds.
+pub const MAX_WORLD_USERS: usize = 10_000;
+pub const MAX_WORLD_CONNECTIONS: usize = 20_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -239,12 +248,27 @@ async fn populate_route(State(shared): State<Arc<Shared>>, bytes: axum::body::By
     if !lock(&shared.clients).contains_key(&client_id) {
         return Err(ApiError::not_found("No such client"));
     }
+    // Each number on its own first: `users` alone sizes what is built, whatever the product.
     let users = request.users.unwrap_or(1);
-    let total = users.checked_mul(request.connections_per_user);
-    if users == 0 || total.is_none_or(|total| total > MAX_POPULATED_CONNECTIONS) {
+    let per_user = request.connections_per_user;
+    let total = users.checked_mul(per_user);
+    if !(1..=MAX_POPULATED_CONNECTIONS).contains(&users)
+        || per_user > MAX_POPULATED_CONNECTIONS
+        || total.is_none_or(|total| total > MAX_POPULATED_CONNECTIONS)
+    {
         return Err(ApiError::bad_request(format!(
-            "users must be at least 1 and users × connectionsPerUser at most {MAX_POPULATED_CONNECTIONS}"
+            "users must be 1 to {MAX_POPULATED_CONNECTIONS}, and users × connectionsPerUser at most {MAX_POPULATED_CONNECTIONS}"
         )));
+    }
+    {
+        let world = shared.world_as_is();
+        if world.users.len() + users > MAX_WORLD_USERS
+            || world.connections.len() + total.unwrap_or(0) > MAX_WORLD_CONNECTIONS
+        {
+            return Err(ApiError::bad_request(format!(
+                "the world holds at most {MAX_WORLD_USERS} users and {MAX_WORLD_CONNECTIONS} connections; reset it first"
+            )));
+        }
     }
     let user_ids = populate(
         &shared,

@@ -31,18 +31,20 @@ impl SandboxClock {
         }
     }
 
-    /// Real time, already moved `offset` ahead (a restored sandbox that had been time-travelled).
+    /// Real time, already moved `offset` ahead (a restored sandbox that had been time-travelled),
+    /// never past [`latest`].
     pub fn real_with_offset(offset: Duration) -> Self {
         let clock = Self::real();
-        *lock(&clock.offset) = offset.max(Duration::zero());
+        *lock(&clock.offset) = offset.clamp(Duration::zero(), latest() - Utc::now());
         clock
     }
 
+    /// Stands at `start`, or at [`latest`] if `start` is past it.
     pub fn manual(start: DateTime<Utc>) -> Self {
         Self {
             mode: ClockMode::Manual,
             offset: Mutex::new(Duration::zero()),
-            manual: Mutex::new(start),
+            manual: Mutex::new(start.min(latest())),
         }
     }
 
@@ -57,24 +59,39 @@ impl SandboxClock {
         }
     }
 
-    /// Moves time forward (never backward: the world's history only grows).
-    pub fn advance(&self, by: Duration) -> DateTime<Utc> {
+    /// Moves time forward (never backward: the world's history only grows), unless that would
+    /// pass [`latest`]: then it stays, and the answer is `Err(now)`.
+    pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, DateTime<Utc>> {
+        let now = self.now();
         let by = by.max(Duration::zero());
+        if now
+            .checked_add_signed(by)
+            .is_none_or(|then| then > latest())
+        {
+            return Err(now);
+        }
         match self.mode {
             ClockMode::Real => *lock(&self.offset) += by,
             ClockMode::Manual => *lock(&self.manual) += by,
         }
-        self.now()
+        Ok(self.now())
     }
 
-    /// Sets the time, if it is not earlier than now.
+    /// Sets the time, if it is not earlier than now nor past [`latest`].
     pub fn set(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, DateTime<Utc>> {
         let now = self.now();
         if to < now {
             return Err(now);
         }
-        Ok(self.advance(to - now))
+        self.advance(to - now)
     }
+}
+
+/// The furthest the clock goes: far beyond any demo, far enough from the end of the calendar
+/// that no date arithmetic in the world (a consent's 90 days, a schedule's next slot) overflows,
+/// whatever an admin call or a planted clock file asks for.
+pub fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -96,11 +113,11 @@ mod tests {
         assert_eq!(clock.now(), start);
         assert_eq!(
             clock.advance(Duration::hours(2)),
-            start + Duration::hours(2)
+            Ok(start + Duration::hours(2))
         );
         assert_eq!(
             clock.advance(Duration::hours(-5)),
-            start + Duration::hours(2)
+            Ok(start + Duration::hours(2))
         );
         assert!(clock.set(start).is_err());
         assert_eq!(
@@ -112,7 +129,25 @@ mod tests {
     #[test]
     fn a_real_clock_can_be_moved_ahead() {
         let clock = SandboxClock::real();
-        let ahead = clock.advance(Duration::days(7));
+        let ahead = clock.advance(Duration::days(7)).expect("moved");
         assert!(ahead - Utc::now() > Duration::days(6));
+    }
+
+    #[test]
+    fn no_clock_goes_past_the_latest_instant_however_it_is_asked() {
+        let near_the_end = latest() - Duration::days(1);
+        let clock = SandboxClock::manual(near_the_end);
+        assert_eq!(clock.advance(Duration::days(2)), Err(near_the_end));
+        assert_eq!(clock.advance(Duration::MAX), Err(near_the_end));
+        assert_eq!(clock.set(DateTime::<Utc>::MAX_UTC), Err(near_the_end));
+        assert_eq!(clock.now(), near_the_end);
+        assert_eq!(
+            SandboxClock::manual(DateTime::<Utc>::MAX_UTC).now(),
+            latest()
+        );
+        let real = SandboxClock::real_with_offset(Duration::MAX);
+        assert!(real.advance(Duration::days(1)).is_err());
+        // A real clock keeps running from there: past the latest by the time the run takes.
+        assert!(real.now() <= latest() + Duration::minutes(5));
     }
 }

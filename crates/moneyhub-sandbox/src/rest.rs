@@ -138,6 +138,13 @@ async fn create_user(
     }
     let now = shared.now();
     let mut world = shared.world();
+    // Moneyhub's own limit is not published; the sandbox's world lives in the app's memory.
+    if world.users.len() >= crate::admin::MAX_WORLD_USERS {
+        return Err(ApiError::bad_request(format!(
+            "The sandbox holds at most {} users",
+            crate::admin::MAX_WORLD_USERS
+        )));
+    }
     let user = world.create_user(&claims.client_id, input.client_user_id, now);
     Ok((StatusCode::CREATED, axum::Json(wire::user(&world, &user))).into_response())
 }

@@ -222,6 +222,113 @@ async fn populate_through_the_admin_api_makes_healthy_connections_and_refuses_to
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
 
+/// A local program (or another user) sends the admin API numbers meant to exhaust it: each is
+/// refused on its own, whatever the product, and the world's total size is bounded however
+/// many calls fill it. Without the bounds `{"users":1e15,"connectionsPerUser":0}` aborted the
+/// whole process (the Demo runs inside the app).
+#[tokio::test]
+async fn hostile_numbers_to_the_admin_api_are_refused_and_the_world_stays_bounded() {
+    let sandbox = Sandbox::start().await;
+    for body in [
+        json!({ "users": 1_000_000_000_000_000_u64, "connectionsPerUser": 0 }),
+        json!({ "users": u64::MAX, "connectionsPerUser": 2 }),
+        json!({ "users": 0, "connectionsPerUser": u64::MAX }),
+        json!({ "users": 1, "connectionsPerUser": 1_000_000 }),
+        json!({ "advance": i64::MAX }),
+        json!({ "advance": "99999999999999d" }),
+        json!({ "advance": -5 }),
+        json!({ "to": "9999-12-31T23:59:59Z" }),
+    ] {
+        let path = if body.get("users").is_some() {
+            "/__sandbox/populate"
+        } else {
+            "/__sandbox/clock"
+        };
+        let answer = sandbox
+            .http
+            .post(sandbox.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("an answer: the sandbox is still there");
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    for _ in 0..5 {
+        sandbox
+            .admin(
+                Method::POST,
+                "/populate",
+                json!({ "users": 2000, "connectionsPerUser": 0 }),
+            )
+            .await;
+    }
+    let over = sandbox
+        .http
+        .post(sandbox.url("/__sandbox/populate"))
+        .json(&json!({ "users": 1, "connectionsPerUser": 0 }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(over.status(), StatusCode::BAD_REQUEST, "the world is full");
+    assert_eq!(
+        sandbox.admin(Method::GET, "", Value::Null).await["users"],
+        10_000
+    );
+}
+
+/// A clock file planted in the data folder (or a Demo walked to the end of the calendar) starts
+/// a sandbox that answers, and refuses to move further instead of overflowing the date.
+#[tokio::test]
+async fn a_clock_at_the_end_of_the_calendar_answers_and_goes_no_further() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = || moneyhub_sandbox::SandboxConfig {
+        manual_clock_start: Some(harness::start_time()),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..moneyhub_sandbox::SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start_with(config()).await;
+    let user = sandbox.create_user().await;
+    sandbox.add_connection(&user, MOCK_BANK).await;
+    let Sandbox { running, .. } = sandbox;
+    running.stop().await;
+    for planted in ["9999-12-31T23:59:59Z", "+262142-12-31T23:59:59Z"] {
+        std::fs::write(
+            dir.path().join("sandbox-clock.json"),
+            json!({ "version": 1, "clockNow": planted }).to_string(),
+        )
+        .expect("plant");
+        let restarted = Sandbox::start_with(config()).await;
+        let now = restarted.admin(Method::GET, "", Value::Null).await["now"].clone();
+        // The planted time is taken, up to the calendar's last second the clock allows.
+        assert!(
+            now.as_str()
+                .is_some_and(|n| n.starts_with("9999-12-31T23:59:59")),
+            "{now}"
+        );
+        for advance in [json!("1d"), json!("400d")] {
+            let answer = restarted
+                .http
+                .post(restarted.url("/__sandbox/clock"))
+                .json(&json!({ "advance": advance }))
+                .send()
+                .await
+                .expect("an answer: the sandbox is still there");
+            assert!(
+                answer.status() == StatusCode::BAD_REQUEST || answer.status() == StatusCode::OK,
+                "{}",
+                answer.status()
+            );
+        }
+        assert_eq!(
+            restarted.connections(&user).await.len(),
+            1,
+            "the world is still served"
+        );
+        let Sandbox { running, .. } = restarted;
+        running.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn scenarios_faults_and_the_clock_through_the_admin_api() {
     let sandbox = Sandbox::start().await;
@@ -518,7 +625,10 @@ async fn a_data_dir_keeps_the_world_clients_and_clock_across_a_restart() {
     // over what the stop saved.
     let saved = dir.path().join("sandbox.json");
     let written = std::fs::read(&saved).expect("saved at stop");
-    kept_by_a_late_task.clock.advance(chrono::Duration::days(1));
+    kept_by_a_late_task
+        .clock
+        .advance(chrono::Duration::days(1))
+        .expect("moved");
     kept_by_a_late_task.world().revision += 1;
     kept_by_a_late_task.save_if_changed();
     assert_eq!(std::fs::read(&saved).expect("still saved"), written);
