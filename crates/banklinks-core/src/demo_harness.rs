@@ -135,6 +135,7 @@ pub async fn admin(workspace: &Workspace, method: reqwest::Method, path: &str, b
     let identity = identity_url(workspace).await;
     let answer = reqwest::Client::new()
         .request(method, format!("{identity}/__sandbox{path}"))
+        .bearer_auth(workspace.demo_admin_token().await)
         .json(&body)
         .send()
         .await

@@ -142,7 +142,15 @@ fn main() {
             .expect("start");
         let users = sandbox.populate(DEMO_CLIENT_ID, USERS, CONNECTIONS_PER_USER);
         let start_up = started.elapsed();
-        let state: Value = reqwest::get(format!("{}/__sandbox", sandbox.identity_url())).await.expect("state").json().await.expect("json");
+        let state: Value = reqwest::Client::new()
+            .get(format!("{}/__sandbox", sandbox.identity_url()))
+            .bearer_auth(&sandbox.shared.config.admin_token)
+            .send()
+            .await
+            .expect("state")
+            .json()
+            .await
+            .expect("json");
         let rss = rss_mb();
         println!(
             "start-up with {} users, {} connections, {} transactions: {:.2} s ({}), RSS {:.0} MB (+{:.0} MB for the world) ({})",

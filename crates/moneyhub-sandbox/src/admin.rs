@@ -24,7 +24,7 @@ use crate::world::{ConnectionError, Selection, Status, SyncAction, World};
 mod guard;
 mod vanishing;
 
-pub use guard::guard;
+pub use guard::{guard, host_guard};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()

@@ -71,6 +71,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<SandboxConfig, S
         }
     }
     config.bind = SocketAddr::new(host, port);
+    // From the environment, not the command line, which other users can read in `ps`.
+    if let Ok(token) = std::env::var("SANDBOX_ADMIN_TOKEN") {
+        if token.len() < 16 {
+            return Err("SANDBOX_ADMIN_TOKEN must be at least 16 characters".into());
+        }
+        config.admin_token = token;
+    }
     if manual {
         config.manual_clock_start = Some(start.unwrap_or_else(Utc::now));
     } else if start.is_some() {
@@ -111,7 +118,15 @@ fn main() -> ExitCode {
         println!("identity: {}", sandbox.identity_url());
         println!("issuer:   {}/oidc", sandbox.identity_url());
         println!("api:      {}", sandbox.api_url());
-        println!("admin:    {}/__sandbox", sandbox.identity_url());
+        // As notebook servers do: whoever started it reads the token here; any other local
+        // program, or another user of the machine, does not have it.
+        if sandbox.shared.admin_enabled {
+            println!("admin:    {}/__sandbox", sandbox.identity_url());
+            println!(
+                "          with the header  Authorization: Bearer {}",
+                sandbox.shared.config.admin_token
+            );
+        }
         let _ = tokio::signal::ctrl_c().await;
         sandbox.stop().await;
         ExitCode::SUCCESS

@@ -210,6 +210,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         shared.clone(),
         crate::webhooks::deliver_after,
     ))
+    .layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        crate::admin::host_guard,
+    ))
     .with_state(shared)
 }
 

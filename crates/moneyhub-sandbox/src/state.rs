@@ -37,12 +37,25 @@ pub struct SandboxConfig {
     pub sync_window: Duration,
     /// The `/__sandbox` admin API. Off by default for non-loopback binds.
     pub admin: Option<bool>,
+    /// What every admin request must carry as `Authorization: Bearer …`: any local program can
+    /// reach a loopback port, so only whoever started the sandbox (the app, or the person who
+    /// read it where the standalone sandbox printed it) may drive it. Random by default.
+    pub admin_token: String,
     /// Where webhooks are POSTed (JSON envelopes, one attempt, 5 s timeout).
     pub webhook_url: Option<String>,
     /// Keep the world here across restarts.
     pub data_dir: Option<std::path::PathBuf>,
     /// The readings of the docs it starts with (see [`crate::world::Readings`]).
     pub readings: crate::world::Readings,
+}
+
+/// 128 random bits from the OS, as 32 hex digits.
+pub fn random_token() -> String {
+    use rand::{Rng, SeedableRng};
+    format!(
+        "{:032x}",
+        rand::rngs::StdRng::from_os_rng().random::<u128>()
+    )
 }
 
 impl Default for SandboxConfig {
@@ -53,6 +66,7 @@ impl Default for SandboxConfig {
             manual_clock_start: None,
             sync_window: Duration::minutes(30),
             admin: None,
+            admin_token: random_token(),
             webhook_url: None,
             data_dir: None,
             readings: crate::world::Readings::default(),

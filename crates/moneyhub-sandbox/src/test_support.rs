@@ -159,10 +159,16 @@ impl Sandbox {
         }))
     }
 
+    /// An admin request carrying this sandbox's token, to send as it is or spoil.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/__sandbox{path}")))
+            .bearer_auth(&self.running.shared.config.admin_token)
+    }
+
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let response = self
-            .http
-            .request(method, self.url(&format!("/__sandbox{path}")))
+            .admin_request(method, path)
             .json(&body)
             .send()
             .await

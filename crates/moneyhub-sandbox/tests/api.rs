@@ -213,8 +213,7 @@ async fn populate_through_the_admin_api_makes_healthy_connections_and_refuses_to
     }
 
     let refused = sandbox
-        .http
-        .post(sandbox.url("/__sandbox/populate"))
+        .admin_request(Method::POST, "/populate")
         .json(&json!({ "users": 100, "connectionsPerUser": 100 }))
         .send()
         .await
@@ -240,13 +239,12 @@ async fn hostile_numbers_to_the_admin_api_are_refused_and_the_world_stays_bounde
         json!({ "to": "9999-12-31T23:59:59Z" }),
     ] {
         let path = if body.get("users").is_some() {
-            "/__sandbox/populate"
+            "/populate"
         } else {
-            "/__sandbox/clock"
+            "/clock"
         };
         let answer = sandbox
-            .http
-            .post(sandbox.url(path))
+            .admin_request(Method::POST, path)
             .json(&body)
             .send()
             .await
@@ -263,8 +261,7 @@ async fn hostile_numbers_to_the_admin_api_are_refused_and_the_world_stays_bounde
             .await;
     }
     let over = sandbox
-        .http
-        .post(sandbox.url("/__sandbox/populate"))
+        .admin_request(Method::POST, "/populate")
         .json(&json!({ "users": 1, "connectionsPerUser": 0 }))
         .send()
         .await
@@ -307,8 +304,7 @@ async fn a_clock_at_the_end_of_the_calendar_answers_and_goes_no_further() {
         );
         for advance in [json!("1d"), json!("400d")] {
             let answer = restarted
-                .http
-                .post(restarted.url("/__sandbox/clock"))
+                .admin_request(Method::POST, "/clock")
                 .json(&json!({ "advance": advance }))
                 .send()
                 .await
@@ -427,8 +423,7 @@ async fn scenarios_faults_and_the_clock_through_the_admin_api() {
         .await;
     assert_eq!(moved["now"], "2026-03-09T09:00:00.000Z");
     let refused = sandbox
-        .http
-        .post(sandbox.url("/__sandbox/clock"))
+        .admin_request(Method::POST, "/clock")
         .json(&json!({ "to": "2020-01-01T00:00:00Z" }))
         .send()
         .await
@@ -563,8 +558,7 @@ async fn garbage_input_gets_a_shaped_client_error_never_a_server_error() {
             json!(format!("{number}w")),
         ] {
             let response = sandbox
-                .http
-                .post(sandbox.url("/__sandbox/clock"))
+                .admin_request(Method::POST, "/clock")
                 .json(&json!({ "advance": advance }))
                 .send()
                 .await
@@ -577,8 +571,7 @@ async fn garbage_input_gets_a_shaped_client_error_never_a_server_error() {
         }
     }
     let far = sandbox
-        .http
-        .post(sandbox.url("/__sandbox/clock"))
+        .admin_request(Method::POST, "/clock")
         .json(&json!({ "to": "9999-01-01T00:00:00Z" }))
         .send()
         .await
@@ -672,6 +665,63 @@ async fn a_data_dir_keeps_the_world_clients_and_clock_across_a_restart() {
     assert!(aside, "the damaged snapshot was kept aside");
 }
 
+/// Any local program (or another user of the machine) can reach the loopback port, but only the
+/// one that started the sandbox holds its admin token: without it, or with another, nothing
+/// moves. And a rebound DNS name reaches no route at all, not only the admin API.
+#[tokio::test]
+async fn a_local_program_without_the_token_drives_nothing_and_a_rebound_name_reaches_nothing() {
+    let sandbox = Sandbox::start().await;
+    let before = sandbox.admin(Method::GET, "", Value::Null).await["now"].clone();
+    for token in [None, Some("0".repeat(32)), Some(String::new())] {
+        for path in ["/clock", "/reset", "/populate"] {
+            let mut request = sandbox
+                .http
+                .post(sandbox.url(&format!("/__sandbox{path}")))
+                .json(&json!({ "advance": "30d", "users": 1, "connectionsPerUser": 1 }));
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            let answer = request.send().await.expect("answer");
+            assert_eq!(
+                answer.status(),
+                StatusCode::UNAUTHORIZED,
+                "{path} {token:?}"
+            );
+        }
+    }
+    assert_eq!(
+        sandbox.admin(Method::GET, "", Value::Null).await["now"],
+        before,
+        "the clock did not move"
+    );
+    assert_eq!(
+        sandbox.admin(Method::GET, "", Value::Null).await["users"],
+        0
+    );
+
+    for path in [
+        "/oidc/.well-known/openid-configuration",
+        "/v3/accounts",
+        "/users",
+    ] {
+        let rebound = sandbox
+            .http
+            .get(sandbox.url(path))
+            .header("host", "attacker.example")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(rebound.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, _) = sandbox
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "accounts:read"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "its own name still works");
+}
+
 /// What a web page open in the person's browser can send: a simple cross-origin POST (no
 /// preflight for `text/plain`), or any request under a rebound DNS name. None may drive the
 /// admin API, and the built-in Demo client cannot be replaced by anyone.
@@ -691,8 +741,7 @@ async fn a_web_page_cannot_drive_the_admin_api_and_the_demo_client_cannot_be_rep
     ];
     for (content_type, origin, host) in attempts {
         let mut request = sandbox
-            .http
-            .post(sandbox.url("/__sandbox/clock"))
+            .admin_request(Method::POST, "/clock")
             .header("content-type", content_type)
             .body(r#"{"advance": "30d"}"#);
         if let Some(origin) = origin {
@@ -718,8 +767,7 @@ async fn a_web_page_cannot_drive_the_admin_api_and_the_demo_client_cannot_be_rep
     );
 
     let replaced = sandbox
-        .http
-        .post(sandbox.url("/__sandbox/clients"))
+        .admin_request(Method::POST, "/clients")
         .json(&json!({
             "clientId": moneyhub_sandbox::clients::DEMO_CLIENT_ID,
             "clientSecret": "attacker", "redirectUris": ["https://attacker.example/cb"],

@@ -137,19 +137,29 @@ impl Workspace {
         Ok(profile)
     }
 
-    async fn admin_url(&self, path: &str) -> Result<String, Error> {
+    /// The admin API's address for `path`, and the token only this app holds for it.
+    async fn admin_url(&self, path: &str) -> Result<(String, String), Error> {
         let settings = self.settings()?;
         if settings.id != DEMO {
             return Err(Error::NotAllowed(
                 "the demo controls work only in the Demo environment".into(),
             ));
         }
-        if self.demo.lock().await.is_none() {
-            return Err(Error::NotAllowed(
-                "the demo bank server is stopped; start it first".into(),
-            ));
-        }
-        Ok(format!("{}/__sandbox{path}", settings.identity_url))
+        let token = match self.demo.lock().await.as_ref() {
+            Some(running) => running.sandbox.shared.config.admin_token.clone(),
+            None => {
+                return Err(Error::NotAllowed(
+                    "the demo bank server is stopped; start it first".into(),
+                ));
+            }
+        };
+        Ok((format!("{}/__sandbox{path}", settings.identity_url), token))
+    }
+
+    /// The Demo sandbox's admin token, for tests that drive it as the app does.
+    #[cfg(test)]
+    pub(crate) async fn demo_admin_token(&self) -> String {
+        self.admin_url("").await.expect("the Demo is running").1
     }
 
     /// One admin call: the sandbox's JSON answer, or its refusal as it came.
@@ -159,10 +169,11 @@ impl Workspace {
         path: &str,
         body: serde_json::Value,
     ) -> Result<Result<serde_json::Value, Refused>, Error> {
-        let url = self.admin_url(path).await?;
+        let (url, token) = self.admin_url(path).await?;
         let response = self
             .http
             .request(method, url)
+            .bearer_auth(token)
             .json(&body)
             .send()
             .await
