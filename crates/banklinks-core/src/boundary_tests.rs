@@ -186,6 +186,65 @@ async fn a_custom_environment_never_sends_its_secret_in_clear_or_to_new_servers_
         .expect("unchanged servers keep their secret");
 }
 
+/// The store says where to connect, and a store can be changed behind the app's back (a copied
+/// data folder, a restored backup, another `BANKLINKS_DATA_DIR`): the secret, kept for the
+/// servers it was given for, never follows it to others; nor when the saved settings cannot be
+/// read (the old check failed open there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_store_does_not_send_the_secret_to_other_servers() {
+    use crate::environment::EnvironmentSettings;
+    use crate::error::ErrorCode;
+    use moneyhub_sandbox::clients::DEMO_CLIENT_SECRET;
+
+    let (dir, workspace) = demo_workspace("Owner").await;
+    let (_lab, settings) = crate::demo_harness::lab_environment().await;
+    workspace
+        .save_environment(settings.clone(), Some(DEMO_CLIENT_SECRET.into()))
+        .await
+        .expect("saved with its secret");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let elsewhere = format!(
+        "http://localhost:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let moved = EnvironmentSettings {
+        identity_url: elsewhere.clone(),
+        api_url: format!("{elsewhere}/v3"),
+        ..settings.clone()
+    };
+    {
+        let planted = crate::store::Store::open(&dir.path().join("banklinks.sqlite"))
+            .expect("the same store, opened from outside");
+        planted
+            .set_environment_settings(&settings.id, &serde_json::to_string(&moved).expect("json"))
+            .expect("changed");
+    }
+    let refused = workspace
+        .activate(&settings.id)
+        .await
+        .expect_err("no secret for these servers");
+    assert_eq!(refused.code(), ErrorCode::ConfigurationInvalid, "{refused}");
+
+    // Settings that cannot be read, then saved anew for other servers without the secret.
+    {
+        let planted = crate::store::Store::open(&dir.path().join("banklinks.sqlite"))
+            .expect("the same store");
+        planted
+            .set_environment_settings(&settings.id, "{ not json")
+            .expect("damaged");
+    }
+    let refused = workspace
+        .save_environment(moved, None)
+        .await
+        .expect_err("new servers need the secret again");
+    assert_eq!(refused.code(), ErrorCode::ConfigurationInvalid, "{refused}");
+    let contacted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept()).await;
+    assert!(contacted.is_err(), "the other server was never contacted");
+}
+
 /// An authorization nobody finished leaves nothing in the keychain once it expires, even when
 /// its profile is not the one open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

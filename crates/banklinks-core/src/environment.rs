@@ -6,7 +6,8 @@
 //! - **Custom**: any URLs.
 //!
 //! Settings are stored without secrets; the client secret or private key is in the keychain
-//! under `<environment>/client-secret` or `<environment>/private-key`. Removing an environment
+//! under `<environment>/client-secret@<servers>` or `<environment>/private-key@<servers>`,
+//! named for the servers it was given for (see [`secret_account`]). Removing an environment
 //! removes those entries and the secrets of its pending authorizations. The Demo client's secret
 //! is the sandbox's built-in one and never goes to the keychain, so Demo opens without it.
 
@@ -89,12 +90,35 @@ pub enum EnvironmentError {
     Unknown(String),
 }
 
-pub(crate) fn secret_account(environment: &str, auth: AuthKind) -> String {
+/// The keychain entry that holds an environment's secret, named for the servers it was given
+/// for (`<id>/client-secret@<digest of the identity and API origins>`). The store says where
+/// to connect, and a store can be changed (a copied data folder, a restored backup, another
+/// `BANKLINKS_DATA_DIR`): settings naming other servers find no secret, so the secret never
+/// follows them there. Checked at every use, by construction, and closed on any doubt.
+pub(crate) fn secret_account(settings: &EnvironmentSettings) -> Result<String, EnvironmentError> {
+    use sha2::Digest;
+    let origins = format!(
+        "{} {}",
+        checked_url(&settings.identity_url)?
+            .origin()
+            .ascii_serialization(),
+        checked_url(&settings.api_url)?
+            .origin()
+            .ascii_serialization()
+    );
+    let digest = sha2::Sha256::digest(origins.as_bytes());
+    Ok(format!(
+        "{}/{}@{}",
+        settings.id,
+        secret_kind(settings.auth),
+        hex::encode(&digest[..8])
+    ))
+}
+
+fn secret_kind(auth: AuthKind) -> &'static str {
     match auth {
-        AuthKind::ClientSecretBasic => format!("{environment}/client-secret"),
-        AuthKind::PrivateKeyJwtRs256 | AuthKind::PrivateKeyJwtPs256 => {
-            format!("{environment}/private-key")
-        }
+        AuthKind::ClientSecretBasic => "client-secret",
+        AuthKind::PrivateKeyJwtRs256 | AuthKind::PrivateKeyJwtPs256 => "private-key",
     }
 }
 
@@ -125,7 +149,14 @@ pub fn save(
     checked_url(&settings.identity_url)?;
     checked_url(&settings.api_url)?;
     if let Some(secret) = secret {
-        keychain.put(&secret_account(&settings.id, settings.auth), secret)?;
+        keychain.put(&secret_account(settings)?, secret)?;
+    }
+    // The secret given for the servers saved before goes with them.
+    if let Ok(before) = load(store, &settings.id)
+        && let Ok(old) = secret_account(&before)
+        && old != secret_account(settings)?
+    {
+        keychain.delete(&old)?;
     }
     save_settings(store, settings, now)
 }
@@ -173,7 +204,7 @@ pub fn client(
         return client_with_secret(settings, &secret, env);
     }
     let secret = keychain
-        .get(&secret_account(&settings.id, settings.auth))?
+        .get(&secret_account(settings)?)?
         .ok_or(EnvironmentError::MissingSecret(secret_name(settings.auth)))?;
     client_with_secret(settings, &secret, env)
 }
@@ -242,8 +273,10 @@ pub fn remove(
     keychain: &dyn SecretStore,
     id: &str,
 ) -> Result<(), EnvironmentError> {
-    for auth in [AuthKind::ClientSecretBasic, AuthKind::PrivateKeyJwtRs256] {
-        keychain.delete(&secret_account(id, auth))?;
+    if let Ok(settings) = load(store, id)
+        && let Ok(account) = secret_account(&settings)
+    {
+        keychain.delete(&account)?;
     }
     for state in store.pending_states(id)? {
         for what in ["verifier", "nonce"] {

@@ -351,7 +351,7 @@ impl Workspace {
         }
         let existing = self
             .keychain
-            .get(&environment::secret_account(&settings.id, settings.auth))?;
+            .get(&environment::secret_account(&settings).map_err(Error::Environment)?)?;
         let probe_secret = secret.clone().or(existing).ok_or(Error::Environment(
             environment::EnvironmentError::MissingSecret(environment::secret_name(settings.auth)),
         ))?;
