@@ -68,13 +68,18 @@ fn runs_as_appimage<R: Runtime>(_app: &AppHandle<R>) -> bool {
 /// Called with a second instance's arguments. The deep-link plugin has already delivered any
 /// argument that parses as a `banklinks:` URL; one that looks like our link but is not a URL
 /// would otherwise vanish without a trace, so it is recorded as rejected here.
+/// A launch with no link (the person opened Banklinks again) brings the window forward; a
+/// link decides for itself in [`deliver`].
 pub fn second_instance<R: Runtime>(app: &AppHandle<R>, argv: &[String]) {
     if let [_, only] = argv {
         let looks_like_ours = only
             .get(..SCHEME.len() + 1)
             .is_some_and(|prefix| prefix.eq_ignore_ascii_case(&format!("{SCHEME}:")));
-        if looks_like_ours && url::Url::parse(only).is_err() {
-            deliver(app, only);
+        if looks_like_ours {
+            if url::Url::parse(only).is_err() {
+                deliver(app, only);
+            }
+            return;
         }
     }
     focus_main_window(app);
@@ -87,6 +92,9 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
         let outcome = links.record(raw);
         (outcome, links.received.saturating_add(links.rejected))
     };
+    // Only a link Banklinks acts on brings the window out (of the tray, too): any program or web
+    // page can send `banklinks:` links, and one turned away must not pop the window at will.
+    let accepted = outcome.is_ok();
     let emitted = match outcome {
         Ok(link) => {
             tracing::info!(link = %link.redacted(), "deep link received");
@@ -109,7 +117,9 @@ fn deliver<R: Runtime>(app: &AppHandle<R>, raw: &str) {
     if let Err(err) = emitted {
         tracing::warn!(%err, "could not tell the UI about a deep link");
     }
-    focus_main_window(app);
+    if accepted {
+        focus_main_window(app);
+    }
 }
 
 /// A bank callback completes its authorization (in the background: it exchanges the code and

@@ -1210,6 +1210,18 @@ async fn e2e_closing_the_window_keeps_watch_from_the_tray() {
         "{reminder:?}"
     );
     assert!(!display.is_viewable(window), "a reminder opened the window");
+    // A link another program sends that Banklinks does not act on is turned away without
+    // bringing the window out of the tray (a web page could otherwise pop it at will).
+    assert!(
+        app.launch_second_instance("banklinks://somewhere-else?code=X")
+            .await
+            .success()
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        !display.is_viewable(window),
+        "a rejected link opened the window"
+    );
 
     // The tray's Open brings the window back, on the connection the reminder was about.
     desktop.click_menu_row("Open Banklinks").await;
@@ -1242,6 +1254,8 @@ async fn e2e_closing_the_window_keeps_watch_from_the_tray() {
         "{desktop_entry}"
     );
     app.screenshot("settings-tray").await;
+    app.wait_for_text("[data-testid=deep-link-counts]", "1 turned away")
+        .await;
     app.click("[data-testid=start-at-login-toggle]").await;
     wait_until_async("the autostart entry to go", || !entry.exists()).await;
 

@@ -400,7 +400,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8], what: &'static str) -> Re
     serde_json::from_slice(body).map_err(|err| Error::Decode {
         what,
         reason: err.to_string(),
-        excerpt: crate::error::excerpt(body),
+        excerpt: crate::error::withheld(body),
     })
 }
 

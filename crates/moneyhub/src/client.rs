@@ -437,7 +437,7 @@ impl Moneyhub {
                     return serde_json::from_slice(&body).map_err(|err| Error::Decode {
                         what,
                         reason: err.to_string(),
-                        excerpt: excerpt(&body),
+                        excerpt: crate::error::withheld(&body),
                     });
                 }
             }

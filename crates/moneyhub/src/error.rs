@@ -105,3 +105,18 @@ impl Error {
 pub(crate) fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
 }
+
+/// What can be said of a Data API body that could not be read without repeating any of it (it
+/// holds a person's balances and transactions, and errors reach logs): its size and how it
+/// starts, `{`/`[` for JSON, `<` for a page a proxy put in its place.
+pub(crate) fn withheld(body: &[u8]) -> String {
+    let starts = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .map_or("nothing", |b| match b {
+            b'{' | b'[' => "JSON",
+            b'<' => "markup",
+            _ => "other text",
+        });
+    format!("[{} bytes withheld; {starts}]", body.len())
+}

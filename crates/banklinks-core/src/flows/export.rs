@@ -96,7 +96,8 @@ fn csv_field(value: &str) -> String {
     } else {
         value.to_string()
     };
-    if guarded.contains([',', '"', '\n', '\r']) {
+    // `;` too: spreadsheets in many locales split on it, and a formula after it would run.
+    if guarded.contains([',', ';', '"', '\n', '\r']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
         guarded
@@ -111,6 +112,11 @@ mod tests {
     fn csv_fields_are_quoted_and_formulas_defused() {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(
+            csv_field("CAFE;=1+2"),
+            "\"CAFE;=1+2\"",
+            "one field where ; splits"
+        );
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("-1250"), "-1250", "numbers stay numbers");
