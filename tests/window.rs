@@ -632,12 +632,22 @@ async fn e2e_a_compromised_webview_and_forged_or_replayed_links_change_nothing()
     app.wait_for_text(&card(&id, "connection-status"), "Up to date")
         .await;
 
-    // The same redirect again, and one with a made-up state.
+    // The same redirect again (a double click on the bank's last button): known for the one
+    // just received, so the person is shown no error for it, and nothing changes.
+    assert!(app.launch_second_instance(&link).await.success());
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(app.count("[data-testid=authorization-error]").await, 0);
+    assert_eq!(app.count("[data-testid=connection-card]").await, 1);
+
+    // One with a made-up state, twice (the second after the first's notice is dismissed).
     for (label, hostile) in [
-        ("replayed", link.clone()),
         (
             "forged",
             "banklinks://callback?code=FORGED-CODE-1234&state=forged-state-0123456789".to_string(),
+        ),
+        (
+            "forged again",
+            "banklinks://callback?code=FORGED-CODE-5678&state=forged-state-9876543210".to_string(),
         ),
     ] {
         assert!(

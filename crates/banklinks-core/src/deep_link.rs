@@ -346,10 +346,17 @@ impl DeepLink {
                             parts.push("id_token=[redacted]".to_string());
                         }
                     }
+                    // Anyone can send a link with any words in it ("Your account is locked, call
+                    // 0800 …"): before it is matched to a request of ours, only a code OAuth
+                    // defines is repeated, and the description never is.
                     AuthOutcome::Refused { error, description } => {
-                        parts.push(format!("error={error}"));
-                        if let Some(description) = description {
-                            parts.push(format!("error_description={description}"));
+                        let known = KNOWN_OAUTH_ERRORS.contains(&error.as_str());
+                        parts.push(format!(
+                            "error={}",
+                            if known { error.as_str() } else { "[other]" }
+                        ));
+                        if description.is_some() {
+                            parts.push("error_description=[withheld]".to_string());
                         }
                     }
                 }
@@ -376,6 +383,26 @@ impl DeepLink {
         }
     }
 }
+
+/// The error codes of RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6 and RFC 9101/9126.
+const KNOWN_OAUTH_ERRORS: &[&str] = &[
+    "access_denied",
+    "invalid_request",
+    "unauthorized_client",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
 
 /// Enough of a state value to match it by eye against a pending authorization, not to replay it.
 fn shorten(state: &str) -> String {

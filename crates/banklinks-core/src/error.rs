@@ -85,6 +85,8 @@ pub enum ErrorCode {
     Busy,
     /// A callback that matches no authorization in progress (expired, cancelled, used, forged).
     NoSuchAuthorization,
+    /// The same bank answer again, just after it was received: nothing to show.
+    AlreadyHandled,
     /// The bank or Moneyhub refused the authorization, or its tokens did not verify.
     AuthorizationFailed,
     /// The environment's settings or credentials are incomplete or wrong.
@@ -167,6 +169,7 @@ fn flow_code(err: &FlowError) -> ErrorCode {
         FlowError::Keychain(err) => Error::code_of_keychain(err),
         FlowError::SyncNotYet(_) => ErrorCode::SyncNotYet,
         FlowError::NoSuchAuthorization => ErrorCode::NoSuchAuthorization,
+        FlowError::AlreadyHandled => ErrorCode::AlreadyHandled,
         FlowError::SecretsMissing => ErrorCode::AuthorizationFailed,
         FlowError::Busy(_) => ErrorCode::Busy,
         FlowError::NoSuchConnection(_) => ErrorCode::NotFound,

@@ -52,6 +52,10 @@ pub enum FlowError {
     /// The callback belongs to no pending authorization (expired, cancelled, used or forged).
     #[error("this callback does not match an authorization in progress")]
     NoSuchAuthorization,
+    /// The same callback again, while or just after it completed (a double click on the bank's
+    /// last button, two browser tabs): the first delivery is the one that counts.
+    #[error("this bank answer was already received; nothing more to do")]
+    AlreadyHandled,
     #[error("the secrets of this authorization are missing from the keychain")]
     SecretsMissing,
     /// Something is already running on this connection; this request was not queued.
@@ -83,6 +87,9 @@ pub struct Flows {
     events: tokio::sync::broadcast::Sender<FlowEvent>,
     /// Banks whose provider reports problems (from the institution list), by bank id.
     degraded_banks: Mutex<HashSet<String>>,
+    /// The states of authorizations this session claimed lately, so a second delivery of the
+    /// same callback is known for what it is (bounded; kept in memory only).
+    claimed: Mutex<std::collections::VecDeque<(String, DateTime<Utc>)>>,
 }
 
 /// What the flows tell the UI as they go.
@@ -168,6 +175,7 @@ impl Flows {
             busy: Mutex::default(),
             events,
             degraded_banks: Mutex::default(),
+            claimed: Mutex::default(),
         }
     }
 

@@ -35,6 +35,51 @@ async fn journey(sandbox: &harness::Sandbox, url: &url::Url) -> AuthCallback {
     }
 }
 
+/// The same bank answer delivered twice at once (a double click on the bank's last button, two
+/// browser tabs): one connection, and the other delivery is known for a duplicate, not shown
+/// as an error; a made-up state is still a forgery.
+#[tokio::test]
+async fn the_same_callback_twice_at_once_connects_once_and_the_second_is_a_duplicate() {
+    let sandbox = harness::Sandbox::start().await;
+    let (_dir, flows, user) = flows_on(&sandbox).await;
+    let url = flows
+        .begin(
+            Purpose::AddConnection {
+                user_id: user.clone(),
+                bank: BankChoice::Bank(MOCK_BANK.into()),
+            },
+            None,
+        )
+        .await
+        .expect("begin");
+    let callback = journey(&sandbox, &url).await;
+    let (first, second) = tokio::join!(flows.complete(&callback), flows.complete(&callback));
+    let (connected, duplicate) = match (first, second) {
+        (Ok(connected), Err(err)) | (Err(err), Ok(connected)) => (connected, err),
+        other => panic!("one delivery connects, the other does not: {other:?}"),
+    };
+    assert!(connected.connection_id.starts_with(MOCK_BANK));
+    assert!(
+        matches!(duplicate, FlowError::AlreadyHandled),
+        "{duplicate:?}"
+    );
+    assert_eq!(flows.dashboard().expect("dashboard").len(), 1);
+
+    let forged = format!(
+        "banklinks://callback?code=FORGED-CODE-1234&state={}",
+        "f".repeat(43)
+    )
+    .parse::<DeepLink>()
+    .expect("parses");
+    let DeepLink::AuthCallback(forged) = forged else {
+        panic!("a callback");
+    };
+    assert!(matches!(
+        flows.complete(&forged).await,
+        Err(FlowError::NoSuchAuthorization)
+    ));
+}
+
 #[tokio::test]
 async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     let sandbox = harness::Sandbox::start().await;
@@ -74,9 +119,9 @@ async fn the_lifecycle_end_to_end_against_the_sandbox_with_a_manual_clock() {
     assert!(
         matches!(
             flows.complete(&callback).await,
-            Err(FlowError::NoSuchAuthorization)
+            Err(FlowError::AlreadyHandled)
         ),
-        "a callback works once"
+        "a callback works once; the same one again is known for a duplicate, not a forgery"
     );
 
     let mut seen = Vec::new();

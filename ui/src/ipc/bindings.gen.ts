@@ -535,6 +535,8 @@ export type ErrorCode =
 "busy" | 
 /**  A callback that matches no authorization in progress (expired, cancelled, used, forged). */
 "no_such_authorization" | 
+/**  The same bank answer again, just after it was received: nothing to show. */
+"already_handled" | 
 /**  The bank or Moneyhub refused the authorization, or its tokens did not verify. */
 "authorization_failed" | 
 /**  The environment's settings or credentials are incomplete or wrong. */

@@ -15,7 +15,7 @@ import { announcer } from './announcer.svelte';
 import { dashboard } from './dashboard.svelte';
 import { explain } from './errors';
 import { formatDuration } from './format';
-import { failureEndsWaiting, lifetimeMs, remainingMs } from './pending';
+import { failureEndsWaiting, isDuplicateAnswer, lifetimeMs, remainingMs } from './pending';
 import { navigate, useRouter } from './router.svelte';
 import { session } from './session.svelte';
 
@@ -123,6 +123,7 @@ class Authorizations {
   }
 
   failed(error: IpcError) {
+    if (isDuplicateAnswer(error)) return;
     this.finished = null;
     this.error = error;
     if (failureEndsWaiting(error)) for (const p of this.pending) this.#settled.add(p.state);

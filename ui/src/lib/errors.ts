@@ -46,6 +46,10 @@ const explanations: Record<ErrorCode, Explained> = {
     title: 'Something is already running on this connection',
     help: 'Wait for it to finish, then try again.',
   },
+  already_handled: {
+    title: 'Your bank’s answer had already arrived',
+    help: 'Nothing more to do: the first one was used.',
+  },
   no_such_authorization: {
     title: 'Your bank sent you back, but we were no longer waiting',
     help: 'The request may have timed out (after 10 minutes) or been cancelled. Start again.',

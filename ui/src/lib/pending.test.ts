@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PendingView } from '../ipc';
-import { failureEndsWaiting, hasExpired, lifetimeMs, pendingTitle, remainingMs } from './pending';
+import { failureEndsWaiting, hasExpired, isDuplicateAnswer, lifetimeMs, pendingTitle, remainingMs } from './pending';
 
 const pending = (state: string, expiresAt: string): PendingView => ({
   state,
@@ -35,5 +35,11 @@ describe('pending authorizations', () => {
   it('keeps waiting when a forged or replayed link matched nothing', () => {
     expect(failureEndsWaiting({ code: 'no_such_authorization' })).toBe(false);
     expect(failureEndsWaiting({ code: 'authorization_failed' })).toBe(true);
+    expect(failureEndsWaiting({ code: 'already_handled' })).toBe(false);
+  });
+
+  it('tells a duplicate answer from a failure', () => {
+    expect(isDuplicateAnswer({ code: 'already_handled' })).toBe(true);
+    expect(isDuplicateAnswer({ code: 'no_such_authorization' })).toBe(false);
   });
 });

@@ -36,5 +36,11 @@ export function pendingTitle(purpose: AuthorizationPurpose, subject: string | un
  * their "timed out" notice; any other failure was one of them.
  */
 export function failureEndsWaiting(error: Pick<IpcError, 'code'>): boolean {
-  return error.code !== 'no_such_authorization';
+  return error.code !== 'no_such_authorization' && !isDuplicateAnswer(error);
+}
+
+/** The same bank answer delivered again (a double click, two tabs): the first one counts, and
+ * the second is not the person's problem, so nothing is shown for it. */
+export function isDuplicateAnswer(error: Pick<IpcError, 'code'>): boolean {
+  return error.code === 'already_handled';
 }

@@ -174,3 +174,23 @@ fn the_redacted_form_hides_code_token_and_most_of_the_state() {
     assert!(!format!("{link:?}").contains("SECRET"));
     assert_eq!(link.summary().kind, DeepLinkKind::AuthCallback);
 }
+
+/// A link anyone can send carries an attacker's words until it is matched to a request of ours:
+/// the diagnostics and the log repeat only an error code OAuth defines, never the description.
+#[test]
+fn a_refusal_link_repeats_no_words_an_attacker_wrote() {
+    let forged = parse(
+        "banklinks://callback?error=access_denied&error_description=Your+account+is+locked,+call+0800+123+456&state=forged",
+    )
+    .expect("valid");
+    let redacted = forged.redacted();
+    assert_eq!(
+        redacted,
+        "banklinks://callback?error=access_denied&error_description=[withheld]&state=forg…"
+    );
+    let invented = parse("banklinks://callback?error=call_0800_123_456_now&state=forged")
+        .expect("valid")
+        .redacted();
+    assert!(!invented.contains("0800"), "{invented}");
+    assert!(invented.contains("error=[other]"), "{invented}");
+}

@@ -206,12 +206,14 @@ impl Flows {
             .into_iter()
             .filter_map(|row| serde_json::from_str(&row.purpose_json).ok())
             .collect();
-        let pending = find_pending(&candidates, &callback)
-            .cloned()
-            .ok_or(FlowError::NoSuchAuthorization)?;
-        // Claim it first: a second delivery of the same callback finds nothing.
+        let Some(pending) = find_pending(&candidates, &callback).cloned() else {
+            return Err(self.unmatched(&callback, now));
+        };
+        // Claim it first: a second delivery of the same callback finds nothing, and (remembered
+        // before the claim, so even one arriving at the same moment) is told apart from a forgery.
+        self.remember_claimed(&pending.state, now);
         if !lock(&self.store).take_pending(&pending.state)? {
-            return Err(FlowError::NoSuchAuthorization);
+            return Err(self.unmatched(&callback, now));
         }
         let (verifier, nonce) = self.take_secrets(&pending.state)?;
         let (Some(verifier), Some(nonce)) = (verifier, nonce) else {
@@ -394,6 +396,36 @@ fn pending_view(row: &crate::store::PendingRow) -> Option<PendingView> {
 /// The keychain account of a pending authorization's verifier or nonce. Named by a digest of
 /// the `state`, not the state itself: account names are not secret (keychain tools list them,
 /// logs print them), and the state is half of what a forged callback needs.
+/// How long, and how many, claimed states are remembered: a duplicate arrives within seconds.
+const CLAIMS_REMEMBERED_FOR: chrono::Duration = chrono::Duration::minutes(10);
+const CLAIMS_REMEMBERED: usize = 32;
+
+impl Flows {
+    fn remember_claimed(&self, state: &str, now: DateTime<Utc>) {
+        let mut claimed = lock(&self.claimed);
+        claimed.retain(|(_, at)| now - *at < CLAIMS_REMEMBERED_FOR);
+        if claimed.len() >= CLAIMS_REMEMBERED {
+            claimed.pop_front();
+        }
+        claimed.push_back((state.to_string(), now));
+    }
+
+    /// A callback that matches nothing pending: the one just claimed, delivered again, or one
+    /// this session never asked for (forged, expired, cancelled).
+    fn unmatched(&self, callback: &moneyhub::Callback, now: DateTime<Utc>) -> FlowError {
+        let again = callback.state.as_deref().is_some_and(|state| {
+            lock(&self.claimed)
+                .iter()
+                .any(|(claimed, at)| claimed == state && now - *at < CLAIMS_REMEMBERED_FOR)
+        });
+        if again {
+            FlowError::AlreadyHandled
+        } else {
+            FlowError::NoSuchAuthorization
+        }
+    }
+}
+
 pub(crate) fn pending_secret_account(environment: &str, state: &str, what: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(state.as_bytes());
