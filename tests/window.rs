@@ -1266,6 +1266,14 @@ async fn e2e_closing_the_window_keeps_watch_from_the_tray() {
     app.screenshot("settings-tray").await;
     app.wait_for_text("[data-testid=deep-link-counts]", "1 turned away")
         .await;
+    // Settings says what goes to the bank as the customer's address: what the person entered.
+    app.fill("[data-testid=customer-ip]", "81.2.69.160").await;
+    app.click("[data-testid=customer-ip-save]").await;
+    app.wait_for_text(
+        "[data-testid=customer-ip-note]",
+        "Sent with syncs you ask for: 81.2.69.160, the address you entered.",
+    )
+    .await;
     app.click("[data-testid=start-at-login-toggle]").await;
     wait_until_async("the autostart entry to go", || !entry.exists()).await;
 

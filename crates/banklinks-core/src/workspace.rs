@@ -73,6 +73,8 @@ pub struct Overview {
     /// Keep connections and accounts Moneyhub no longer has, as history (else delete them).
     pub keep_gone_data: bool,
     pub customer_ip: Option<String>,
+    /// What is sent as the customer's IP with syncs the person asks for, in words for Settings.
+    pub customer_ip_note: String,
     /// "Now" as the active environment sees it (the Demo clock in Demo).
     pub now: String,
     /// When the active profile last heard from Moneyhub in full (kept across restarts).
@@ -419,6 +421,12 @@ impl Workspace {
             notifications: store.setting(NOTIFICATIONS)?.as_deref() != Some("off"),
             close_to_tray: store.setting(resident::CLOSE_TO_TRAY)?.as_deref() != Some("off"),
             keep_gone_data: store.setting(crate::store::KEEP_GONE_DATA)?.as_deref() != Some("off"),
+            customer_ip_note: crate::network::customer_ip_note(
+                store
+                    .setting(CUSTOMER_IP)?
+                    .as_deref()
+                    .filter(|ip| !ip.is_empty()),
+            ),
             customer_ip: store.setting(CUSTOMER_IP)?,
             now,
             last_refresh,

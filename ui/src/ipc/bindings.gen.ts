@@ -954,6 +954,8 @@ export type Overview_Deserialize = {
 	/**  Keep connections and accounts Moneyhub no longer has, as history (else delete them). */
 	keepGoneData: boolean,
 	customerIp?: string | null,
+	/**  What is sent as the customer's IP with syncs the person asks for, in words for Settings. */
+	customerIpNote: string,
 	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
 	now: string,
 	/**  When the active profile last heard from Moneyhub in full (kept across restarts). */
@@ -977,6 +979,8 @@ export type Overview_Serialize = {
 	/**  Keep connections and accounts Moneyhub no longer has, as history (else delete them). */
 	keepGoneData: boolean,
 	customerIp: string | null,
+	/**  What is sent as the customer's IP with syncs the person asks for, in words for Settings. */
+	customerIpNote: string,
 	/**  "Now" as the active environment sees it (the Demo clock in Demo). */
 	now: string,
 	/**  When the active profile last heard from Moneyhub in full (kept across restarts). */
