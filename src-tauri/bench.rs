@@ -11,6 +11,18 @@ use std::time::Instant;
 static STARTED: OnceLock<Instant> = OnceLock::new();
 static PAINT_REPORTED: AtomicBool = AtomicBool::new(false);
 
+/// The report file, in builds that take test and benchmark hooks (debug, or `bench-hooks`): a
+/// release build appends to no path its environment names.
+#[cfg(any(debug_assertions, feature = "bench-hooks"))]
+fn report_path() -> Option<std::ffi::OsString> {
+    std::env::var_os("BANKLINKS_BENCH_REPORT")
+}
+
+#[cfg(not(any(debug_assertions, feature = "bench-hooks")))]
+fn report_path() -> Option<std::ffi::OsString> {
+    None
+}
+
 /// Called first thing in `run`.
 pub fn mark_start() {
     STARTED.get_or_init(Instant::now);
@@ -22,7 +34,7 @@ pub fn mark_start() {
 /// part) and the time since start at a named point of start-up, so the benchmark can say which
 /// step it grew in and when each step ended.
 pub fn stage(name: &str) {
-    let Some(path) = std::env::var_os("BANKLINKS_BENCH_REPORT") else {
+    let Some(path) = report_path() else {
         return;
     };
     let anonymous_kib = std::fs::read_to_string("/proc/self/smaps_rollup")
@@ -60,7 +72,7 @@ fn append(path: &std::ffi::OsStr, line: &str) {
 
 /// The first paint, once per run, with the page's own marks (ms since it began loading).
 pub fn first_paint(cards: u32, marks: &[(String, f64)]) {
-    let Some(path) = std::env::var_os("BANKLINKS_BENCH_REPORT") else {
+    let Some(path) = report_path() else {
         return;
     };
     if PAINT_REPORTED.swap(true, Ordering::SeqCst) {

@@ -22,19 +22,30 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 pub use state::AppState;
 
-/// Keychain entries are filed under this service name unless `BANKLINKS_KEYCHAIN_SERVICE` names
-/// another (tests do, so they never touch a real user's entries).
+/// Keychain entries are filed under this service name, unless a build with test hooks (debug,
+/// or `bench-hooks`) is told another by `BANKLINKS_KEYCHAIN_SERVICE`: tests and benchmarks never
+/// touch a real user's entries, and a release build's entries are never renamed from outside.
 const DEFAULT_KEYCHAIN_SERVICE: &str = "app.banklinks.desktop";
+
+#[cfg(any(debug_assertions, feature = "bench-hooks"))]
+fn keychain_service() -> String {
+    std::env::var("BANKLINKS_KEYCHAIN_SERVICE")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_string())
+}
+
+#[cfg(not(any(debug_assertions, feature = "bench-hooks")))]
+fn keychain_service() -> String {
+    DEFAULT_KEYCHAIN_SERVICE.to_string()
+}
 
 pub fn run() {
     bench::mark_start();
     let context = tauri::generate_context!();
     init_logging(&context.config().identifier);
 
-    let keychain_service = std::env::var("BANKLINKS_KEYCHAIN_SERVICE")
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| DEFAULT_KEYCHAIN_SERVICE.to_string());
+    let keychain_service = keychain_service();
     let specta = ipc::builder();
 
     let result = tauri::Builder::default()
