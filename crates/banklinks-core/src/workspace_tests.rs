@@ -96,13 +96,13 @@ async fn the_whole_lifecycle(keychain: Arc<dyn SecretStore>) {
     );
     assert!(
         dir.path()
-            .join("icons")
+            .join("icons/demo")
             .join(format!("{MOCK_BANK}.svg"))
             .is_file()
     );
     // A file that is not an icon, or is named like a path, is never handed out.
     std::fs::write(
-        dir.path().join("icons/evil.svg"),
+        dir.path().join("icons/demo/evil.svg"),
         "<html><script></script></html>",
     )
     .expect("write");
@@ -676,6 +676,46 @@ async fn the_demo_world_is_saved_when_the_app_closes() {
             .expect("still saved"),
         resaved,
         "a run that changed nothing does not write the world again"
+    );
+}
+
+/// A hostile bank list cannot aim the icon fetcher elsewhere or fill the disk: icons come only
+/// from the environment's own servers, and no more than the cap are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn icons_come_only_from_the_environments_servers_and_are_capped() {
+    let (dir, workspace) = demo_workspace("Icons").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let elsewhere = format!(
+        "http://localhost:{}/icon.svg",
+        listener.local_addr().expect("addr").port()
+    );
+    workspace
+        .fetch_missing_icons(vec![("elsewherebank".into(), elsewhere)])
+        .await;
+    let contacted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept()).await;
+    assert!(contacted.is_err(), "another server was asked for an icon");
+
+    let identity = crate::demo_harness::identity_url(&workspace).await;
+    let own = format!("{identity}/bank-icons/default");
+    let folder = dir.path().join("icons/demo");
+    std::fs::create_dir_all(&folder).expect("folder");
+    for n in 0..2_000 {
+        std::fs::write(folder.join(format!("filler{n}.svg")), "<svg></svg>").expect("filler");
+    }
+    workspace
+        .fetch_missing_icons(vec![("capbank".into(), own.clone())])
+        .await;
+    assert!(!folder.join("capbank.svg").exists(), "the folder is full");
+    std::fs::remove_dir_all(&folder).expect("emptied");
+    workspace
+        .fetch_missing_icons(vec![("anotherbank".into(), own)])
+        .await;
+    assert!(
+        folder.join("anotherbank.svg").is_file(),
+        "with room, the environment's own server is asked"
     );
 }
 

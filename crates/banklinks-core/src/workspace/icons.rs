@@ -1,8 +1,10 @@
 //! Bank icons: fetched once from where the institution list points (Moneyhub's identity
-//! service, or the Demo bank), kept on disk per bank, and handed to the UI as `data:` URLs (the
-//! CSP allows no other image source). An icon is outside input: only a small SVG from a safe
-//! address is kept, under a file name made of the bank id alone; in an `<img>` an SVG cannot
-//! run script.
+//! service, or the Demo bank), kept on disk per environment and bank, and handed to the UI as
+//! `data:` URLs (the CSP allows no other image source). An icon is outside input, and so is the
+//! list that names it: only a small SVG (the limit holds while it streams, whatever
+//! `Content-Length` says) from the environment's own servers is kept, under a file name made of
+//! the bank id alone, at most so many per environment and in all, and fetched again after a
+//! month; in an `<img>` an SVG cannot run script.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +19,12 @@ use crate::error::Error;
 use crate::locks::lock;
 
 const MAX_ICON_BYTES: usize = 64 * 1024;
+/// Moneyhub lists under 1,000 institutions: a list naming more cannot grow the folder, or the
+/// start-up answer that carries every icon, without bound.
+const MAX_ICONS_PER_ENVIRONMENT: usize = 2_000;
+const MAX_ICONS_IN_ALL: usize = 5_000;
+/// An icon this old is fetched again (a bank's new logo), next time the list is read.
+const REFETCH_AFTER: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// How long the bank chooser waits for missing icons; those not fetched come in the next run.
 const FETCH_TIME_LIMIT: Duration = Duration::from_secs(4);
 const AT_ONCE: usize = 6;
@@ -30,8 +38,32 @@ fn is_svg(bytes: &[u8]) -> bool {
 }
 
 impl Workspace {
+    /// One folder per environment: one environment's icons never stand in for another's.
     fn icons_dir(&self) -> PathBuf {
-        self.data_dir.join("icons")
+        let environment = self
+            .settings()
+            .map(|settings| settings.id)
+            .unwrap_or_default();
+        let folder = if is_plain_id(&environment) {
+            environment
+        } else {
+            use sha2::Digest;
+            hex::encode(&sha2::Sha256::digest(environment.as_bytes())[..8])
+        };
+        self.data_dir.join("icons").join(folder)
+    }
+
+    /// The active environment's own origins: the only places icons are fetched from.
+    fn icon_origins(&self) -> Vec<url::Origin> {
+        self.settings()
+            .map(|settings| {
+                [settings.identity_url, settings.api_url]
+                    .iter()
+                    .filter_map(|u| url::Url::parse(u).ok())
+                    .map(|u| u.origin())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Every icon on disk, by bank id, as a `data:` URL; none is fine.
@@ -40,7 +72,7 @@ impl Workspace {
         let Ok(entries) = std::fs::read_dir(self.icons_dir()) else {
             return Ok(icons);
         };
-        for entry in entries.flatten() {
+        for entry in entries.flatten().take(MAX_ICONS_PER_ENVIRONMENT) {
             let path = entry.path();
             let Some(bank) = path
                 .file_name()
@@ -64,8 +96,12 @@ impl Workspace {
 
     /// Fetches the icons not on disk yet (`(bank id, icon URL)`), a few at a time, within a
     /// time limit; a failure only means that bank keeps its initial for now.
-    pub(super) async fn fetch_missing_icons(&self, wanted: Vec<(String, String)>) {
+    pub(crate) async fn fetch_missing_icons(&self, wanted: Vec<(String, String)>) {
         let dir = self.icons_dir();
+        let origins = self.icon_origins();
+        let room = MAX_ICONS_PER_ENVIRONMENT
+            .saturating_sub(count_files(&dir, MAX_ICONS_PER_ENVIRONMENT))
+            .min(MAX_ICONS_IN_ALL.saturating_sub(count_icons_in_all(&self.data_dir.join("icons"))));
         // A bank that had no icon (Moneyhub answers 404) is not asked again this run, so the
         // chooser does not wait for it each time it opens.
         let missing: Vec<(String, String)> = {
@@ -76,9 +112,11 @@ impl Workspace {
                     // Asked once per run: after the first time, not even the disk is looked at.
                     is_plain_id(bank)
                         && is_safe_url(url)
+                        && url::Url::parse(url).is_ok_and(|u| origins.contains(&u.origin()))
                         && tried.insert(bank.clone())
-                        && !dir.join(format!("{bank}.svg")).exists()
+                        && !fresh(&dir.join(format!("{bank}.svg")))
                 })
+                .take(room)
                 .collect()
         };
         if missing.is_empty() || crate::private_folder::create_private_dir(&dir).is_err() {
@@ -122,19 +160,86 @@ async fn fetch_icon(http: &reqwest::Client, url: &str) -> Option<Vec<u8>> {
         .ok()?
         .error_for_status()
         .ok()?;
+    read_icon(response).await
+}
+
+/// The body, given up as soon as it passes the limit: a server that sends no `Content-Length`
+/// (or a false one) cannot make the app hold more.
+async fn read_icon(mut response: reqwest::Response) -> Option<Vec<u8>> {
     if response
         .content_length()
         .is_some_and(|length| length > MAX_ICON_BYTES as u64)
     {
         return None;
     }
-    let bytes = response.bytes().await.ok()?;
-    (bytes.len() <= MAX_ICON_BYTES && is_svg(&bytes)).then(|| bytes.to_vec())
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.ok()? {
+        if bytes.len() + chunk.len() > MAX_ICON_BYTES {
+            return None;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    is_svg(&bytes).then_some(bytes)
+}
+
+/// Kept, and not yet due to be fetched again.
+fn fresh(path: &std::path::Path) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < REFETCH_AFTER))
+}
+
+/// Files in `dir`, counted up to `most`.
+fn count_files(dir: &std::path::Path, most: usize) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.take(most).count())
+}
+
+/// Icons kept for every environment together (one folder each), counted up to the limit.
+fn count_icons_in_all(dir: &std::path::Path) -> usize {
+    let Ok(folders) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut total = 0;
+    for folder in folders.flatten().take(MAX_ICONS_IN_ALL) {
+        total += count_files(&folder.path(), MAX_ICONS_IN_ALL);
+        if total >= MAX_ICONS_IN_ALL {
+            break;
+        }
+    }
+    total
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_svg;
+    use super::{is_svg, read_icon};
+
+    /// A server that sends an endless body without `Content-Length`: the read stops at the
+    /// limit instead of holding all of it (reading it whole never ended).
+    #[tokio::test]
+    async fn an_icon_without_a_length_is_given_up_at_the_limit() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/icon.svg", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: image/svg+xml\r\nconnection: close\r\n\r\n<svg>")
+                .await;
+            let filler = vec![b' '; 16 * 1024];
+            // Without end, until the reader hangs up.
+            while socket.write_all(&filler).await.is_ok() {}
+        });
+        let response = reqwest::get(&url).await.expect("answer");
+        assert_eq!(response.content_length(), None, "no length announced");
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), read_icon(response))
+            .await
+            .expect("given up at the limit, not read to the end");
+        assert_eq!(read, None);
+    }
 
     #[test]
     fn only_svg_is_kept() {
