@@ -15,10 +15,21 @@ const MOST_ENTRIES: usize = 10_000;
 #[cfg(unix)]
 const DEEPEST: usize = 3;
 
-/// Creates `dir` (and its parents) private to this user, or tightens it and what it holds.
+/// Creates `dir` (and its parents) private to this user, or tightens what Banklinks keeps in it
+/// (and the folder itself when it holds nothing else): `BANKLINKS_DATA_DIR` may name a folder
+/// the person uses for other things too, whose other files are theirs to share.
 pub fn make_private(dir: &Path) -> io::Result<()> {
+    let existed = dir.exists();
     create_private_dir(dir)?;
-    tighten_tree(dir)
+    tighten_tree(dir, existed)
+}
+
+/// What Banklinks keeps in its data folder: the store (with its `-wal`, `-shm` and moved-aside
+/// copies), the Demo world, bank icons and, when the folder is named by hand, the log.
+#[cfg(unix)]
+fn is_banklinks_own(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with("banklinks") || matches!(name.as_ref(), "demo-sandbox" | "icons" | "logs")
 }
 
 /// Creates `dir` (and any missing parent) readable by this user alone.
@@ -44,22 +55,29 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
 }
 
 #[cfg(unix)]
-fn tighten_tree(dir: &Path) -> io::Result<()> {
+fn tighten_tree(dir: &Path, existed: bool) -> io::Result<()> {
+    let mut budget = MOST_ENTRIES;
+    let only_ours = std::fs::read_dir(dir)?
+        .flatten()
+        .take(MOST_ENTRIES)
+        .all(|entry| is_banklinks_own(&entry.file_name()));
     // The folder itself may be a link the person made (to another disk): its target is
     // tightened; links inside it are left alone, so nothing outside the folder is touched.
-    tighten(dir, &std::fs::metadata(dir)?)?;
-    let mut budget = MOST_ENTRIES;
-    tighten_inside(dir, DEEPEST, &mut budget);
+    if !existed || only_ours {
+        tighten(dir, &std::fs::metadata(dir)?)?;
+    }
+    tighten_inside(dir, DEEPEST, &mut budget, true);
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn tighten_tree(_dir: &Path) -> io::Result<()> {
+fn tighten_tree(_dir: &Path, _existed: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// Tightens the entries of `dir`: at the top only Banklinks' own, below them everything.
 #[cfg(unix)]
-fn tighten_inside(dir: &Path, depth: usize, budget: &mut usize) {
+fn tighten_inside(dir: &Path, depth: usize, budget: &mut usize, top: bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -68,6 +86,9 @@ fn tighten_inside(dir: &Path, depth: usize, budget: &mut usize) {
             return;
         }
         *budget -= 1;
+        if top && !is_banklinks_own(&entry.file_name()) {
+            continue;
+        }
         let path = entry.path();
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
@@ -80,7 +101,7 @@ fn tighten_inside(dir: &Path, depth: usize, budget: &mut usize) {
             tracing::warn!(path = %path.display(), %err, "could not make this file private");
         }
         if meta.is_dir() && depth > 0 {
-            tighten_inside(&path, depth - 1, budget);
+            tighten_inside(&path, depth - 1, budget, false);
         }
     }
 }
@@ -113,18 +134,18 @@ mod tests {
     fn an_open_folder_and_what_it_holds_become_private() {
         let outside = tempfile::tempdir().expect("dir");
         let dir = outside.path().join("data");
-        std::fs::create_dir_all(dir.join("sandbox")).expect("dirs");
+        std::fs::create_dir_all(dir.join("demo-sandbox")).expect("dirs");
         std::fs::write(dir.join("banklinks.sqlite"), b"").expect("file");
-        std::fs::write(dir.join("sandbox/sandbox.json"), b"{}").expect("file");
+        std::fs::write(dir.join("demo-sandbox/sandbox.json"), b"{}").expect("file");
         let elsewhere = outside.path().join("not-ours.txt");
         std::fs::write(&elsewhere, b"").expect("file");
-        std::os::unix::fs::symlink(&elsewhere, dir.join("link")).expect("link");
-        for path in [&dir, &dir.join("sandbox")] {
+        std::os::unix::fs::symlink(&elsewhere, dir.join("banklinks-link")).expect("link");
+        for path in [&dir, &dir.join("demo-sandbox")] {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
         for path in [
             &dir.join("banklinks.sqlite"),
-            &dir.join("sandbox/sandbox.json"),
+            &dir.join("demo-sandbox/sandbox.json"),
             &elsewhere,
         ] {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
@@ -133,10 +154,27 @@ mod tests {
         make_private(&dir).expect("private");
 
         assert_eq!(mode(&dir), 0o700);
-        assert_eq!(mode(&dir.join("sandbox")), 0o700);
+        assert_eq!(mode(&dir.join("demo-sandbox")), 0o700);
         assert_eq!(mode(&dir.join("banklinks.sqlite")), 0o600);
-        assert_eq!(mode(&dir.join("sandbox/sandbox.json")), 0o600);
+        assert_eq!(mode(&dir.join("demo-sandbox/sandbox.json")), 0o600);
         assert_eq!(mode(&elsewhere), 0o644, "a link is not followed out");
+    }
+
+    #[test]
+    fn a_folder_that_is_not_banklinks_own_is_left_as_it_is() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let theirs = dir.path().join("shared.txt");
+        std::fs::write(&theirs, b"").expect("file");
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let ours = dir.path().join("banklinks.sqlite");
+        std::fs::write(&ours, b"").expect("file");
+        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        make_private(dir.path()).expect("private");
+        assert_eq!(mode(dir.path()), 0o755, "a folder shared with other files");
+        assert_eq!(mode(&theirs), 0o644, "not ours to change");
+        assert_eq!(mode(&ours), 0o600, "ours, tightened");
     }
 
     #[test]

@@ -734,7 +734,7 @@ async fn the_data_folder_is_private_to_its_owner() {
     let dir = outside.path().join("data");
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let planted = dir.join("notes.txt");
+    let planted = dir.join("banklinks.sqlite.damaged-1700000000");
     std::fs::write(&planted, b"from an older version").expect("file");
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).expect("chmod");
 
