@@ -95,6 +95,11 @@ pub struct Readings {
     /// authorising"); the bank's own account id (`providerAccountId`) stays.
     #[serde(default)]
     pub reauth_renews_ids: bool,
+    /// A hybrid (`code id_token`) answer carries `iss` beside its id_token. node-oidc-provider,
+    /// on which Moneyhub's identity service is reported to be built, leaves it out there (the
+    /// id_token names its issuer), and RFC 9207 §2.4 allows either, so by default it is left out.
+    #[serde(default)]
+    pub iss_beside_id_token: bool,
 }
 
 /// The record of a sync that has not ended yet, as `GET …/syncs/{id}` and the connection's sync
@@ -119,6 +124,7 @@ impl Default for Readings {
             renewal_waits_for_next_sync: false,
             running_sync_record: RunningSyncRecord::default(),
             reauth_renews_ids: false,
+            iss_beside_id_token: false,
         }
     }
 }

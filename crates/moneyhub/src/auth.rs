@@ -396,6 +396,10 @@ impl Moneyhub {
                 });
             }
             Some(_) => {}
+            // RFC 9207 §2.4: an answer that carries an id_token names its issuer there, and
+            // that id_token is verified below (node-oidc-provider sends no iss beside it).
+            None if callback.id_token.is_some()
+                && pending.response_type == ResponseType::CodeIdToken => {}
             // RFC 9207 §2.4: when the server says it always sends iss, an answer without it
             // may come from another server (a mix-up attack).
             None if self

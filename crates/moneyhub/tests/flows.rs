@@ -272,6 +272,10 @@ async fn private_key_jwt_with_signed_request_objects_by_value_and_the_hybrid_flo
     );
     let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
     assert!(callback.in_fragment && callback.id_token.is_some());
+    assert!(
+        callback.iss.is_none(),
+        "the sandbox plays node-oidc-provider: no iss beside an id_token"
+    );
     let done = client
         .complete(&begun.pending, &begun.secrets, &callback)
         .await
@@ -828,6 +832,75 @@ async fn an_answer_without_iss_or_in_the_fragment_is_refused_before_the_code_is_
         .complete(&begun.pending, &begun.secrets, &callback)
         .await
         .expect("the untouched answer completes");
+}
+
+/// RFC 9207 §2.4: a hybrid answer names its issuer in its id_token, so it needs no `iss` beside
+/// it (node-oidc-provider sends none), is judged by its `c_hash` when its code was swapped, and
+/// is still refused when an `iss` beside it names another server. Under either reading of the
+/// server (with or without `iss`) the untouched answer completes.
+#[tokio::test]
+async fn a_hybrid_answer_is_judged_by_its_id_token_with_or_without_iss() {
+    let setup = Setup::new().await;
+    let mut config = setup.config(true);
+    config.response_type = ResponseType::CodeIdToken;
+    let client = setup.client(config);
+    let user = client.register_user(None).await.expect("user").user_id;
+    for iss_beside_id_token in [false, true] {
+        let mut readings = setup
+            .sandbox
+            .admin(Method::GET, "/readings", serde_json::Value::Null)
+            .await;
+        readings["issBesideIdToken"] = json!(iss_beside_id_token);
+        setup
+            .sandbox
+            .admin(Method::PUT, "/readings", readings)
+            .await;
+        let begun = client
+            .begin(Purpose::AddConnection {
+                user_id: user.clone(),
+                bank: BankChoice::Bank(MOCK_BANK.into()),
+            })
+            .await
+            .expect("begin");
+        let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect("callback");
+        assert_eq!(callback.iss.is_some(), iss_beside_id_token);
+
+        let mut swapped_code = callback.clone();
+        swapped_code.code = Some(moneyhub::Secret::new("another-code".to_string()));
+        let result = client
+            .complete(&begun.pending, &begun.secrets, &swapped_code)
+            .await;
+        assert!(
+            matches!(result, Err(Error::IdTokenRejected { ref reason }) if reason.contains("c_hash")),
+            "{result:?}"
+        );
+
+        let mut other_server = callback.clone();
+        other_server.iss = Some("https://elsewhere.example".into());
+        let result = client
+            .complete(&begun.pending, &begun.secrets, &other_server)
+            .await;
+        assert!(
+            matches!(result, Err(Error::IdTokenRejected { ref reason }) if reason.contains("iss")),
+            "{result:?}"
+        );
+
+        let mut without_id_token = callback.clone();
+        without_id_token.id_token = None;
+        without_id_token.iss = None;
+        let result = client
+            .complete(&begun.pending, &begun.secrets, &without_id_token)
+            .await;
+        assert!(
+            matches!(result, Err(Error::MalformedCallback(ref why)) if why.contains("iss")),
+            "a hybrid answer without its id_token names no issuer: {result:?}"
+        );
+
+        client
+            .complete(&begun.pending, &begun.secrets, &callback)
+            .await
+            .expect("the untouched answer completes");
+    }
 }
 
 /// A `client_secret_basic` client registered for RS256 request objects cannot sign one and

@@ -397,6 +397,7 @@ fn finish(
         },
     };
     let code = crate::keys::secret_token(32);
+    let iss_beside_id_token = world.readings.iss_beside_id_token;
     drop(world);
     let mut params = vec![("code".to_string(), code.clone())];
     if request.response_type == ResponseType::CodeIdToken {
@@ -418,7 +419,9 @@ fn finish(
     if let Some(state) = &request.state {
         params.push(("state".into(), state.clone()));
     }
-    params.push(("iss".into(), shared.issuer.clone()));
+    if request.response_type != ResponseType::CodeIdToken || iss_beside_id_token {
+        params.push(("iss".into(), shared.issuer.clone()));
+    }
     lock(&shared.oidc).codes.insert(
         code,
         AuthCode {
