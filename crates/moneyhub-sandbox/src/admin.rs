@@ -88,7 +88,7 @@ struct ClockMove {
 
 /// The furthest one call may move the clock: catching the world up holds its lock, so an
 /// unbounded jump would stall every request.
-pub const MAX_CLOCK_STEP: Duration = Duration::days(400);
+pub const MAX_CLOCK_STEP: Duration = crate::world::LONGEST_MISSED_SPAN;
 
 /// "90m", "1h", "1d", "7d", "2w" or a number of seconds. `None` for anything else, including
 /// amounts too large to represent.

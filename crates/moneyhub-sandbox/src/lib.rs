@@ -30,6 +30,6 @@ mod webhooks;
 mod wire;
 pub mod world;
 
-pub use admin::{PERSONAS, parse_duration};
+pub use admin::{MAX_WORLD_CONNECTIONS, MAX_WORLD_USERS, PERSONAS, parse_duration};
 pub use server::RunningSandbox;
 pub use state::{FaultRule, SandboxConfig, Shared};

@@ -118,7 +118,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-fn set_aside(file: &Path, why: &str) -> std::io::Result<()> {
+pub(crate) fn set_aside(file: &Path, why: &str) -> std::io::Result<()> {
     let aside = file.with_extension(format!("json.damaged-{}", Utc::now().timestamp()));
     std::fs::rename(file, &aside)?;
     tracing::warn!(file = %file.display(), moved_to = %aside.display(), why, "the saved sandbox could not be read; starting afresh");

@@ -222,11 +222,36 @@ impl Shared {
             // The clock file is written after the snapshot: a process stopped in between leaves
             // it behind the world, never ahead.
             let _ = self.clock.set(saved.clock_now);
-            let mut world = World::restore(saved.world);
-            // The flag given now wins over the one the snapshot was saved with.
-            world.sync_window = self.config.sync_window;
-            world.readings = self.config.readings.clone();
-            *lock(&self.world) = world;
+            let now = self.now();
+            // A file from elsewhere (planted, or edited by hand) may hold values no world of
+            // ours reaches, and date arithmetic on them panics: built and caught up here, such
+            // a world is set aside as damaged instead of breaking every later request.
+            let restored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut world = World::restore(saved.world);
+                // The flag given now wins over the one the snapshot was saved with.
+                world.sync_window = self.config.sync_window;
+                world.readings = self.config.readings.clone();
+                if let Some((from, to)) =
+                    world.skip_gap_longer_than(now, crate::world::LONGEST_MISSED_SPAN)
+                {
+                    tracing::warn!(%from, %to, "the saved world was far behind its clock; that span is not simulated");
+                }
+                world.catch_up(now);
+                world
+            }));
+            match restored {
+                Ok(world) => *lock(&self.world) = world,
+                Err(_) => {
+                    if let Some(dir) = &self.config.data_dir
+                        && let Err(err) = crate::persistence::set_aside(
+                            &crate::persistence::path(dir),
+                            "its values could not be simulated",
+                        )
+                    {
+                        tracing::error!(%err, "the unusable saved world could not be set aside");
+                    }
+                }
+            }
         }
         let revision = lock(&self.world).revision;
         self.saved_revision

@@ -38,6 +38,7 @@ pub use model::{
     WebhookEvent, is_slow_account,
 };
 pub use schedule::next_automatic_sync;
+pub use sync::LONGEST_MISSED_SPAN;
 
 /// Consents last 90 days at most.
 pub const MAX_CONSENT: Duration = Duration::days(90);
@@ -178,7 +179,8 @@ impl World {
         let mut world = World::new(
             snapshot.seed,
             snapshot.caught_up_to,
-            Duration::seconds(snapshot.sync_window_secs),
+            // Replaced by the configured window at once; a hostile number must not panic.
+            Duration::try_seconds(snapshot.sync_window_secs).unwrap_or_default(),
         );
         world.rng = snapshot.rng;
         world.users = snapshot

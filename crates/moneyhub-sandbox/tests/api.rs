@@ -325,6 +325,63 @@ async fn a_clock_at_the_end_of_the_calendar_answers_and_goes_no_further() {
     }
 }
 
+/// A saved world whose clock was planted decades ahead, with a consent that never ends, would
+/// have its catch-up simulate every automatic sync of those decades under the world's lock
+/// (the Demo hangs). The restore simulates no more than an admin advance may: 400 days.
+#[tokio::test]
+async fn a_world_planted_far_behind_its_clock_simulates_no_more_than_one_advance() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = || moneyhub_sandbox::SandboxConfig {
+        manual_clock_start: Some(harness::start_time()),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..moneyhub_sandbox::SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start_with(config()).await;
+    let user = sandbox.create_user().await;
+    let connection = sandbox.add_connection(&user, MOCK_BANK).await;
+    let Sandbox { running, .. } = sandbox;
+    running.stop().await;
+
+    let file = dir.path().join("sandbox.json");
+    let mut saved: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("saved world")).expect("json");
+    for planted in saved["world"]["connections"]
+        .as_array_mut()
+        .expect("connections")
+    {
+        planted["expires_at"] = json!("9000-01-01T00:00:00Z");
+    }
+    std::fs::write(&file, saved.to_string()).expect("plant the world");
+    let decades_later = harness::start_time() + chrono::Duration::days(365 * 40);
+    std::fs::write(
+        dir.path().join("sandbox-clock.json"),
+        json!({ "version": 1, "clockNow": decades_later }).to_string(),
+    )
+    .expect("plant the clock");
+
+    let restarted = Sandbox::start_with(config()).await;
+    assert_eq!(
+        restarted.connections(&user).await.len(),
+        1,
+        "the world is served"
+    );
+    let automatic_syncs = restarted
+        .running
+        .shared
+        .world()
+        .syncs
+        .iter()
+        .filter(|sync| sync.connection_id == connection)
+        .count();
+    // Moneyhub syncs a few times a day: 400 days hold a few thousand, 40 years about 70,000.
+    assert!(
+        (100..=400 * 6).contains(&automatic_syncs),
+        "{automatic_syncs} syncs simulated"
+    );
+    let Sandbox { running, .. } = restarted;
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn scenarios_faults_and_the_clock_through_the_admin_api() {
     let sandbox = Sandbox::start().await;

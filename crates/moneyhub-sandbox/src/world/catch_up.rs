@@ -40,6 +40,24 @@ impl World {
             .min();
     }
 
+    /// Lets the next catch-up simulate no more than `longest` before `now`, as an admin advance
+    /// is bounded: a restored world whose clock was stopped long ago, or planted far ahead,
+    /// would otherwise simulate years of syncs under the world's lock. Returns the skipped span.
+    pub fn skip_gap_longer_than(
+        &mut self,
+        now: DateTime<Utc>,
+        longest: Duration,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let earliest = now.checked_sub_signed(longest)?;
+        if earliest <= self.caught_up_to {
+            return None;
+        }
+        let skipped = (self.caught_up_to, earliest);
+        self.caught_up_to = earliest;
+        self.invalidate_schedule();
+        Some(skipped)
+    }
+
     /// Forget the cached schedule; call after changing a connection from outside.
     pub fn invalidate_schedule(&mut self) {
         self.next_due = None;

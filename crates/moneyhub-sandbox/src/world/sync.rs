@@ -11,6 +11,10 @@ use super::{
 };
 use crate::catalogue::{Institution, Script};
 
+/// The most a sync or a catch-up makes up for at once: as far as one admin advance may move
+/// the clock, so no world, however long it was left, costs more to bring up to date than one.
+pub const LONGEST_MISSED_SPAN: Duration = Duration::days(400);
+
 /// How long transactions stay pending before they post.
 pub(super) const PENDING_FOR: Duration = Duration::days(2);
 
@@ -405,7 +409,12 @@ impl World {
         let outcome = self.sync_outcome(connection, action, now);
         let expired = now >= connection.expires_at;
         if matches!(outcome, FetchStatus::Success | FetchStatus::Partial) {
-            let from = connection.fetched_until.date_naive();
+            // A bank gives a sync about a year of what it missed, not every day since a date
+            // that may lie decades back (a world restored long after, or a planted file).
+            let from = connection
+                .fetched_until
+                .max(now - LONGEST_MISSED_SPAN)
+                .date_naive();
             self.fetch_range(connection_id, from, now);
         }
         let sync_id =
