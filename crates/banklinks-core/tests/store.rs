@@ -4,7 +4,8 @@ use std::process::Command;
 
 use banklinks_core::journal::JournalEvent;
 use banklinks_core::store::{
-    Actor, EnvironmentRecord, Store, StoreError, StoredAccount, StoredConnection, StoredTransaction,
+    Actor, EnvironmentRecord, Store, StoreError, StoredAccount, StoredConnection,
+    StoredTransaction, SyncRun,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -420,4 +421,40 @@ fn accounts_issued_anew_take_over_only_their_own_history() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["t-new-a", "t-new-b"]);
+}
+
+/// Runs started in the same second come back in the order Moneyhub listed them, whatever
+/// their (random) ids, and a later answer's new run goes first.
+#[test]
+fn sync_runs_of_one_second_keep_moneyhubs_order_not_their_ids() {
+    let (_dir, mut store) = fresh();
+    with_one_account(&mut store);
+    let run = |id: &str, seconds: i64| SyncRun {
+        id: id.into(),
+        action: Some("client-update".into()),
+        fetch_status: None,
+        created_at: Some(now() - Duration::seconds(seconds)),
+        result: String::new(),
+    };
+    // Listed newest first; the ids sort the other way round.
+    let listed = [run("0-newer", 0), run("f-older", 0), run("a-oldest", 60)];
+    store.save_sync_runs("p1", "bank:1", &listed).expect("save");
+    let ids = |store: &Store| -> Vec<String> {
+        store
+            .sync_runs("p1", "bank:1", 10)
+            .expect("runs")
+            .into_iter()
+            .map(|run| run.id)
+            .collect()
+    };
+    assert_eq!(ids(&store), ["0-newer", "f-older", "a-oldest"]);
+
+    let again = [
+        run("5-newest", 0),
+        run("0-newer", 0),
+        run("f-older", 0),
+        run("a-oldest", 60),
+    ];
+    store.save_sync_runs("p1", "bank:1", &again).expect("save");
+    assert_eq!(ids(&store), ["5-newest", "0-newer", "f-older", "a-oldest"]);
 }

@@ -207,7 +207,8 @@ impl Store {
         Ok(newly)
     }
 
-    /// Keeps Moneyhub's sync runs of a connection (the latest answer wins).
+    /// Keeps Moneyhub's sync runs of a connection, as listed (newest first; the latest answer
+    /// wins).
     pub fn save_sync_runs(
         &mut self,
         profile: &str,
@@ -222,7 +223,9 @@ impl Store {
                 "INSERT INTO sync_runs (profile_id, id, connection_id, action, fetch_status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(profile_id, id) DO UPDATE SET action = excluded.action, fetch_status = excluded.fetch_status, created_at = excluded.created_at",
             )?;
-            for run in runs {
+            // Oldest listed last goes in first, so a later row is a later run: runs started in
+            // the same second keep the order Moneyhub listed them in, not their random ids'.
+            for run in runs.iter().rev() {
                 upsert.execute(params![
                     profile,
                     run.id,
@@ -246,7 +249,7 @@ impl Store {
     ) -> Result<Vec<SyncRun>, StoreError> {
         let mut query = self.db.prepare_cached(
             "SELECT id, action, fetch_status, created_at FROM sync_runs WHERE profile_id = ?1 AND connection_id = ?2
-             ORDER BY created_at DESC, id DESC LIMIT ?3",
+             ORDER BY created_at DESC, rowid DESC LIMIT ?3",
         )?;
         let rows = query.query_map(params![profile, connection, limit], |r| {
             let fetch_status = r
