@@ -23,6 +23,10 @@ const MAX_ICON_BYTES: usize = 64 * 1024;
 /// start-up answer that carries every icon, without bound.
 const MAX_ICONS_PER_ENVIRONMENT: usize = 2_000;
 const MAX_ICONS_IN_ALL: usize = 5_000;
+/// What the start-up answer carries at most (icons as files, before base64): a few hundred
+/// real logos are well under it, while 2,000 icons at their limit would be 125 MiB crossing
+/// IPC before the first screen. Icons past it show the bank's initial.
+const MAX_ICON_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 /// An icon this old is fetched again (a bank's new logo), next time the list is read.
 const REFETCH_AFTER: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// How long the bank chooser waits for missing icons; those not fetched come in the next run.
@@ -72,7 +76,16 @@ impl Workspace {
         let Ok(entries) = std::fs::read_dir(self.icons_dir()) else {
             return Ok(icons);
         };
+        let mut budget = MAX_ICON_ANSWER_BYTES;
         for entry in entries.flatten().take(MAX_ICONS_PER_ENVIRONMENT) {
+            // A file planted in the folder is not read whole only to be refused.
+            let size = entry.metadata().map_or(u64::MAX, |m| m.len());
+            if size > MAX_ICON_BYTES as u64 {
+                continue;
+            }
+            if size as usize > budget {
+                break;
+            }
             let path = entry.path();
             let Some(bank) = path
                 .file_name()
@@ -84,7 +97,8 @@ impl Workspace {
                 continue;
             };
             match std::fs::read(&path) {
-                Ok(bytes) if bytes.len() <= MAX_ICON_BYTES && is_svg(&bytes) => {
+                Ok(bytes) if bytes.len() <= MAX_ICON_BYTES.min(budget) && is_svg(&bytes) => {
+                    budget -= bytes.len();
                     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
                     icons.insert(bank, format!("data:image/svg+xml;base64,{encoded}"));
                 }
