@@ -717,6 +717,23 @@ async fn icons_come_only_from_the_environments_servers_and_are_capped() {
         folder.join("anotherbank.svg").is_file(),
         "with room, the environment's own server is asked"
     );
+
+    // The start-up answer carries at most 8 MiB of icons, however many sit at their limit.
+    let big = format!("<svg>{}</svg>", "x".repeat(60 * 1024));
+    for n in 0..400 {
+        std::fs::write(folder.join(format!("bigbank{n}.svg")), &big).expect("big icon");
+    }
+    let answered: usize = workspace
+        .bank_icons()
+        .expect("icons")
+        .values()
+        .map(String::len)
+        .sum();
+    // base64 is 4/3 of the bytes.
+    assert!(
+        (1..=8 * 1024 * 1024 * 4 / 3 + 1024).contains(&answered),
+        "{answered} bytes of icons in one answer"
+    );
 }
 
 /// On a shared machine another user reads nothing of the data folder: under the umask most
@@ -1516,12 +1533,15 @@ async fn a_closed_accounts_balance_keeps_its_own_date() {
     for (account, fresh) in view.accounts.iter().zip(&view.freshness) {
         assert_eq!(fresh.account_id, account.id);
         let as_of = fresh.as_of.expect("a date");
-        if account.removed_at_source.is_some() {
+        if let Some(gone) = account.removed_at_source {
             closed += 1;
             assert!(as_of < updated, "{as_of} is not before {updated}");
             assert_eq!(
-                fresh.frozen.as_deref(),
-                Some("account closed or no longer shared")
+                fresh.frozen,
+                Some(format!(
+                    "account closed or no longer shared since {}",
+                    crate::calendar::Moment::from(workspace.now()).day(gone)
+                ))
             );
         } else {
             assert_eq!(as_of, updated);

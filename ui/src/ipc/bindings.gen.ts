@@ -99,8 +99,8 @@ export type AccountFreshness_Deserialize = {
 	 */
 	asOf?: string | null,
 	/**
-	 *  Why it is not updating, when it is not ("account closed or no longer shared", "removed
-	 *  at Moneyhub", "consent expired, data frozen", "not updating until fixed").
+	 *  Why it is not updating, when it is not ("account closed or no longer shared since 3 Dec",
+	 *  "removed at Moneyhub", "consent expired, data frozen", "not updating until fixed").
 	 */
 	frozen?: string | null,
 };
@@ -114,8 +114,8 @@ export type AccountFreshness_Serialize = {
 	 */
 	asOf: string | null,
 	/**
-	 *  Why it is not updating, when it is not ("account closed or no longer shared", "removed
-	 *  at Moneyhub", "consent expired, data frozen", "not updating until fixed").
+	 *  Why it is not updating, when it is not ("account closed or no longer shared since 3 Dec",
+	 *  "removed at Moneyhub", "consent expired, data frozen", "not updating until fixed").
 	 */
 	frozen: string | null,
 };

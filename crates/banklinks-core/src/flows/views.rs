@@ -65,8 +65,8 @@ pub struct AccountFreshness {
     /// own balance date once the bank stopped sharing it (its balance froze then).
     #[specta(type = Option<String>)]
     pub as_of: Option<DateTime<Utc>>,
-    /// Why it is not updating, when it is not ("account closed or no longer shared", "removed
-    /// at Moneyhub", "consent expired, data frozen", "not updating until fixed").
+    /// Why it is not updating, when it is not ("account closed or no longer shared since 3 Dec",
+    /// "removed at Moneyhub", "consent expired, data frozen", "not updating until fixed").
     pub frozen: Option<String>,
 }
 
@@ -75,6 +75,7 @@ fn freshness(
     accounts: &[StoredAccount],
     health: &Health,
     connection_gone: bool,
+    moment: crate::calendar::Moment,
 ) -> Vec<AccountFreshness> {
     let balance_day = |account: &StoredAccount| {
         account
@@ -90,7 +91,11 @@ fn freshness(
             let (as_of, frozen) = if let Some(gone) = account.removed_at_source {
                 (
                     balance_day(account).map_or(Some(gone), |day| Some(day.min(gone))),
-                    Some("account closed or no longer shared".to_string()),
+                    // The day in the person's calendar, worded once for the card and the page.
+                    Some(format!(
+                        "account closed or no longer shared since {}",
+                        moment.day(gone)
+                    )),
                 )
             } else {
                 let frozen = if connection_gone {
@@ -226,7 +231,13 @@ impl Flows {
             && removed_at_source.is_none()
             && !health.consent_ended;
         let moneyhub_says = moneyhub_says(&connection);
-        let freshness = freshness(&connection, &accounts, &health, removed_at_source.is_some());
+        let freshness = freshness(
+            &connection,
+            &accounts,
+            &health,
+            removed_at_source.is_some(),
+            now.into(),
+        );
         Ok(ConnectionView {
             kind: facts.kind,
             connection,
