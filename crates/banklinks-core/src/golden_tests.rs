@@ -201,6 +201,11 @@ async fn every_state_says_the_same_when_a_reauth_renews_every_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_says_the_same_when_routes_take_only_the_api_references_scopes() {
+    every_state_says_what_the_seeds_say_under("routeScopes", json!("apiReference")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_state_says_the_same_when_a_renewal_is_confirmed_at_the_next_sync() {
     every_state_says_what_the_seeds_say_under("renewalWaitsForNextSync", json!(true)).await;
 }

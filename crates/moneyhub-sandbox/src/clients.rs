@@ -44,6 +44,10 @@ pub struct ApiClient {
     pub token_endpoint_auth_method: AuthMethod,
     #[serde(default = "default_alg")]
     pub request_object_signing_alg: RequestObjectAlg,
+    /// The scopes the client was registered for, as Moneyhub's admin portal grants them; a
+    /// token asking for another is refused (`invalid_scope`). None: every scope (the Demo's).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 fn default_alg() -> RequestObjectAlg {
@@ -65,6 +69,7 @@ impl ApiClient {
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                 token_endpoint_auth_method: AuthMethod::ClientSecretBasic,
                 request_object_signing_alg: RequestObjectAlg::None,
+                scopes: None,
             },
             ApiClient {
                 client_id: DEMO_JWT_CLIENT_ID.into(),
@@ -73,6 +78,7 @@ impl ApiClient {
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                 token_endpoint_auth_method: AuthMethod::PrivateKeyJwt,
                 request_object_signing_alg: RequestObjectAlg::RS256,
+                scopes: None,
             },
         ]
     }

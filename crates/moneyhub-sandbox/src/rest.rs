@@ -17,7 +17,7 @@ use crate::bearer::{self, TokenClaims};
 use crate::error::ApiError;
 use crate::state::Shared;
 use crate::wire;
-use crate::world::MAX_CONSENT;
+use crate::world::{MAX_CONSENT, RouteScopes};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -95,6 +95,55 @@ fn authorize_for_user(
 ) -> Result<TokenClaims, ApiError> {
     let claims = bearer::authenticate(shared, headers)?;
     claims.require_any(scopes)?;
+    owned_user(shared, &claims, user_id)?;
+    Ok(claims)
+}
+
+/// An identity route whose scope Moneyhub's Node client and its API reference name
+/// differently (`moneyhub-api.md` §4.2).
+#[derive(Debug, Clone, Copy)]
+enum DisputedRoute {
+    UpdateConnection,
+    DeleteConnection,
+    Syncs,
+    DeleteUser,
+}
+
+/// Each acceptable set of scopes for `route` under the reading played: a token passes with
+/// every scope of any one set.
+fn disputed_scopes(reading: RouteScopes, route: DisputedRoute) -> Vec<&'static [&'static str]> {
+    let (node_client, api_reference): (&[&str], &[&str]) = match route {
+        DisputedRoute::UpdateConnection => (&["connection:update"], &["user:update"]),
+        DisputedRoute::DeleteConnection => (&["connection:delete"], &["user:delete"]),
+        DisputedRoute::Syncs => (&["connection:read"], &["user:read"]),
+        DisputedRoute::DeleteUser => (&["user:delete"], &["user:read", "user:delete"]),
+    };
+    match reading {
+        RouteScopes::Either => vec![node_client, api_reference],
+        RouteScopes::NodeClient => vec![node_client],
+        RouteScopes::ApiReference => vec![api_reference],
+    }
+}
+
+fn authorize_disputed(
+    shared: &Shared,
+    headers: &HeaderMap,
+    route: DisputedRoute,
+    user_id: &str,
+) -> Result<TokenClaims, ApiError> {
+    let claims = bearer::authenticate(shared, headers)?;
+    let reading = shared.world().readings.route_scopes;
+    let sets = disputed_scopes(reading, route);
+    if !sets
+        .iter()
+        .any(|set| set.iter().all(|scope| claims.has(scope)))
+    {
+        let wanted: Vec<String> = sets.iter().map(|set| set.join(" and ")).collect();
+        return Err(ApiError::forbidden(format!(
+            "Invalid scopes: requires {}",
+            wanted.join(" or ")
+        )));
+    }
     owned_user(shared, &claims, user_id)?;
     Ok(claims)
 }
@@ -194,7 +243,7 @@ async fn delete_user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Reply {
-    authorize_for_user(&shared, &headers, &["user:delete"], &user_id)?;
+    authorize_disputed(&shared, &headers, DisputedRoute::DeleteUser, &user_id)?;
     shared.world().delete_user(&user_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -251,12 +300,7 @@ async fn update_connection(
     Path((user_id, connection_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Reply {
-    authorize_for_user(
-        &shared,
-        &headers,
-        &["connection:update", "user:update"],
-        &user_id,
-    )?;
+    authorize_disputed(&shared, &headers, DisputedRoute::UpdateConnection, &user_id)?;
     let update: ConnectionUpdate = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("The body must be {\"expiresAt\": \"<ISO 8601>\"}"))?;
     let until = DateTime::parse_from_rfc3339(&update.expires_at)
@@ -285,12 +329,7 @@ async fn delete_connection(
     headers: HeaderMap,
     Path((user_id, connection_id)): Path<(String, String)>,
 ) -> Reply {
-    authorize_for_user(
-        &shared,
-        &headers,
-        &["connection:delete", "user:delete"],
-        &user_id,
-    )?;
+    authorize_disputed(&shared, &headers, DisputedRoute::DeleteConnection, &user_id)?;
     let mut world = shared.world();
     let owned = world
         .connections
@@ -309,12 +348,7 @@ async fn connection_syncs(
     Path((user_id, connection_id)): Path<(String, String)>,
     Query(paging): Query<Paging>,
 ) -> Reply {
-    authorize_for_user(
-        &shared,
-        &headers,
-        &["connection:read", "user:read"],
-        &user_id,
-    )?;
+    authorize_disputed(&shared, &headers, DisputedRoute::Syncs, &user_id)?;
     let (limit, offset) = paging.resolve(100, 1000)?;
     let world = shared.world();
     let syncs: Vec<_> = world
@@ -339,12 +373,7 @@ async fn user_syncs(
     Path(user_id): Path<String>,
     Query(paging): Query<Paging>,
 ) -> Reply {
-    authorize_for_user(
-        &shared,
-        &headers,
-        &["connection:read", "user:read"],
-        &user_id,
-    )?;
+    authorize_disputed(&shared, &headers, DisputedRoute::Syncs, &user_id)?;
     let (limit, offset) = paging.resolve(100, 1000)?;
     let world = shared.world();
     let syncs: Vec<_> = world
@@ -368,12 +397,7 @@ async fn one_sync(
     headers: HeaderMap,
     Path((user_id, sync_id)): Path<(String, String)>,
 ) -> Reply {
-    authorize_for_user(
-        &shared,
-        &headers,
-        &["connection:read", "user:read"],
-        &user_id,
-    )?;
+    authorize_disputed(&shared, &headers, DisputedRoute::Syncs, &user_id)?;
     let world = shared.world();
     let sync = world
         .syncs

@@ -101,6 +101,25 @@ pub struct Readings {
     /// id_token names its issuer), and RFC 9207 §2.4 allows either, so by default it is left out.
     #[serde(default)]
     pub iss_beside_id_token: bool,
+    /// Which scopes the identity routes accept where Moneyhub's Node client and its API
+    /// reference name different ones (`moneyhub-api.md` §4.2).
+    #[serde(default)]
+    pub route_scopes: RouteScopes,
+}
+
+/// The scope names an identity route accepts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RouteScopes {
+    /// Either source's (the reference's advice to a simulator).
+    #[default]
+    Either,
+    /// Only what Moneyhub's Node client asks for (`connection:update`, `connection:delete`,
+    /// `connection:read` for syncs, `user:delete`).
+    NodeClient,
+    /// Only what the API reference names (`user:update`, `user:delete`, `user:read` for syncs,
+    /// `user:read` and `user:delete` to delete a user).
+    ApiReference,
 }
 
 /// The record of a sync that has not ended yet, as `GET …/syncs/{id}` and the connection's sync
@@ -126,6 +145,7 @@ impl Default for Readings {
             running_sync_record: RunningSyncRecord::default(),
             reauth_renews_ids: false,
             iss_beside_id_token: false,
+            route_scopes: RouteScopes::default(),
         }
     }
 }

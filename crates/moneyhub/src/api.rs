@@ -11,6 +11,7 @@ use crate::models::{
     Account, Balance, Connection, Envelope, Institution, RegularTransaction, SyncRun, SyncStarted,
     Transaction, User,
 };
+use crate::secret::Secret;
 
 /// Which transactions to page through.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +86,9 @@ impl TransactionPages<'_> {
     }
 }
 
+/// The syncs routes' scope: the Node client's, then the API reference's.
+const SYNCS_SCOPES: [&str; 2] = ["connection:read", "user:read"];
+
 impl Moneyhub {
     fn identity(&self, path: &str) -> String {
         format!("{}{path}", self.config.identity_base())
@@ -106,6 +110,30 @@ impl Moneyhub {
             )
             .await?;
         decode(&body, "user")
+    }
+
+    /// Calls an identity route whose scope Moneyhub's Node client and its API reference name
+    /// differently (`moneyhub-api.md` §4.2): with the Node client's first, and when the token is
+    /// refused for it (a client not registered for it) or the route answers 403, once with the
+    /// reference's. Right under either reading, and one request under the Node client's.
+    async fn with_disputed_scope<T, F, Fut>(&self, scopes: [&str; 2], call: F) -> Result<T, Error>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let first = match self.client_token(scopes[0], None).await {
+            Ok(token) => call(token).await,
+            Err(err) => Err(err),
+        };
+        match first {
+            Err(Error::Http { status: 403, .. }) => {
+                call(self.client_token(scopes[1], None).await?).await
+            }
+            Err(Error::OAuth { ref error, .. }) if error == "invalid_scope" => {
+                call(self.client_token(scopes[1], None).await?).await
+            }
+            other => other,
+        }
     }
 
     pub async fn get_user(&self, user_id: &str) -> Result<User, Error> {
@@ -134,13 +162,13 @@ impl Moneyhub {
 
     /// Deletes the user, their connections and data; revokes consent.
     pub async fn delete_user(&self, user_id: &str) -> Result<(), Error> {
-        let token = self.client_token("user:delete", None).await?;
-        self.send(
-            self.http
-                .delete(self.identity(&format!("/users/{}", segment(user_id)?)))
-                .bearer_auth(token.expose()),
-            "delete user",
-        )
+        let url = self.identity(&format!("/users/{}", segment(user_id)?));
+        self.with_disputed_scope(["user:delete", "user:read user:delete"], |token| {
+            self.send(
+                self.http.delete(&url).bearer_auth(token.expose()),
+                "delete user",
+            )
+        })
         .await?;
         self.forget_tokens(Some(user_id)).await;
         Ok(())
@@ -167,37 +195,39 @@ impl Moneyhub {
         connection_id: &str,
         expires_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), Error> {
-        let token = self.client_token("connection:update", None).await?;
         let body =
             json!({ "expiresAt": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true) });
-        self.send(
-            self.http
-                .patch(self.identity(&format!(
-                    "/users/{}/connections/{}",
-                    segment(user_id)?,
-                    segment(connection_id)?
-                )))
-                .bearer_auth(token.expose())
-                .json(&body),
-            "update connection",
-        )
+        let url = self.identity(&format!(
+            "/users/{}/connections/{}",
+            segment(user_id)?,
+            segment(connection_id)?
+        ));
+        self.with_disputed_scope(["connection:update", "user:update"], |token| {
+            self.send(
+                self.http
+                    .patch(&url)
+                    .bearer_auth(token.expose())
+                    .json(&body),
+                "update connection",
+            )
+        })
         .await?;
         Ok(())
     }
 
     /// Deletes a connection: Moneyhub revokes the consent and removes its data.
     pub async fn delete_connection(&self, user_id: &str, connection_id: &str) -> Result<(), Error> {
-        let token = self.client_token("connection:delete", None).await?;
-        self.send(
-            self.http
-                .delete(self.identity(&format!(
-                    "/users/{}/connection/{}",
-                    segment(user_id)?,
-                    segment(connection_id)?
-                )))
-                .bearer_auth(token.expose()),
-            "delete connection",
-        )
+        let url = self.identity(&format!(
+            "/users/{}/connection/{}",
+            segment(user_id)?,
+            segment(connection_id)?
+        ));
+        self.with_disputed_scope(["connection:delete", "user:delete"], |token| {
+            self.send(
+                self.http.delete(&url).bearer_auth(token.expose()),
+                "delete connection",
+            )
+        })
         .await?;
         Ok(())
     }
@@ -207,18 +237,15 @@ impl Moneyhub {
         user_id: &str,
         connection_id: &str,
     ) -> Result<Vec<SyncRun>, Error> {
-        let token = self.client_token("connection:read", None).await?;
+        let url = &self.identity(&format!(
+            "/users/{}/connections/{}/syncs",
+            segment(user_id)?,
+            segment(connection_id)?
+        ));
         let page: Envelope<Vec<SyncRun>> = self
-            .get_json(
-                &self.identity(&format!(
-                    "/users/{}/connections/{}/syncs",
-                    segment(user_id)?,
-                    segment(connection_id)?
-                )),
-                &[],
-                &token,
-                "syncs",
-            )
+            .with_disputed_scope(SYNCS_SCOPES, |token| async move {
+                self.get_json(url, &[], &token, "syncs").await
+            })
             .await?;
         Ok(page.data)
     }
@@ -226,18 +253,15 @@ impl Moneyhub {
     /// `GET /users/{userId}/syncs/{syncId}`: one sync run; finished once it has a
     /// `fetchStatus`.
     pub async fn sync_run(&self, user_id: &str, sync_id: &str) -> Result<SyncRun, Error> {
-        let token = self.client_token("connection:read", None).await?;
+        let url = &self.identity(&format!(
+            "/users/{}/syncs/{}",
+            segment(user_id)?,
+            segment(sync_id)?
+        ));
         let run: Envelope<SyncRun> = self
-            .get_json(
-                &self.identity(&format!(
-                    "/users/{}/syncs/{}",
-                    segment(user_id)?,
-                    segment(sync_id)?
-                )),
-                &[],
-                &token,
-                "sync run",
-            )
+            .with_disputed_scope(SYNCS_SCOPES, |token| async move {
+                self.get_json(url, &[], &token, "sync run").await
+            })
             .await?;
         Ok(run.data)
     }

@@ -903,6 +903,114 @@ async fn a_hybrid_answer_is_judged_by_its_id_token_with_or_without_iss() {
     }
 }
 
+/// Moneyhub's Node client and its API reference name different scopes for updating and
+/// deleting a connection, reading syncs and deleting a user (`moneyhub-api.md` §4.2). The
+/// sandbox plays each (or either), and a client may be registered for only one source's names:
+/// every call still works wherever one reading fits the registration.
+#[tokio::test]
+async fn identity_calls_work_under_either_scope_reading_and_either_registration() {
+    let setup = Setup::new().await;
+    let node_client = [
+        "user:create",
+        "user:read",
+        "user:delete",
+        "connection:read",
+        "connection:update",
+        "connection:delete",
+    ];
+    let api_reference = [
+        "user:create",
+        "user:read",
+        "user:update",
+        "user:delete",
+        "connection:read",
+    ];
+    let cases: [(&str, Option<&[&str]>); 5] = [
+        ("apiReference", None),
+        ("nodeClient", None),
+        ("either", Some(&api_reference)),
+        ("apiReference", Some(&api_reference)),
+        ("nodeClient", Some(&node_client)),
+    ];
+    for (n, (reading, registered)) in cases.into_iter().enumerate() {
+        let mut readings = setup
+            .sandbox
+            .admin(Method::GET, "/readings", serde_json::Value::Null)
+            .await;
+        readings["routeScopes"] = json!(reading);
+        setup
+            .sandbox
+            .admin(Method::PUT, "/readings", readings)
+            .await;
+        let client = match registered {
+            None => setup.client(setup.config(false)),
+            Some(scopes) => {
+                let client_id = format!("registered-{n}");
+                setup
+                    .sandbox
+                    .admin(
+                        Method::POST,
+                        "/clients",
+                        json!({
+                            "clientId": client_id, "clientSecret": "registered-secret",
+                            "redirectUris": [DEMO_REDIRECT_URI],
+                            "tokenEndpointAuthMethod": "client_secret_basic",
+                            "scopes": scopes,
+                        }),
+                    )
+                    .await;
+                let mut config = setup.config(false);
+                config.client_id = client_id;
+                config.auth = ClientAuth::SecretBasic {
+                    secret: "registered-secret".into(),
+                };
+                setup.client(config)
+            }
+        };
+        let case = format!("{reading} reading, registered for {registered:?}");
+        let user = client.register_user(None).await.expect(&case).user_id;
+        let begun = client
+            .begin(Purpose::AddConnection {
+                user_id: user.clone(),
+                bank: BankChoice::Bank(MOCK_BANK.into()),
+            })
+            .await
+            .expect(&case);
+        let callback = Callback::parse(&setup.journey(&begun.url, &[]).await).expect(&case);
+        let connection = client
+            .complete(&begun.pending, &begun.secrets, &callback)
+            .await
+            .expect(&case)
+            .connection_id;
+        client
+            .update_connection_expiry(
+                &user,
+                &connection,
+                harness::start_time() + chrono::Duration::days(30),
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{case}: update: {err}"));
+        let syncs = client
+            .connection_syncs(&user, &connection)
+            .await
+            .unwrap_or_else(|err| panic!("{case}: syncs: {err}"));
+        if let Some(sync) = syncs.first() {
+            client
+                .sync_run(&user, &sync.id)
+                .await
+                .unwrap_or_else(|err| panic!("{case}: one sync: {err}"));
+        }
+        client
+            .delete_connection(&user, &connection)
+            .await
+            .unwrap_or_else(|err| panic!("{case}: delete connection: {err}"));
+        client
+            .delete_user(&user)
+            .await
+            .unwrap_or_else(|err| panic!("{case}: delete user: {err}"));
+    }
+}
+
 /// A `client_secret_basic` client registered for RS256 request objects cannot sign one and
 /// the server refuses an unsigned one; PAR with plain form parameters still authorizes.
 #[tokio::test]

@@ -208,6 +208,18 @@ fn client_credentials(
             "openid and id:* scopes cannot be requested with client_credentials",
         ));
     }
+    let registered = lock(&shared.clients)
+        .get(client_id)
+        .and_then(|client| client.scopes.clone());
+    if let Some(registered) = registered
+        && let Some(unregistered) = scope
+            .split(' ')
+            .find(|asked| !registered.iter().any(|granted| granted == asked))
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "this client is not registered for {unregistered}"
+        )));
+    }
     let sub = form.get("sub");
     if let Some(sub) = sub {
         let world = shared.world();
