@@ -57,13 +57,16 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
 #[cfg(unix)]
 fn tighten_tree(dir: &Path, existed: bool) -> io::Result<()> {
     let mut budget = MOST_ENTRIES;
-    let only_ours = std::fs::read_dir(dir)?
-        .flatten()
-        .take(MOST_ENTRIES)
-        .all(|entry| is_banklinks_own(&entry.file_name()));
+    // A folder made just now holds nothing to list.
+    let only_ours = || -> io::Result<bool> {
+        Ok(std::fs::read_dir(dir)?
+            .flatten()
+            .take(MOST_ENTRIES)
+            .all(|entry| is_banklinks_own(&entry.file_name())))
+    };
     // The folder itself may be a link the person made (to another disk): its target is
     // tightened; links inside it are left alone, so nothing outside the folder is touched.
-    if !existed || only_ours {
+    if !existed || only_ours()? {
         tighten(dir, &std::fs::metadata(dir)?)?;
     }
     tighten_inside(dir, DEEPEST, &mut budget, true);

@@ -93,6 +93,17 @@ impl Setup {
         *self.time.0.lock().expect("clock") += chrono::Duration::seconds(seconds);
     }
 
+    /// Has the sandbox play one reading of a gap in the docs (`PUT /__sandbox/readings`),
+    /// keeping the others as they are.
+    async fn play(&self, reading: &str, value: serde_json::Value) {
+        let mut readings = self
+            .sandbox
+            .admin(Method::GET, "/readings", serde_json::Value::Null)
+            .await;
+        readings[reading] = value;
+        self.sandbox.admin(Method::PUT, "/readings", readings).await;
+    }
+
     /// Opens the URL as a browser would and clicks through the journey; returns the callback URL.
     async fn journey(&self, url: &url::Url, choose: &[(&str, &str)]) -> String {
         let response = self
@@ -846,14 +857,8 @@ async fn a_hybrid_answer_is_judged_by_its_id_token_with_or_without_iss() {
     let client = setup.client(config);
     let user = client.register_user(None).await.expect("user").user_id;
     for iss_beside_id_token in [false, true] {
-        let mut readings = setup
-            .sandbox
-            .admin(Method::GET, "/readings", serde_json::Value::Null)
-            .await;
-        readings["issBesideIdToken"] = json!(iss_beside_id_token);
         setup
-            .sandbox
-            .admin(Method::PUT, "/readings", readings)
+            .play("issBesideIdToken", json!(iss_beside_id_token))
             .await;
         let begun = client
             .begin(Purpose::AddConnection {
@@ -933,15 +938,7 @@ async fn identity_calls_work_under_either_scope_reading_and_either_registration(
         ("nodeClient", Some(&node_client)),
     ];
     for (n, (reading, registered)) in cases.into_iter().enumerate() {
-        let mut readings = setup
-            .sandbox
-            .admin(Method::GET, "/readings", serde_json::Value::Null)
-            .await;
-        readings["routeScopes"] = json!(reading);
-        setup
-            .sandbox
-            .admin(Method::PUT, "/readings", readings)
-            .await;
+        setup.play("routeScopes", json!(reading)).await;
         let client = match registered {
             None => setup.client(setup.config(false)),
             Some(scopes) => {
